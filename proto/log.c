@@ -1,0 +1,157 @@
+/*
+ * Logging for every capsem process.  log_init(debug, facility): with debug
+ * set, lines go to stderr; otherwise to syslog.  log_procinit() names the
+ * role so that each line says which process wrote it.  Verbosity 0 logs
+ * warnings and info, 1 adds debug.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int	 log_debug_mode = 1;
+static int	 log_verbose;
+static const char *log_procname;
+
+void
+log_init(int n_debug, int facility)
+{
+	log_debug_mode = n_debug;
+	if (log_procname == NULL)
+		log_procname = getprogname();
+	if (!log_debug_mode)
+		openlog(log_procname, LOG_PID | LOG_NDELAY, facility);
+	tzset();
+}
+
+void
+log_procinit(const char *procname)
+{
+	if (procname != NULL)
+		log_procname = procname;
+}
+
+void
+log_setverbose(int v)
+{
+	log_verbose = v;
+}
+
+int
+log_getverbose(void)
+{
+	return (log_verbose);
+}
+
+void
+logit(int pri, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vlog(pri, fmt, ap);
+	va_end(ap);
+}
+
+void
+vlog(int pri, const char *fmt, va_list ap)
+{
+	char	buf[1024];
+	int	saved_errno = errno;
+
+	if (pri == LOG_DEBUG && log_verbose < 1)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_debug_mode) {
+		/* One write per line so lines of several processes interleave whole. */
+		dprintf(STDERR_FILENO, "%s[%d]: %s\n",
+		    log_procname ? log_procname : getprogname(), (int)getpid(),
+		    buf);
+	} else
+		syslog(pri, "%s", buf);
+	errno = saved_errno;
+}
+
+static void
+vlog_errno(int pri, const char *fmt, va_list ap)
+{
+	char	 buf[1024];
+	int	 saved_errno = errno;
+
+	if (fmt == NULL) {
+		logit(pri, "%s", strerror(saved_errno));
+	} else {
+		vsnprintf(buf, sizeof(buf), fmt, ap);
+		logit(pri, "%s: %s", buf, strerror(saved_errno));
+	}
+	errno = saved_errno;
+}
+
+void
+log_warn(const char *emsg, ...)
+{
+	va_list	ap;
+
+	va_start(ap, emsg);
+	vlog_errno(LOG_ERR, emsg, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *emsg, ...)
+{
+	va_list	ap;
+
+	va_start(ap, emsg);
+	vlog(LOG_ERR, emsg, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *emsg, ...)
+{
+	va_list	ap;
+
+	va_start(ap, emsg);
+	vlog(LOG_INFO, emsg, ap);
+	va_end(ap);
+}
+
+void
+log_debug(const char *emsg, ...)
+{
+	va_list	ap;
+
+	if (log_verbose < 1)
+		return;
+	va_start(ap, emsg);
+	vlog(LOG_DEBUG, emsg, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *emsg, ...)
+{
+	va_list	ap;
+
+	va_start(ap, emsg);
+	vlog_errno(LOG_CRIT, emsg, ap);
+	va_end(ap);
+	exit(1);
+}
+
+void
+fatalx(const char *emsg, ...)
+{
+	va_list	ap;
+
+	va_start(ap, emsg);
+	vlog(LOG_CRIT, emsg, ap);
+	va_end(ap);
+	exit(1);
+}

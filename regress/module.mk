@@ -1,0 +1,17 @@
+# regress/: cmocka unit tests (regress/<area>/test_*.c, one binary each,
+# linked against the production objects) and the integration tests
+# (regress/tests/*.sh) run by regress/run.sh.
+#
+# A unit test that needs objects outside libcapsem.a names them as extra
+# prerequisites in its area's module.mk, for example
+#   $(B)/regress/audit/test_auditlog: $(B)/agent-audit/auditlog.o
+
+UNIT_TEST_SRCS :=	$(wildcard regress/*/test_*.c)
+UNIT_TESTS +=		$(UNIT_TEST_SRCS:%.c=$(B)/%)
+
+$(B)/regress/%: $(B)/regress/%.o $(LIBPROTO)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPROTO) $(CMOCKA_LIBS) $(LDLIBS)
+
+$(UNIT_TEST_SRCS:%.c=$(B)/%.o): CPPFLAGS += $(CMOCKA_CFLAGS)
+
+-include $(wildcard regress/*/module.mk)
