@@ -95,3 +95,16 @@ clean:
 .PHONY: all deps check tests install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# The README's "run it" command: a temporary local session.
+shell: all
+	@if [ -x $(B)/bin/capsem-shell ]; then \
+		CAPSEM_LIBEXECDIR=$(CURDIR)/$(B)/libexec \
+		PATH=$(CURDIR)/$(B)/sbin:$(CURDIR)/$(B)/bin:$$PATH \
+		$(B)/bin/capsem-shell --temp --local; \
+	else \
+		echo "capsem-shell is not built yet (see the open issues)"; \
+		exit 1; \
+	fi
+
+.PHONY: shell

@@ -74,4 +74,63 @@ struct imsg_child_done {
 	char		detail[128];	/* NUL-terminated */
 };
 
+/*
+ * Largest imsg any capsem process accepts: a whole frame plus room for the
+ * fixed part of the message that carries it.
+ */
+#define CAPSEM_IMSG_MAX		(2097152 + 4096)
+
+/* IMSG_CTL_BOOTCONFIG */
+struct imsg_bootconfig {
+	uint64_t	epoch_secs;
+	int32_t		cap_shellexited;	/* host announced "shellexited" */
+	int32_t		pad;
+};
+
+/* IMSG_CTL_RESIZE */
+struct imsg_resize {
+	uint16_t	cols;
+	uint16_t	rows;
+};
+
+/* IMSG_CTL_EXEC: followed by the command bytes (no NUL; len = rest). */
+struct imsg_exec {
+	uint64_t	id;
+};
+
+/*
+ * IMSG_CTL_FILEWRITE, IMSG_CTL_FILEREAD, IMSG_CTL_FILEDELETE,
+ * IMSG_CTL_BOOTFILE: followed by pathlen bytes of path (no NUL), then for
+ * writes the data (the rest of the message).
+ */
+struct imsg_file {
+	uint64_t	id;
+	uint32_t	mode;
+	uint32_t	pathlen;
+};
+
+/* IMSG_TERM_DRAINED */
+struct imsg_term_drained {
+	uint64_t	bytes;
+	int32_t		eio;		/* 1: ended on EIO, 0: on EAGAIN/deadline */
+	int32_t		timedout;
+};
+
+/*
+ * IMSG_AUDIT_LOG (with the log fd) and IMSG_AUDIT_POS: where reading
+ * resumes.  offset is the start of the first line not yet fully turned into
+ * sent records; records with (sec, msec, serial) <= last_* were already sent
+ * and are skipped when re-read.
+ */
+struct imsg_audit_pos {
+	uint64_t	dev;
+	uint64_t	ino;
+	uint64_t	offset;
+	uint64_t	last_sec;
+	uint32_t	last_msec;
+	uint32_t	last_serial;
+	int32_t		from_end;	/* IMSG_AUDIT_LOG: start at end of file */
+	int32_t		pad;
+};
+
 #endif
