@@ -13,6 +13,9 @@
 
 #include <stdint.h>
 
+/* A child's imsg socket to its parent. */
+#define CHILD_IMSG_FD		3
+
 enum imsg_type {
 	IMSG_NONE = 0,
 

@@ -1,0 +1,438 @@
+/*
+ * capsem-agent-control: the only guest process that parses what the host
+ * sends on the control channel.  It owns the control socket (received over
+ * imsg after the sandbox is in place), decodes each host frame strictly and
+ * turns it into one typed imsg for the parent.  It acts on nothing itself
+ * but two things that need no privilege: it answers `ack` to an ackable
+ * message before forwarding it, and answers `ping` with `pong` (plus an
+ * unsolicited pong every 3 s).  Everything else the guest says is encoded by
+ * the parent and written here verbatim (IMSG_CTL_SEND).
+ *
+ * Input from the host: untrusted.  A frame that does not decode costs that
+ * frame (logged with its offset and reason); a length that breaks the
+ * framing costs the connection, which the parent then re-establishes.
+ */
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capsem_imsg.h"
+#include "child.h"
+#include "frame.h"
+#include "log.h"
+#include "wire.h"
+
+#define PONG_INTERVAL_MS	3000
+#define OUTBUF_MAX		(8 * 1024 * 1024)
+
+static struct child		 ctl;
+static int			 sock = -1;
+static struct frame_reader	 rd;
+static struct wbuf		 out;		/* frames for the host */
+static size_t			 out_off;	/* first unsent byte of out */
+static int			 sent_pending;	/* report IMSG_CTL_SENT */
+static int			 boot_done;	/* bootconfigdone seen */
+static int64_t			 next_pong;
+static uint64_t			 frames_in;
+
+static void	 ctl_dispatch_imsg(void);
+static void	 ctl_read(void);
+static void	 ctl_flush(void);
+static void	 ctl_frame(const uint8_t *, size_t);
+static void	 ctl_forward(const struct msg *);
+static void	 ctl_forward_file(uint32_t, const struct msg *);
+static void	 ctl_queue(const struct msg *);
+static void	 ctl_lost(int, int, const char *);
+static int64_t	 now_ms(void);
+
+int
+main(int argc, char *argv[])
+{
+	struct pollfd	 pfd[2];
+	int64_t		 now;
+	int		 timeout;
+
+	child_init(&ctl, argc, argv, "control", SANDBOX_CONTROL);
+	frame_reader_init(&rd, FRAME_MAX);
+	wbuf_init(&out);
+
+	for (;;) {
+		memset(pfd, 0, sizeof(pfd));
+		pfd[0].fd = ctl.ibuf.fd;
+		pfd[0].events = POLLIN;
+		if (imsgbuf_queuelen(&ctl.ibuf) > 0)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = sock;
+		if (sock != -1) {
+			pfd[1].events = POLLIN;
+			if (out.len > out_off)
+				pfd[1].events |= POLLOUT;
+		}
+		timeout = -1;
+		if (sock != -1) {
+			now = now_ms();
+			if (now >= next_pong) {
+				struct msg pong = { .type = MSG_PONG };
+
+				ctl_queue(&pong);
+				next_pong = now + PONG_INTERVAL_MS;
+				continue;
+			}
+			timeout = (int)(next_pong - now);
+		}
+		if (poll(pfd, 2, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("control: poll");
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			ctl_dispatch_imsg();
+		if ((pfd[0].revents & POLLOUT) &&
+		    imsgbuf_write(&ctl.ibuf) == -1)
+			exit(0);
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+			ctl_read();
+		if (sock != -1 && (pfd[1].revents & POLLOUT))
+			ctl_flush();
+	}
+}
+
+static void
+ctl_dispatch_imsg(void)
+{
+	struct imsg	 imsg;
+	ssize_t		 n;
+	size_t		 len;
+
+	if ((n = imsgbuf_read(&ctl.ibuf)) == -1)
+		fatal("control: imsgbuf_read");
+	if (n == 0)
+		exit(0);	/* parent gone */
+	for (;;) {
+		if ((n = imsg_get(&ctl.ibuf, &imsg)) == -1)
+			fatal("control: imsg_get");
+		if (n == 0)
+			break;
+		if (child_common_imsg(&ctl, &imsg)) {
+			imsg_free(&imsg);
+			continue;
+		}
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_SOCKET:
+			if ((sock = imsg_get_fd(&imsg)) == -1)
+				fatalx("control: IMSG_CTL_SOCKET without an fd");
+			if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) |
+			    O_NONBLOCK) == -1)
+				fatal("control: fcntl");
+			next_pong = now_ms() + PONG_INTERVAL_MS;
+			break;
+		case IMSG_CTL_SEND:
+			/* One whole frame, encoded by the parent. */
+			len = imsg_get_len(&imsg);
+			if (len < FRAME_HDRLEN || len > FRAME_HDRLEN + FRAME_MAX)
+				fatalx("control: IMSG_CTL_SEND of %zu bytes", len);
+			if (out.len - out_off + len > OUTBUF_MAX) {
+				imsg_free(&imsg);
+				ctl_lost(CHILD_IOERR, 0,
+				    "host is not reading (output buffer full)");
+			}
+			if (out.len + len > out.cap) {
+				size_t	 ncap = out.cap ? out.cap : 4096;
+				void	*p;
+
+				while (ncap < out.len + len)
+					ncap *= 2;
+				if ((p = realloc(out.data, ncap)) == NULL)
+					fatal("control: realloc");
+				out.data = p;
+				out.cap = ncap;
+			}
+			if (imsg_get_data(&imsg, out.data + out.len, len) == -1)
+				fatal("control: imsg_get_data");
+			out.len += len;
+			sent_pending = 1;
+			break;
+		case IMSG_CHILD_STOP:
+			imsg_free(&imsg);
+			if (sock != -1)
+				ctl_flush();
+			child_done(&ctl, CHILD_STOPPED, 0, "stopped");
+			exit(0);
+		default:
+			log_warnx("control: unexpected imsg %u",
+			    imsg_get_type(&imsg));
+			break;
+		}
+		imsg_free(&imsg);
+	}
+	if (sock != -1 && out.len > out_off)
+		ctl_flush();
+}
+
+/* Read what the host sent and hand each complete frame to ctl_frame(). */
+static void
+ctl_read(void)
+{
+	uint8_t		 buf[65536];
+	const uint8_t	*body;
+	size_t		 off, used, blen;
+	ssize_t		 n;
+	int		 r;
+
+	n = read(sock, buf, sizeof(buf));
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		ctl_lost(CHILD_IOERR, errno, "read");
+	}
+	if (n == 0)
+		ctl_lost(CHILD_EOF, 0, "peer closed the control connection");
+	for (off = 0; off < (size_t)n; off += used) {
+		r = frame_reader_feed(&rd, buf + off, n - off, &used);
+		if (r == FRAME_TOOBIG)
+			ctl_lost(CHILD_PROTO, 0, "frame length over 2 MiB, "
+			    "framing lost");
+		if (r != FRAME_READY && r != FRAME_MORE)
+			ctl_lost(CHILD_PROTO, 0, "frame reader failed");
+		if (r == FRAME_READY) {
+			body = frame_reader_body(&rd, &blen);
+			ctl_frame(body, blen);
+		}
+	}
+}
+
+/* Input from the host: untrusted.  One frame, decoded, acked, forwarded. */
+static void
+ctl_frame(const uint8_t *body, size_t len)
+{
+	struct msg	 m, reply;
+	struct wire_err	 err;
+
+	frames_in++;
+	if (msg_decode(WIRE_H2G, body, len, &m, &err) == -1) {
+		log_warnx("control: host frame %llu dropped: %s at byte %zu: "
+		    "%s", (unsigned long long)frames_in,
+		    wire_errstr(err.code), err.offset, err.msg);
+		return;
+	}
+	log_debug("control: host sent %s", msg_type_name(m.type));
+	if (msg_is_ackable(m.type) &&
+	    !(m.type == MSG_FILEWRITE && m.u.filewrite.id == 0 && !boot_done)) {
+		memset(&reply, 0, sizeof(reply));
+		reply.type = MSG_ACK;
+		switch (m.type) {
+		case MSG_EXEC:
+			reply.u.ack.id = m.u.exec.id;
+			break;
+		case MSG_FILEWRITE:
+			reply.u.ack.id = m.u.filewrite.id;
+			break;
+		case MSG_FILEREAD:
+			reply.u.ack.id = m.u.fileread.id;
+			break;
+		default:
+			reply.u.ack.id = m.u.filedelete.id;
+			break;
+		}
+		ctl_queue(&reply);
+	}
+	if (m.type == MSG_PING) {
+		memset(&reply, 0, sizeof(reply));
+		reply.type = MSG_PONG;
+		ctl_queue(&reply);
+	}
+	ctl_forward(&m);
+	msg_free(&m);
+}
+
+static void
+ctl_forward(const struct msg *m)
+{
+	struct imsg_bootconfig	 bc;
+	struct imsg_resize	 rs;
+	struct imsg_exec	 ex;
+	struct iovec		 iov[4];
+	size_t			 i;
+	uint8_t			 nul = 0;
+
+	switch (m->type) {
+	case MSG_BOOTCONFIG:
+		memset(&bc, 0, sizeof(bc));
+		bc.epoch_secs = m->u.bootconfig.epoch_secs;
+		for (i = 0; i < m->u.bootconfig.ncaps; i++)
+			if (strcmp(m->u.bootconfig.caps[i].s,
+			    CAP_SHELLEXITED) == 0)
+				bc.cap_shellexited = 1;
+		boot_done = 0;
+		imsg_compose(&ctl.ibuf, IMSG_CTL_BOOTCONFIG, 0, 0, -1, &bc,
+		    sizeof(bc));
+		break;
+	case MSG_SETENV:
+		if (memchr(m->u.setenv.key.s, '\0', m->u.setenv.key.len) ||
+		    memchr(m->u.setenv.value.s, '\0', m->u.setenv.value.len)) {
+			log_warnx("control: setenv with a NUL byte dropped");
+			break;
+		}
+		iov[0].iov_base = m->u.setenv.key.s;
+		iov[0].iov_len = m->u.setenv.key.len;
+		iov[1].iov_base = &nul;
+		iov[1].iov_len = 1;
+		iov[2].iov_base = m->u.setenv.value.s;
+		iov[2].iov_len = m->u.setenv.value.len;
+		iov[3].iov_base = &nul;
+		iov[3].iov_len = 1;
+		imsg_composev(&ctl.ibuf, IMSG_CTL_SETENV, 0, 0, -1, iov, 4);
+		break;
+	case MSG_BOOTCONFIGDONE:
+		boot_done = 1;
+		imsg_compose(&ctl.ibuf, IMSG_CTL_BOOTDONE, 0, 0, -1, NULL, 0);
+		break;
+	case MSG_RESIZE:
+		rs.cols = m->u.resize.cols;
+		rs.rows = m->u.resize.rows;
+		imsg_compose(&ctl.ibuf, IMSG_CTL_RESIZE, 0, 0, -1, &rs,
+		    sizeof(rs));
+		break;
+	case MSG_EXEC:
+		ex.id = m->u.exec.id;
+		iov[0].iov_base = &ex;
+		iov[0].iov_len = sizeof(ex);
+		iov[1].iov_base = m->u.exec.command.s;
+		iov[1].iov_len = m->u.exec.command.len;
+		imsg_composev(&ctl.ibuf, IMSG_CTL_EXEC, 0, 0, -1, iov, 2);
+		break;
+	case MSG_PING:
+		imsg_compose(&ctl.ibuf, IMSG_CTL_PING, 0, 0, -1,
+		    &m->u.ping.epoch_secs, sizeof(m->u.ping.epoch_secs));
+		break;
+	case MSG_ACKREPLY:
+		imsg_compose(&ctl.ibuf, IMSG_CTL_ACKREPLY, 0, 0, -1,
+		    &m->u.ackreply.id, sizeof(m->u.ackreply.id));
+		break;
+	case MSG_FILEWRITE:
+		ctl_forward_file(m->u.filewrite.id == 0 && !boot_done ?
+		    IMSG_CTL_BOOTFILE : IMSG_CTL_FILEWRITE, m);
+		break;
+	case MSG_FILEREAD:
+		ctl_forward_file(IMSG_CTL_FILEREAD, m);
+		break;
+	case MSG_FILEDELETE:
+		ctl_forward_file(IMSG_CTL_FILEDELETE, m);
+		break;
+	case MSG_SHUTDOWN:
+		imsg_compose(&ctl.ibuf, IMSG_CTL_SHUTDOWN, 0, 0, -1, NULL, 0);
+		break;
+	case MSG_PREPARESNAPSHOT:
+		imsg_compose(&ctl.ibuf, IMSG_CTL_SNAPSHOT, 0, 0, -1, NULL, 0);
+		break;
+	case MSG_UNFREEZE:
+		imsg_compose(&ctl.ibuf, IMSG_CTL_UNFREEZE, 0, 0, -1, NULL, 0);
+		break;
+	default:
+		log_warnx("control: host sent %s, which only a guest sends; "
+		    "dropped", msg_type_name(m->type));
+		break;
+	}
+}
+
+static void
+ctl_forward_file(uint32_t type, const struct msg *m)
+{
+	struct imsg_file	 f;
+	struct iovec		 iov[3];
+	const struct wire_str	*path;
+	int			 iovcnt = 2;
+
+	memset(&f, 0, sizeof(f));
+	if (type == IMSG_CTL_FILEREAD) {
+		f.id = m->u.fileread.id;
+		path = &m->u.fileread.path;
+	} else if (type == IMSG_CTL_FILEDELETE) {
+		f.id = m->u.filedelete.id;
+		path = &m->u.filedelete.path;
+	} else {
+		f.id = m->u.filewrite.id;
+		f.mode = m->u.filewrite.mode;
+		path = &m->u.filewrite.path;
+		iov[2].iov_base = m->u.filewrite.data.p;
+		iov[2].iov_len = m->u.filewrite.data.len;
+		iovcnt = 3;
+	}
+	f.pathlen = path->len;
+	iov[0].iov_base = &f;
+	iov[0].iov_len = sizeof(f);
+	iov[1].iov_base = path->s;
+	iov[1].iov_len = path->len;
+	if (imsg_composev(&ctl.ibuf, type, 0, 0, -1, iov, iovcnt) == -1)
+		log_warn("control: file request %llu not forwarded",
+		    (unsigned long long)f.id);
+}
+
+/* Encode a message this child sends on its own (ack, pong). */
+static void
+ctl_queue(const struct msg *m)
+{
+	struct wire_err	 err;
+
+	if (msg_encode(m, &out, &err) == -1) {
+		log_warnx("control: cannot encode %s: %s",
+		    msg_type_name(m->type), err.msg);
+		return;
+	}
+	if (sock != -1)
+		ctl_flush();
+}
+
+static void
+ctl_flush(void)
+{
+	ssize_t	 n;
+
+	while (out.len > out_off) {
+		n = write(sock, out.data + out_off, out.len - out_off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			ctl_lost(CHILD_IOERR, errno, "write");
+		}
+		out_off += n;
+	}
+	wbuf_reset(&out);
+	out_off = 0;
+	if (sent_pending) {
+		sent_pending = 0;
+		imsg_compose(&ctl.ibuf, IMSG_CTL_SENT, 0, 0, -1, NULL, 0);
+	}
+}
+
+static void
+ctl_lost(int reason, int error, const char *what)
+{
+	if (reason == CHILD_EOF)
+		log_info("control: %s", what);
+	else if (error != 0)
+		log_warnx("control: %s: %s", what, strerror(error));
+	else
+		log_warnx("control: %s", what);
+	child_done(&ctl, reason, error, "%s", what);
+	exit(0);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}

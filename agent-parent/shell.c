@@ -1,0 +1,288 @@
+/*
+ * The interactive shell and its PTY.  The parent opens the PTY once and
+ * keeps the master for the whole life of the agent, so a dropped transport
+ * never hangs up the shell: channel children only ever get a dup of it.
+ * The shell starts after the first bootconfigdone, in its own session with
+ * the PTY as its controlling terminal, with the boot environment, all other
+ * fds closed and default signal dispositions.
+ */
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+
+#define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:" \
+			"/usr/bin:/sbin:/bin"
+
+static int	 master = -1;
+static char	 slave_name[PATH_MAX];
+static pid_t	 pid;
+static char	*env[ENV_MAX + 8];	/* boot variables + our defaults */
+static size_t	 nenv;
+
+int
+shell_open_pty(void)
+{
+	struct winsize	 ws = { .ws_row = 24, .ws_col = 80 };
+	char		*name;
+
+	if ((master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
+		return (-1);
+	if (grantpt(master) == -1 || unlockpt(master) == -1 ||
+	    (name = ptsname(master)) == NULL)
+		return (-1);
+	if (strlcpy(slave_name, name, sizeof(slave_name)) >=
+	    sizeof(slave_name)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	(void)ioctl(master, TIOCSWINSZ, &ws);
+	return (master);
+}
+
+int
+shell_master(void)
+{
+	return (master);
+}
+
+pid_t
+shell_pid(void)
+{
+	return (pid);
+}
+
+/* A boot variable, already validated.  A later value replaces an earlier. */
+int
+shell_setenv(const char *key, const char *value)
+{
+	size_t	 i, klen = strlen(key);
+	char	*kv;
+
+	if (asprintf(&kv, "%s=%s", key, value) == -1)
+		return (-1);
+	for (i = 0; i < nenv; i++) {
+		if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=') {
+			free(env[i]);
+			env[i] = kv;
+			return (0);
+		}
+	}
+	if (nenv >= ENV_MAX) {
+		free(kv);
+		errno = E2BIG;
+		return (-1);
+	}
+	env[nenv++] = kv;
+	return (0);
+}
+
+static int
+env_has(const char *key)
+{
+	size_t	 i, klen = strlen(key);
+
+	for (i = 0; i < nenv; i++)
+		if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=')
+			return (1);
+	return (0);
+}
+
+static void
+env_default(const char *key, const char *value)
+{
+	if (value != NULL && !env_has(key))
+		(void)shell_setenv(key, value);
+}
+
+/* What every program we start needs: default signals, nothing blocked. */
+void
+child_exec_setup(void)
+{
+	sigset_t	 set;
+	int		 sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+/*
+ * Become the shell user (-u).  Without -u, or when it names us already,
+ * nothing changes.  Returns -1 if the user does not exist or the drop fails.
+ */
+int
+user_drop(const char *user)
+{
+	struct passwd	*pw;
+
+	if (user == NULL)
+		return (0);
+	if ((pw = getpwnam(user)) == NULL) {
+		errno = ENOENT;
+		return (-1);
+	}
+	if (pw->pw_uid == getuid() && pw->pw_uid == geteuid())
+		return (0);
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		return (-1);
+	return (0);
+}
+
+pid_t
+shell_start(void)
+{
+	struct passwd	*pw;
+	const char	*home = NULL;
+	int		 slave;
+
+	pw = conf.user ? getpwnam(conf.user) : getpwuid(getuid());
+	if (pw != NULL) {
+		home = pw->pw_dir;
+		env_default("HOME", pw->pw_dir);
+		env_default("USER", pw->pw_name);
+		env_default("LOGNAME", pw->pw_name);
+		env_default("SHELL", conf.shell_argv[0]);
+	}
+	env_default("TERM", "xterm-256color");
+	env_default("PATH", DEFAULT_PATH);
+	env[nenv] = NULL;
+
+	switch ((pid = fork())) {
+	case -1:
+		return (-1);
+	case 0:
+		break;
+	default:
+		log_info("shell %s started (pid %d) on %s", conf.shell_argv[0],
+		    (int)pid, slave_name);
+		return (pid);
+	}
+
+	/* The shell: a new session with the PTY as controlling terminal. */
+	child_exec_setup();
+	if (setsid() == -1)
+		_exit(127);
+	if ((slave = open(slave_name, O_RDWR)) == -1)
+		_exit(127);
+	if (ioctl(slave, TIOCSCTTY, 0) == -1)
+		_exit(127);
+	if (dup2(slave, 0) == -1 || dup2(slave, 1) == -1 ||
+	    dup2(slave, 2) == -1)
+		_exit(127);
+	closefrom(3);
+	if (user_drop(conf.user) == -1) {
+		dprintf(2, "capsem-agent: cannot become %s: %s\r\n",
+		    conf.user, strerror(errno));
+		_exit(126);
+	}
+	if (chdir(conf.workspace) == -1 && (home == NULL || chdir(home) == -1))
+		(void)chdir("/");
+	execve(conf.shell_argv[0], conf.shell_argv, env);
+	dprintf(2, "capsem-agent: exec %s: %s\r\n", conf.shell_argv[0],
+	    strerror(errno));
+	_exit(127);
+}
+
+/*
+ * Signal every process of the shell's session (its background jobs run in
+ * process groups of their own, so kill(-pgrp) would miss them).  The
+ * session is found in /proc: field 6 of /proc/PID/stat.  Returns how many
+ * processes were signalled.
+ */
+static int
+session_signal(pid_t sid, int sig)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[64], buf[512], *p;
+	const char	*errstr;
+	long		 s;
+	pid_t		 p_pid;
+	int		 fd, n = 0, field;
+	ssize_t		 len;
+
+	if ((d = opendir("/proc")) == NULL)
+		return (kill(-sid, sig) == 0);
+	while ((de = readdir(d)) != NULL) {
+		p_pid = strtonum(de->d_name, 1, INT_MAX, &errstr);
+		if (errstr != NULL)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)p_pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		/* comm may hold spaces and parens: fields start after the last ')'. */
+		if ((p = strrchr(buf, ')')) == NULL)
+			continue;
+		for (field = 2; field < 6 && p != NULL; field++)
+			p = strchr(p + 1, ' ');
+		if (p == NULL)
+			continue;
+		s = strtol(p + 1, NULL, 10);
+		if (s == sid && kill(p_pid, sig) == 0)
+			n++;
+	}
+	closedir(d);
+	return (n);
+}
+
+/*
+ * Hang up the shell's session: SIGHUP (and SIGCONT so stopped jobs see it)
+ * to every process of the session, or SIGKILL when killit is set.  Returns
+ * how many processes were still there.
+ */
+int
+shell_hangup(int killit)
+{
+	int	 n;
+
+	if (pid <= 0)
+		return (0);
+	if (killit)
+		return (session_signal(pid, SIGKILL));
+	n = session_signal(pid, SIGHUP);
+	(void)session_signal(pid, SIGCONT);
+	return (n);
+}
+
+/* Set the window size; the kernel signals the foreground group, and so do we. */
+void
+shell_resize(uint16_t cols, uint16_t rows)
+{
+	struct winsize	 ws;
+	pid_t		 pgrp;
+
+	memset(&ws, 0, sizeof(ws));
+	ws.ws_col = cols;
+	ws.ws_row = rows;
+	if (ioctl(master, TIOCSWINSZ, &ws) == -1) {
+		log_warn("resize %ux%u", cols, rows);
+		return;
+	}
+	if ((pgrp = tcgetpgrp(master)) > 0)
+		(void)kill(-pgrp, SIGWINCH);
+	log_debug("resized to %ux%u", cols, rows);
+}

@@ -1,0 +1,121 @@
+/*
+ * Start-up and reporting shared by every sandboxed child.  A child is
+ * started by its parent with the imsg socket on fd 3 and nothing else open
+ * but stdio.  child_init() sandboxes the process before it reads a single
+ * byte from its parent or from the network; every fd it will own arrives
+ * later over imsg.  A child never exits on its peer's error without saying
+ * why: child_done() reports the reason to the parent first.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "capsem_imsg.h"
+#include "child.h"
+#include "log.h"
+
+void
+child_init(struct child *c, int argc, char **argv, const char *role,
+    enum sandbox_profile profile)
+{
+	static char	 procname[64];
+	int		 ch, verbose = 0;
+
+	memset(c, 0, sizeof(*c));
+	c->role = role;
+	while ((ch = getopt(argc, argv, "dv")) != -1) {
+		switch (ch) {
+		case 'd':
+			c->debug = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-dv]\n", getprogname());
+			exit(1);
+		}
+	}
+	snprintf(procname, sizeof(procname), "capsem-agent: %s", role);
+	if (strncmp(getprogname(), "capsem-hostd", 12) == 0)
+		snprintf(procname, sizeof(procname), "capsem-hostd: %s", role);
+	log_init(c->debug, LOG_DAEMON);
+	log_procinit(procname);
+	log_setverbose(verbose);
+
+	sandbox_init(role);
+	sandbox_apply(profile);
+
+	if (imsgbuf_init(&c->ibuf, CHILD_IMSG_FD) == -1)
+		fatal("%s: imsgbuf_init", role);
+	imsgbuf_allow_fdpass(&c->ibuf);
+	if (imsgbuf_set_maxsize(&c->ibuf, CAPSEM_IMSG_MAX) == -1)
+		fatal("%s: imsgbuf_set_maxsize", role);
+	if (child_send(c, IMSG_CHILD_READY, -1, NULL, 0) == -1)
+		exit(0);
+}
+
+/* Queue one message to the parent and push it out; -1 if the parent is gone. */
+int
+child_send(struct child *c, uint32_t type, int fd, const void *data,
+    size_t len)
+{
+	if (imsg_compose(&c->ibuf, type, 0, 0, fd, data, len) == -1) {
+		log_warn("%s: imsg_compose", c->role);
+		return (-1);
+	}
+	if (imsgbuf_flush(&c->ibuf) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Tell the parent why this child is stopping; the caller then exits. */
+void
+child_done(struct child *c, int reason, int error, const char *fmt, ...)
+{
+	struct imsg_child_done	 d;
+	va_list			 ap;
+
+	memset(&d, 0, sizeof(d));
+	d.reason = reason;
+	d.error = error;
+	va_start(ap, fmt);
+	vsnprintf(d.detail, sizeof(d.detail), fmt, ap);
+	va_end(ap);
+	(void)child_send(c, IMSG_CHILD_DONE, -1, &d, sizeof(d));
+}
+
+/*
+ * Messages every child understands.  Returns 1 if handled, 0 if the caller
+ * should dispatch it.
+ */
+int
+child_common_imsg(struct child *c, struct imsg *imsg)
+{
+	char	 what[32];
+	int	 v;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CHILD_VERBOSE:
+		if (imsg_get_data(imsg, &v, sizeof(v)) == 0)
+			log_setverbose(v);
+		return (1);
+	case IMSG_CHILD_SELFTEST:
+		/* Debug only: prove the sandbox by breaking it. */
+		memset(what, 0, sizeof(what));
+		if (imsg_get_len(imsg) >= sizeof(what) ||
+		    imsg_get_data(imsg, what, imsg_get_len(imsg)) == -1)
+			return (1);
+		log_warnx("%s: self-test: attempting forbidden %s", c->role,
+		    what);
+		sandbox_selftest(what);
+		return (1);
+	}
+	return (0);
+}

@@ -1,0 +1,178 @@
+/*
+ * Starting and stopping children, for the privileged parents.  A child is a
+ * separate program (fresh address space, as OpenBSD daemons do it): fork,
+ * put our end of a socketpair on fd 3 of the child, close everything else,
+ * restore default signal handling and exec.  The child sandboxes itself
+ * before it reads anything (child.c).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capsem_imsg.h"
+#include "log.h"
+#include "proc.h"
+
+/* Where the child programs live: $CAPSEM_LIBEXECDIR overrides the build's. */
+const char *
+proc_libexecdir(void)
+{
+	const char	*dir;
+
+	if ((dir = getenv("CAPSEM_LIBEXECDIR")) != NULL && *dir != '\0')
+		return (dir);
+	return (LIBEXECDIR);
+}
+
+/* Restore what a new program expects: default dispositions, empty mask. */
+static void
+proc_reset_signals(void)
+{
+	sigset_t	 set;
+	int		 sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		(void)signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+int
+proc_start(struct proc *p, int debug, int verbose)
+{
+	char		 path[PATH_MAX], name[64], *argv[5];
+	int		 sp[2], argc = 0;
+	pid_t		 pid;
+
+	if (snprintf(path, sizeof(path), "%s/%s", proc_libexecdir(),
+	    p->prog) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0, sp) == -1)
+		return (-1);
+	switch ((pid = fork())) {
+	case -1:
+		close(sp[0]);
+		close(sp[1]);
+		return (-1);
+	case 0:
+		proc_reset_signals();
+		if (sp[1] == CHILD_IMSG_FD) {
+			if (fcntl(sp[1], F_SETFD, 0) == -1)
+				_exit(127);
+		} else if (dup2(sp[1], CHILD_IMSG_FD) == -1)
+			_exit(127);
+		/* The child's end blocks; imsgbuf_flush copes either way. */
+		if (fcntl(CHILD_IMSG_FD, F_SETFL, 0) == -1)
+			_exit(127);
+		closefrom(CHILD_IMSG_FD + 1);
+		strlcpy(name, p->prog, sizeof(name));
+		argv[argc++] = name;
+		if (debug)
+			argv[argc++] = "-d";
+		if (verbose > 0)
+			argv[argc++] = verbose > 1 ? "-vv" : "-v";
+		argv[argc] = NULL;
+		execv(path, argv);
+		dprintf(STDERR_FILENO, "%s: exec %s: %s\n", getprogname(),
+		    path, strerror(errno));
+		_exit(127);
+	}
+	close(sp[1]);
+	if (imsgbuf_init(&p->ibuf, sp[0]) == -1) {
+		close(sp[0]);
+		kill(pid, SIGKILL);
+		(void)proc_reap(pid, 0, NULL);
+		return (-1);
+	}
+	imsgbuf_allow_fdpass(&p->ibuf);
+	if (imsgbuf_set_maxsize(&p->ibuf, CAPSEM_IMSG_MAX) == -1)
+		fatal("imsgbuf_set_maxsize");
+	p->pid = pid;
+	p->running = 1;
+	p->done = 0;
+	log_debug("started %s (pid %d)", p->role, (int)pid);
+	return (0);
+}
+
+/* Close the channel to a child: it sees EOF on fd 3 and exits. */
+void
+proc_close(struct proc *p)
+{
+	if (!p->running)
+		return;
+	imsgbuf_clear(&p->ibuf);
+	close(p->ibuf.fd);
+	p->ibuf.fd = -1;
+	p->running = 0;
+}
+
+/*
+ * Wait for pid to exit, at most timeout_ms, then SIGKILL it and wait for
+ * good.  Waits on a pidfd where the kernel has them, so no polling loop.
+ * Returns 0 and the wait status, or -1 if pid is not our child.
+ */
+int
+proc_reap(pid_t pid, int timeout_ms, int *status)
+{
+	struct pollfd	 pfd;
+	int		 st, pidfd;
+	pid_t		 r;
+
+	r = waitpid(pid, &st, WNOHANG);
+	if (r == 0 && timeout_ms > 0) {
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd != -1) {
+			pfd.fd = pidfd;
+			pfd.events = POLLIN;
+			(void)poll(&pfd, 1, timeout_ms);
+			close(pidfd);
+		}
+		r = waitpid(pid, &st, WNOHANG);
+	}
+	if (r == 0) {
+		log_warnx("pid %d did not exit in %d ms: killed", (int)pid,
+		    timeout_ms);
+		kill(pid, SIGKILL);
+		while ((r = waitpid(pid, &st, 0)) == -1 && errno == EINTR)
+			;
+	}
+	if (r == -1)
+		return (-1);
+	if (status != NULL)
+		*status = st;
+	return (0);
+}
+
+/* Queue one message to a child; it goes out when the loop can write. */
+int
+proc_compose(struct proc *p, uint32_t type, int fd, const void *data,
+    size_t len)
+{
+	if (!p->running) {
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	if (imsg_compose(&p->ibuf, type, 0, 0, fd, data, len) == -1) {
+		log_warn("%s: imsg_compose", p->role);
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	return (0);
+}

@@ -1,0 +1,206 @@
+/*
+ * Checks the codec against the golden vectors: every line of
+ * $CAPSEM_VECTORS/frames.jsonl must encode (from its JSON, through
+ * wirejson) to exactly its hex, and its frame must decode back to its JSON,
+ * and re-encode to the same bytes.  A missing vector file is a failure.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "wire.h"
+#include "wirejson.h"
+
+static FILE *
+open_vectors(void)
+{
+	const char	*dir, *top;
+	char		 path[1024];
+
+	if ((dir = getenv("CAPSEM_VECTORS")) != NULL)
+		snprintf(path, sizeof(path), "%s/frames.jsonl", dir);
+	else if ((top = getenv("CAPSEM_TOP")) != NULL)
+		snprintf(path, sizeof(path), "%s/../shared/vectors/frames.jsonl",
+		    top);
+	else
+		snprintf(path, sizeof(path), "../shared/vectors/frames.jsonl");
+	return (fopen(path, "r"));
+}
+
+static char *
+hexstr(const uint8_t *p, size_t len)
+{
+	char	*s;
+	size_t	 i;
+
+	s = malloc(len * 2 + 1);
+	assert_non_null(s);
+	for (i = 0; i < len; i++)
+		snprintf(s + i * 2, 3, "%02x", p[i]);
+	s[len * 2] = '\0';
+	return (s);
+}
+
+static uint8_t *
+unhex(const char *s, size_t *len)
+{
+	uint8_t		*p;
+	size_t		 i, n = strlen(s);
+	unsigned int	 b;
+
+	assert_int_equal(n % 2, 0);
+	p = malloc(n / 2 + 1);
+	assert_non_null(p);
+	for (i = 0; i < n / 2; i++) {
+		assert_int_equal(sscanf(s + i * 2, "%2x", &b), 1);
+		p[i] = b;
+	}
+	*len = n / 2;
+	return (p);
+}
+
+/* Encodes the JSON and checks the frame against the hex. */
+static void
+check_encode(int lineno, enum wire_dir dir, json_t *js, const char *hex)
+{
+	struct msg		m;
+	struct audit_record	ar;
+	struct wbuf		wb;
+	struct wire_err		err;
+	char			ebuf[256], *got;
+	int			rc;
+
+	wbuf_init(&wb);
+	if (dir == WIRE_AUDIT) {
+		rc = audit_record_from_json(js, &ar, ebuf, sizeof(ebuf));
+		if (rc == -1)
+			fail_msg("line %d: from_json: %s", lineno, ebuf);
+		rc = audit_record_encode(&ar, &wb, &err);
+		audit_record_free(&ar);
+	} else {
+		rc = msg_from_json(dir, js, &m, ebuf, sizeof(ebuf));
+		if (rc == -1)
+			fail_msg("line %d: from_json: %s", lineno, ebuf);
+		rc = msg_encode(&m, &wb, &err);
+		msg_free(&m);
+	}
+	if (rc == -1)
+		fail_msg("line %d: encode: %s", lineno, err.msg);
+	got = hexstr(wb.data, wb.len);
+	if (strcmp(got, hex) != 0)
+		fail_msg("line %d: encoded\n%s\nexpected\n%s", lineno, got, hex);
+	free(got);
+	wbuf_free(&wb);
+}
+
+/* Decodes the frame, compares with the JSON, re-encodes to the same bytes. */
+static void
+check_decode(int lineno, enum wire_dir dir, json_t *js, const char *hex)
+{
+	struct msg		m;
+	struct audit_record	ar;
+	struct wbuf		wb;
+	struct wire_err		err;
+	json_t			*got;
+	uint8_t			*frame;
+	size_t			 len, blen;
+	char			*s1, *s2;
+	int			 rc;
+
+	frame = unhex(hex, &len);
+	assert_true(len >= FRAME_HDRLEN);
+	blen = (size_t)frame[0] << 24 | frame[1] << 16 | frame[2] << 8 |
+	    frame[3];
+	assert_int_equal(blen, len - FRAME_HDRLEN);
+	wbuf_init(&wb);
+	if (dir == WIRE_AUDIT) {
+		rc = audit_record_decode(frame + 4, blen, &ar, &err);
+		if (rc == -1)
+			fail_msg("line %d: decode: %s", lineno, err.msg);
+		got = audit_record_to_json(&ar);
+		assert_int_equal(audit_record_encode(&ar, &wb, &err), 0);
+		audit_record_free(&ar);
+	} else {
+		rc = msg_decode(dir, frame + 4, blen, &m, &err);
+		if (rc == -1)
+			fail_msg("line %d: decode: %s", lineno, err.msg);
+		got = msg_to_json(&m);
+		assert_int_equal(msg_encode(&m, &wb, &err), 0);
+		msg_free(&m);
+	}
+	assert_non_null(got);
+	if (!json_equal(got, js)) {
+		s1 = json_dumps(got, JSON_COMPACT);
+		s2 = json_dumps(js, JSON_COMPACT);
+		fail_msg("line %d: decoded\n%s\nexpected\n%s", lineno, s1, s2);
+	}
+	assert_int_equal(wb.len, len);
+	assert_memory_equal(wb.data, frame, len);
+	json_decref(got);
+	wbuf_free(&wb);
+	free(frame);
+}
+
+static void
+test_frames_jsonl(void **state)
+{
+	FILE		*fp;
+	json_t		*line, *js;
+	json_error_t	 jerr;
+	const char	*dirname, *hex;
+	enum wire_dir	 dir;
+	char		*buf = NULL;
+	size_t		 cap = 0;
+	int		 lineno = 0, seen[3] = { 0, 0, 0 };
+
+	if ((fp = open_vectors()) == NULL)
+		fail_msg("cannot open frames.jsonl (set CAPSEM_VECTORS)");
+	while (getline(&buf, &cap, fp) != -1) {
+		lineno++;
+		if (buf[strspn(buf, " \t\r\n")] == '\0')
+			continue;
+		if ((line = json_loads(buf, 0, &jerr)) == NULL)
+			fail_msg("line %d: %s", lineno, jerr.text);
+		dirname = json_string_value(json_object_get(line, "dir"));
+		hex = json_string_value(json_object_get(line, "hex"));
+		js = json_object_get(line, "json");
+		assert_non_null(dirname);
+		assert_non_null(hex);
+		assert_non_null(js);
+		if (strcmp(dirname, "h2g") == 0)
+			dir = WIRE_H2G;
+		else if (strcmp(dirname, "g2h") == 0)
+			dir = WIRE_G2H;
+		else if (strcmp(dirname, "audit") == 0)
+			dir = WIRE_AUDIT;
+		else
+			fail_msg("line %d: bad dir %s", lineno, dirname);
+		seen[dir]++;
+		check_encode(lineno, dir, js, hex);
+		check_decode(lineno, dir, js, hex);
+		json_decref(line);
+	}
+	free(buf);
+	fclose(fp);
+	assert_true(seen[WIRE_H2G] > 0);
+	assert_true(seen[WIRE_G2H] > 0);
+	assert_true(seen[WIRE_AUDIT] > 0);
+	print_message("%d vector lines checked\n", lineno);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frames_jsonl),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
