@@ -12,7 +12,6 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
-#include <sys/tree.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -64,7 +63,7 @@ struct event {
 	char		 id[AUDITLOG_ID_MAX];
 	size_t		 idlen;
 	uint64_t	 timestamp_us;
-	size_t		 size;		/* bytes kept, <= AUDITLOG_EVENT_MAX */
+	size_t		 size;		/* bytes kept */
 	int		 has_syscall;
 	int		 has_execve;
 	int		 has_argc;
@@ -75,7 +74,7 @@ struct event {
 	int		 failed;	/* success=no: not an exec */
 	int		 broken;	/* inconsistent lines or no memory */
 	int		 oversize;
-	int		 truncated;	/* argv cut at AUDITLOG_ARGV_MAX */
+	int		 truncated;	/* argv cut at ARGV_MAX */
 	uint32_t	 pid;
 	uint32_t	 ppid;
 	uint32_t	 uid;
@@ -84,45 +83,35 @@ struct event {
 	struct buf	 comm;
 	struct buf	 tty;
 	struct buf	 cwd;
-	struct buf	 argv;		/* raw bytes until the record is built */
+	struct buf	 argv;		/* raw until emitted */
 	uint32_t	 argc;
 	uint32_t	 nargs;		/* arguments started */
-	int64_t		 curarg;	/* argument being built from chunks */
+	int64_t		 curarg;	/* argument built from chunks */
 	uint32_t	 nextchunk;
 };
 TAILQ_HEAD(eventq, event);
 
 struct pident {
-	RB_ENTRY(pident) node;
+	LIST_ENTRY(pident) bucket;
 	TAILQ_ENTRY(pident) lru;
 	uint32_t	 pid;
 	struct buf	 exe;
 };
-RB_HEAD(pidtree, pident);
+LIST_HEAD(pidbucket, pident);
 TAILQ_HEAD(pidlru, pident);
 
 struct auditlog {
-	struct buf	 line;		/* a partial line, < AUDITLOG_LINE_MAX */
+	struct buf	 line;		/* a partial line */
 	int		 discarding;	/* inside an over-long line */
-	int		 seen_eoe;	/* this auditd ends events with EOE */
+	int		 seen_eoe;	/* this auditd writes EOE */
 	int		 nomem;
 	struct eventq	 events;	/* oldest first */
 	size_t		 nevents;
-	struct pidtree	 pids;
+	struct pidbucket pids[AUDITLOG_PIDS_MAX];	/* hashed by pid */
 	struct pidlru	 pidlru;	/* least recently used first */
 	size_t		 npids;
 	struct auditlog_stats stats;
 };
-
-static int	pident_cmp(struct pident *, struct pident *);
-
-RB_GENERATE_STATIC(pidtree, pident, node, pident_cmp)
-
-static int
-pident_cmp(struct pident *a, struct pident *b)
-{
-	return (a->pid < b->pid ? -1 : a->pid > b->pid);
-}
 
 /* Room for n more bytes and the NUL; the caller then adds to len. */
 static char *
@@ -338,7 +327,8 @@ field_next(const char **pp, const char *end, struct field *f)
 static int
 field_is(const struct field *f, const char *key)
 {
-	return (f->keylen == strlen(key) && memcmp(f->key, key, f->keylen) == 0);
+	return (f->keylen == strlen(key) &&
+	    memcmp(f->key, key, f->keylen) == 0);
 }
 
 static int
@@ -493,7 +483,7 @@ auditlog_parse_line(const char *line, size_t len, struct audit_line *out)
 	if ((p = parse_digits(p + 1, end, 20, &serial)) == NULL ||
 	    end - p < 2 || p[0] != ')' || p[1] != ':')
 		return (-1);
-	if (sec > (UINT64_MAX - 999000) / 1000000)
+	if (sec > (UINT64_MAX - ms * 1000) / 1000000)
 		return (-1);
 	out->timestamp_us = sec * 1000000 + ms * 1000;
 	out->idlen = p - out->id;
@@ -507,23 +497,32 @@ auditlog_parse_line(const char *line, size_t len, struct audit_line *out)
 	return (r);
 }
 
+/* Fibonacci hashing: consecutive pids spread over the buckets. */
+static struct pidbucket *
+pid_bucket(struct auditlog *al, uint32_t pid)
+{
+	return (&al->pids[(uint32_t)(pid * 2654435769U) %
+	    AUDITLOG_PIDS_MAX]);
+}
+
 static struct pident *
 pid_find(struct auditlog *al, uint32_t pid)
 {
-	struct pident	 key, *pe;
+	struct pident	*pe;
 
-	key.pid = pid;
-	if ((pe = RB_FIND(pidtree, &al->pids, &key)) != NULL) {
-		TAILQ_REMOVE(&al->pidlru, pe, lru);
-		TAILQ_INSERT_TAIL(&al->pidlru, pe, lru);
-	}
-	return (pe);
+	LIST_FOREACH(pe, pid_bucket(al, pid), bucket)
+		if (pe->pid == pid) {
+			TAILQ_REMOVE(&al->pidlru, pe, lru);
+			TAILQ_INSERT_TAIL(&al->pidlru, pe, lru);
+			return (pe);
+		}
+	return (NULL);
 }
 
 static void
 pid_forget(struct auditlog *al, struct pident *pe)
 {
-	RB_REMOVE(pidtree, &al->pids, pe);
+	LIST_REMOVE(pe, bucket);
 	TAILQ_REMOVE(&al->pidlru, pe, lru);
 	al->npids--;
 	buf_free(&pe->exe);
@@ -544,7 +543,7 @@ pid_remember(struct auditlog *al, uint32_t pid, struct buf *exe)
 			return;
 		}
 		pe->pid = pid;
-		RB_INSERT(pidtree, &al->pids, pe);
+		LIST_INSERT_HEAD(pid_bucket(al, pid), pe, bucket);
 		TAILQ_INSERT_TAIL(&al->pidlru, pe, lru);
 		al->npids++;
 	}
@@ -922,11 +921,13 @@ struct auditlog *
 auditlog_new(void)
 {
 	struct auditlog	*al;
+	size_t		 i;
 
 	if ((al = calloc(1, sizeof(*al))) == NULL)
 		return (NULL);
 	TAILQ_INIT(&al->events);
-	RB_INIT(&al->pids);
+	for (i = 0; i < AUDITLOG_PIDS_MAX; i++)
+		LIST_INIT(&al->pids[i]);
 	TAILQ_INIT(&al->pidlru);
 	return (al);
 }

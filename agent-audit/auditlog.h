@@ -22,7 +22,7 @@
 
 #define AUDITLOG_LINE_MAX	65536	/* longer lines are discarded */
 #define AUDITLOG_EVENT_MAX	65536	/* bytes kept per event */
-#define AUDITLOG_ARGV_MAX	49152	/* of which argv: the rest is cut */
+#define AUDITLOG_ARGV_MAX	49152	/* of it argv; the rest is cut */
 #define AUDITLOG_PENDING_MAX	64	/* events open at once */
 #define AUDITLOG_PIDS_MAX	4096	/* pid -> exe entries, LRU */
 #define AUDITLOG_ID_MAX		64	/* "SECONDS.MILLIS:SERIAL" */
@@ -30,11 +30,11 @@
 struct auditlog_stats {
 	uint64_t	records;		/* records emitted */
 	uint64_t	dropped_incomplete;	/* event lost a part */
-	uint64_t	dropped_oversize;	/* lines over LINE_MAX, events
-						   over EVENT_MAX but for argv */
+	uint64_t	dropped_oversize;	/* lines over LINE_MAX; events
+						   over EVENT_MAX, not argv */
 	uint64_t	bad_lines;		/* malformed, skipped */
-	uint64_t	truncated;		/* emitted with argv cut short */
-	size_t		open_events;		/* pending now, not a counter */
+	uint64_t	truncated;		/* argv cut at ARGV_MAX */
+	size_t		open_events;		/* pending now */
 };
 
 enum audit_line_type {
@@ -83,7 +83,8 @@ int		 auditlog_feed(struct auditlog *, const char *, size_t,
  * End of input (or log rotation): complete every pending event.  A last
  * line without its newline is a torn write: discarded as a bad line.
  */
-void		 auditlog_flush(struct auditlog *, auditlog_emit_cb, void *);
+void		 auditlog_flush(struct auditlog *, auditlog_emit_cb,
+		    void *);
 
 const struct auditlog_stats *auditlog_stats(struct auditlog *);
 
@@ -91,6 +92,7 @@ const struct auditlog_stats *auditlog_stats(struct auditlog *);
  * Parse one line (without its newline): the header and, for the types this
  * parser uses, the syntax of every field.  Returns 0, or -1 if malformed.
  */
-int		 auditlog_parse_line(const char *, size_t, struct audit_line *);
+int		 auditlog_parse_line(const char *, size_t,
+		    struct audit_line *);
 
 #endif

@@ -47,7 +47,7 @@ struct frame_reader {
 	uint8_t		*buf;
 	size_t		 len;		/* body bytes received */
 	size_t		 cap;
-	int		 state;		/* enum frame_status of the last feed */
+	int		 state;		/* result of the last feed */
 };
 
 /* max 0 or over FRAME_MAX means FRAME_MAX. */

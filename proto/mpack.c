@@ -391,7 +391,8 @@ mpack_read_map(struct mpack_reader *r, const char *what, size_t *count)
 }
 
 static int
-skip_value(struct mpack_reader *r, const char *what, int depth)
+skip_value(struct mpack_reader *r, const char *what, int depth,
+    int maxdepth)
 {
 	const uint8_t	*p;
 	size_t		 start = r->off, n, i, len;
@@ -411,10 +412,10 @@ skip_value(struct mpack_reader *r, const char *what, int depth)
 		return (read_integer(r, what, &neg, &v, &sv));
 	}
 	if ((b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf)) {
-		if (depth >= MPACK_MAXDEPTH)
+		if (depth >= maxdepth)
 			return (mpack_error(r, WERR_DEPTH, start,
 			    "%s: nested deeper than %d levels", what,
-			    MPACK_MAXDEPTH));
+			    maxdepth));
 		if (b <= 0x8f || b >= 0xde) {
 			if (mpack_read_map(r, what, &n) == -1)
 				return (-1);
@@ -422,7 +423,7 @@ skip_value(struct mpack_reader *r, const char *what, int depth)
 		} else if (mpack_read_array(r, what, &n) == -1)
 			return (-1);
 		for (i = 0; i < n; i++)
-			if (skip_value(r, what, depth + 1) == -1)
+			if (skip_value(r, what, depth + 1, maxdepth) == -1)
 				return (-1);
 		return (0);
 	}
@@ -460,7 +461,13 @@ skip_value(struct mpack_reader *r, const char *what, int depth)
 int
 mpack_skip(struct mpack_reader *r, const char *what)
 {
-	return (skip_value(r, what, 0));
+	return (skip_value(r, what, 0, MPACK_MAXDEPTH));
+}
+
+int
+mpack_skip_depth(struct mpack_reader *r, const char *what, int maxdepth)
+{
+	return (skip_value(r, what, 0, maxdepth));
 }
 
 /*

@@ -20,7 +20,7 @@
 
 #include "wire.h"
 
-#define MPACK_MAXDEPTH	32	/* deepest nesting mpack_skip() accepts */
+#define MPACK_MAXDEPTH	32	/* deepest nesting mpack_skip() takes */
 
 struct mpack_reader {
 	const uint8_t	*buf;
@@ -49,8 +49,8 @@ int	mpack_error(struct mpack_reader *, enum wire_errcode, size_t,
 int	mpack_try_nil(struct mpack_reader *);
 int	mpack_read_nil(struct mpack_reader *, const char *);
 int	mpack_read_bool(struct mpack_reader *, const char *, int *);
-int	mpack_read_uint(struct mpack_reader *, const char *, enum mpack_itype,
-	    uint64_t *);
+int	mpack_read_uint(struct mpack_reader *, const char *,
+	    enum mpack_itype, uint64_t *);
 int	mpack_read_int(struct mpack_reader *, const char *, enum mpack_itype,
 	    int64_t *);
 int	mpack_read_str(struct mpack_reader *, const char *, const uint8_t **,
@@ -63,6 +63,7 @@ int	mpack_read_array(struct mpack_reader *, const char *, size_t *);
 int	mpack_read_map(struct mpack_reader *, const char *, size_t *);
 /* Skips one whole value of any type, nested at most MPACK_MAXDEPTH deep. */
 int	mpack_skip(struct mpack_reader *, const char *);
+int	mpack_skip_depth(struct mpack_reader *, const char *, int);
 
 /* 1 if the bytes are valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int	mpack_utf8_valid(const uint8_t *, size_t);

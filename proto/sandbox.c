@@ -67,21 +67,21 @@
  * in sandbox_filter.
  */
 static const int sandbox_common[] = {
-	SCMP_SYS(read),		SCMP_SYS(write),
+	SCMP_SYS(read),			SCMP_SYS(write),
 	SCMP_SYS(readv),		SCMP_SYS(writev),
 	SCMP_SYS(recvmsg),		SCMP_SYS(sendmsg),
 	SCMP_SYS(recvfrom),		SCMP_SYS(sendto),
 	SCMP_SYS(close),		SCMP_SYS(shutdown),
 	SCMP_SYS(fcntl),
-	SCMP_SYS(poll),		SCMP_SYS(ppoll),
+	SCMP_SYS(poll),			SCMP_SYS(ppoll),
 	SCMP_SYS(clock_gettime),	SCMP_SYS(gettimeofday),
 	SCMP_SYS(nanosleep),		SCMP_SYS(clock_nanosleep),
-	SCMP_SYS(exit),		SCMP_SYS(exit_group),
-	SCMP_SYS(brk),		SCMP_SYS(munmap),
+	SCMP_SYS(exit),			SCMP_SYS(exit_group),
+	SCMP_SYS(brk),			SCMP_SYS(munmap),
 	SCMP_SYS(mremap),		SCMP_SYS(madvise),
-	SCMP_SYS(rt_sigreturn),	SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn),		SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(restart_syscall),	SCMP_SYS(getpid),
-	SCMP_SYS(sched_yield),	SCMP_SYS(futex),
+	SCMP_SYS(sched_yield),		SCMP_SYS(futex),
 	SCMP_SYS(lseek),		SCMP_SYS(fstat),
 };
 
@@ -102,7 +102,7 @@ static const int sandbox_audit[] = {
  * mprotect, never PROT_EXEC, in sandbox_filter).
  */
 static const int sandbox_sanitizer[] = {
-	SCMP_SYS(sigaltstack),	SCMP_SYS(prctl),
+	SCMP_SYS(sigaltstack),		SCMP_SYS(prctl),
 	SCMP_SYS(getrlimit),		SCMP_SYS(prlimit64),
 	SCMP_SYS(sched_getaffinity),	SCMP_SYS(rt_sigaction),
 	SCMP_SYS(gettid),		SCMP_SYS(tgkill),
@@ -131,6 +131,14 @@ sandbox_apply(enum sandbox_profile profile)
 {
 	struct sigaction	sa;
 
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * LeakSanitizer's exit-time check stops the world with clone and
+	 * ptrace and reads /proc, which neither the chroot nor any profile
+	 * allows.  Check now instead: that also turns the exit check off.
+	 */
+	__lsan_do_leak_check();
+#endif
 	if (geteuid() == 0)
 		sandbox_drop();
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
@@ -142,14 +150,6 @@ sandbox_apply(enum sandbox_profile profile)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) == -1)
 		fatal("%s: sandbox: sigaction SIGSYS", sandbox_role);
-#ifdef __SANITIZE_ADDRESS__
-	/*
-	 * LeakSanitizer's exit-time check stops the world with clone and
-	 * ptrace, which no profile allows.  Check now instead; this also
-	 * turns off the check at exit.
-	 */
-	__lsan_do_leak_check();
-#endif
 	sandbox_filter(profile);
 }
 
@@ -308,11 +308,12 @@ static void
 sandbox_filter(enum sandbox_profile profile)
 {
 	scmp_filter_ctx	ctx;
-	int		r;
+	int		r, valgrind = sandbox_under_valgrind();
 
 	if ((ctx = seccomp_init(SCMP_ACT_TRAP)) == NULL)
 		fatalx("%s: sandbox: seccomp_init failed", sandbox_role);
-	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	/* libseccomp's probe of the kernel for this fails under valgrind. */
+	if (!valgrind && (r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
 	    SCMP_ACT_KILL_PROCESS)) < 0)
 		fatalx("%s: sandbox: seccomp bad arch action: %s",
 		    sandbox_role, strerror(-r));
@@ -340,7 +341,7 @@ sandbox_filter(enum sandbox_profile profile)
 		fatalx("%s: sandbox: unknown profile %d", sandbox_role,
 		    profile);
 	}
-	if (sandbox_under_valgrind()) {
+	if (valgrind) {
 		log_warnx("%s: sandbox: running under valgrind, seccomp "
 		    "filter not loaded", sandbox_role);
 		seccomp_release(ctx);

@@ -24,7 +24,7 @@
 
 #define TRANSPORT_BACKLOG	16
 #define CMDLINE_KEY		"capsem.vsock_port_offset="
-/* The longest port suffixes a path can get: "/4294967295.sock", "_4294967295". */
+/* The longest port suffixes: "/4294967295.sock" and "_4294967295". */
 #define UNIX_SUFFIX_MAX		(sizeof("/4294967295.sock") - 1)
 #define HYBRID_SUFFIX_MAX	(sizeof("_4294967295") - 1)
 

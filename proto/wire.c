@@ -380,7 +380,7 @@ audit_record_free(struct audit_record *ar)
 struct enc {
 	msgpack_packer	 pk;
 	struct wbuf	*wb;
-	size_t		 body;		/* offset of the body in wb */
+	size_t		 body;		/* body offset in wb */
 	int		 toobig;
 	int		 nomem;
 	struct wire_err	*err;
@@ -745,7 +745,8 @@ dec_array(struct mpack_reader *r, const char *path, void *base,
 		if (f->type == WF_STAGES) {
 			if (dec_fields(r, sub, (char *)*arr + i * size,
 			    &stage_desc) == -1) {
-				*count = i + 1;	/* free its partial name */
+				/* Count it so its partial name is freed. */
+				*count = i + 1;
 				return (-1);
 			}
 		} else if (dec_str(r, sub,
@@ -821,7 +822,7 @@ safe_name(char *dst, size_t dstlen, const uint8_t *p, size_t len)
 	char	tmp[32 * 4 + 1];
 
 	strvisx(tmp, (const char *)p, len > 32 ? 32 : len,
-	    VIS_SAFE | VIS_OCTAL | VIS_NL | VIS_TAB);
+	    VIS_SAFE | VIS_CSTYLE | VIS_OCTAL | VIS_NL | VIS_TAB);
 	mkpath(dst, dstlen, "%s%s", tmp, len > 32 ? "..." : "");
 }
 
@@ -889,18 +890,47 @@ dec_trailing(struct mpack_reader *r, const char *what)
 }
 
 /*
- * The envelope {"t": NAME, "d": {...}} with its two keys in either order:
- * one pass finds both (skipping and thereby checking each value, and any
- * unknown key), then `t` is read and `d` decoded in place.
+ * The envelope {"t": NAME, "d": {...}}, keys in any order.  Normally `t`
+ * comes first and `d` is decoded where it stands.  When `d` comes first it
+ * is skipped (which checks it, with room for the depth its fields may
+ * legitimately reach) to find `t`, then decoded in place.
  */
+#define ENVELOPE_SKIPDEPTH	(MPACK_MAXDEPTH + 4)
+
+static int
+dec_tag(struct mpack_reader *r, enum wire_dir dir, struct msg *m)
+{
+	const uint8_t	*key;
+	char		 name[160];
+	size_t		 klen, start = r->off;
+
+	if (mpack_read_str(r, "t", &key, &klen) == -1)
+		return (-1);
+	m->type = msg_type_from_name(dir, (const char *)key, klen);
+	if (m->type != MSG_NONE)
+		return (0);
+	safe_name(name, sizeof(name), key, klen);
+	return (mpack_error(r, WERR_UNKNOWN_TAG, start,
+	    "t: unknown %s message \"%s\"",
+	    (unsigned)dir < 3 ? dirnames[dir] : "?", name));
+}
+
+static int
+dec_body(struct mpack_reader *r, struct msg *m)
+{
+	const struct wire_desc	*d = &msgs[m->type];
+
+	if (d->nfields == 0)
+		return (mpack_skip(r, "d"));
+	return (dec_fields(r, "d", m, d));
+}
+
 static int
 dec_envelope(struct mpack_reader *r, enum wire_dir dir, struct msg *m)
 {
-	const struct wire_desc	*d;
-	const uint8_t		*key;
-	char			 name[160];
-	size_t			 n, i, klen, start, toff = 0, doff = 0;
-	int			 havet = 0, haved = 0;
+	const uint8_t	*key;
+	size_t		 n, i, klen, start, doff = 0;
+	int		 havet = 0, haved = 0, deferred = 0;
 
 	if (mpack_read_map(r, "message", &n) == -1)
 		return (-1);
@@ -908,40 +938,47 @@ dec_envelope(struct mpack_reader *r, enum wire_dir dir, struct msg *m)
 		start = r->off;
 		if (mpack_read_str(r, "message key", &key, &klen) == -1)
 			return (-1);
-		if (klen == 1 && (key[0] == 't' || key[0] == 'd')) {
-			if (key[0] == 't' ? havet : haved)
-				return (mpack_error(r, WERR_DUPLICATE, start,
-				    "%c: key given twice", key[0]));
-			*(key[0] == 't' ? &havet : &haved) = 1;
-			*(key[0] == 't' ? &toff : &doff) = r->off;
+		if (klen != 1 || (key[0] != 't' && key[0] != 'd')) {
+			if (mpack_skip(r, "message") == -1)
+				return (-1);
+			continue;
 		}
-		if (mpack_skip(r, klen == 1 && key[0] == 't' ? "t" :
-		    klen == 1 && key[0] == 'd' ? "d" : "message") == -1)
-			return (-1);
+		if (key[0] == 't' ? havet : haved)
+			return (mpack_error(r, WERR_DUPLICATE, start,
+			    "%c: key given twice", key[0]));
+		if (key[0] == 't') {
+			havet = 1;
+			if (dec_tag(r, dir, m) == -1)
+				return (-1);
+		} else {
+			haved = 1;
+			deferred = !havet;
+			doff = r->off;
+			if ((havet ? dec_body(r, m) : mpack_skip_depth(r, "d",
+			    ENVELOPE_SKIPDEPTH)) == -1)
+				return (-1);
+		}
 	}
 	if (dec_trailing(r, "message") == -1)
 		return (-1);
 	if (!havet)
 		return (mpack_error(r, WERR_MISSING, 0,
 		    "t: required field missing"));
-	r->off = toff;
-	if (mpack_read_str(r, "t", &key, &klen) == -1)
-		return (-1);
-	if ((m->type = msg_type_from_name(dir, (const char *)key, klen)) ==
-	    MSG_NONE) {
-		safe_name(name, sizeof(name), key, klen);
-		return (mpack_error(r, WERR_UNKNOWN_TAG, toff,
-		    "t: unknown %s message \"%s\"",
-		    (unsigned)dir < 3 ? dirnames[dir] : "?", name));
+	if (!haved) {
+		if (msgs[m->type].nfields == 0)
+			return (0);
+		return (mpack_error(r, WERR_MISSING, r->off,
+		    "d: required field missing for %s", msgs[m->type].name));
 	}
-	d = &msgs[m->type];
-	if (d->nfields == 0)
-		return (0);
-	if (!haved)
-		return (mpack_error(r, WERR_MISSING, 0,
-		    "d: required field missing for %s", d->name));
-	r->off = doff;
-	return (dec_fields(r, "d", m, d));
+	if (deferred) {
+		/* d came before t: decode it now, then back to the end. */
+		n = r->off;
+		r->off = doff;
+		if (dec_body(r, m) == -1)
+			return (-1);
+		r->off = n;
+	}
+	return (0);
 }
 
 int

@@ -246,8 +246,8 @@ msg_from_json(enum wire_dir dir, json_t *obj, struct msg *m, char *err,
 	m->type = msg_type_from_name(dir, json_string_value(t),
 	    json_string_length(t));
 	if ((d = wire_desc(m->type)) == NULL)
-		return (jfail(&e, "t: unknown message \"%s\" for this direction",
-		    json_string_value(t)));
+		return (jfail(&e, "t: unknown message \"%s\" for this "
+		    "direction", json_string_value(t)));
 	v = json_object_get(obj, "d");
 	if (d->nfields == 0) {
 		if (v != NULL && !json_is_null(v) &&

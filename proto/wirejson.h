@@ -21,7 +21,8 @@
 
 #include "wire.h"
 
-int	 msg_from_json(enum wire_dir, json_t *, struct msg *, char *, size_t);
+int	 msg_from_json(enum wire_dir, json_t *, struct msg *, char *,
+	    size_t);
 json_t	*msg_to_json(const struct msg *);
 int	 audit_record_from_json(json_t *, struct audit_record *, char *,
 	    size_t);

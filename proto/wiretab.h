@@ -51,7 +51,8 @@ const struct wire_desc	*wire_stage_desc(void);
 /* Frees the owned members of the struct at base; leaves it zeroed. */
 void			 wire_fields_free(void *, const struct wire_desc *);
 
-#define WF_PTR(base, off, type)	((type *)(void *)((char *)(base) + (off)))
+#define WF_PTR(base, off, type) \
+	((type *)(void *)((char *)(base) + (off)))
 #define WF_CPTR(base, off, type) \
 	((type const *)(const void *)((const char *)(base) + (off)))
 

@@ -27,8 +27,8 @@ open_vectors(void)
 	if ((dir = getenv("CAPSEM_VECTORS")) != NULL)
 		snprintf(path, sizeof(path), "%s/frames.jsonl", dir);
 	else if ((top = getenv("CAPSEM_TOP")) != NULL)
-		snprintf(path, sizeof(path), "%s/../shared/vectors/frames.jsonl",
-		    top);
+		snprintf(path, sizeof(path),
+		    "%s/../shared/vectors/frames.jsonl", top);
 	else
 		snprintf(path, sizeof(path), "../shared/vectors/frames.jsonl");
 	return (fopen(path, "r"));
@@ -95,7 +95,8 @@ check_encode(int lineno, enum wire_dir dir, json_t *js, const char *hex)
 		fail_msg("line %d: encode: %s", lineno, err.msg);
 	got = hexstr(wb.data, wb.len);
 	if (strcmp(got, hex) != 0)
-		fail_msg("line %d: encoded\n%s\nexpected\n%s", lineno, got, hex);
+		fail_msg("line %d: encoded\n%s\nexpected\n%s", lineno, got,
+		    hex);
 	free(got);
 	wbuf_free(&wb);
 }
@@ -155,7 +156,7 @@ test_frames_jsonl(void **state)
 	json_t		*line, *js;
 	json_error_t	 jerr;
 	const char	*dirname, *hex;
-	enum wire_dir	 dir;
+	enum wire_dir	 dir = WIRE_H2G;
 	char		*buf = NULL;
 	size_t		 cap = 0;
 	int		 lineno = 0, seen[3] = { 0, 0, 0 };
@@ -195,11 +196,90 @@ test_frames_jsonl(void **state)
 	print_message("%d vector lines checked\n", lineno);
 }
 
+/* msg_to_json whose result is freed at the next call. */
+static json_t *
+msg_to_json_tmp(const struct msg *m)
+{
+	static json_t	*last;
+
+	json_decref(last);
+	last = msg_to_json(m);
+	return (last);
+}
+
+static void
+json_bad(enum wire_dir dir, const char *text, const char *needle)
+{
+	struct msg	 m;
+	json_t		*js;
+	char		 ebuf[256] = "";
+
+	js = json_loads(text, 0, NULL);
+	assert_non_null(js);
+	assert_int_equal(msg_from_json(dir, js, &m, ebuf, sizeof(ebuf)), -1);
+	if (strstr(ebuf, needle) == NULL)
+		fail_msg("%s: error \"%s\" lacks \"%s\"", text, ebuf, needle);
+	assert_int_equal(m.type, MSG_NONE);
+	json_decref(js);
+}
+
+/* wirejson is strict and leaves nothing allocated on error. */
+static void
+test_json_errors(void **state)
+{
+	struct audit_record	 ar;
+	struct msg		 m;
+	json_t			*js;
+	char			 ebuf[256];
+
+	json_bad(WIRE_H2G, "{\"t\":\"pong\"}", "unknown message");
+	json_bad(WIRE_H2G, "{\"t\":\"resize\",\"d\":{\"cols\":1}}",
+	    "d.rows: required");
+	json_bad(WIRE_H2G, "{\"t\":\"resize\",\"d\":{\"cols\":70000,"
+	    "\"rows\":1}}", "d.cols");
+	json_bad(WIRE_H2G, "{\"t\":\"resize\",\"d\":{\"cols\":1,"
+	    "\"rows\":1,\"colz\":1}}", "d.colz: unknown key");
+	json_bad(WIRE_H2G, "{\"t\":\"filewrite\",\"d\":{\"id\":1,"
+	    "\"path\":\"/a\",\"data\":[1,256],\"mode\":1}}", "d.data");
+	json_bad(WIRE_G2H, "{\"t\":\"boottiming\",\"d\":{\"stages\":["
+	    "{\"name\":\"a\",\"duration_ms\":1},{\"name\":\"b\"}]}}",
+	    "d.stages[1].duration_ms");
+	json_bad(WIRE_H2G, "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":1,"
+	    "\"traceparent\":\"x\",\"caps\":[\"a\",1]}}", "d.caps[1]");
+	json_bad(WIRE_G2H, "{\"t\":\"ack\",\"d\":{\"id\":-1}}", "d.id");
+	json_bad(WIRE_G2H, "{\"t\":\"pong\",\"x\":1}", "x: unknown key");
+
+	js = json_loads("{\"pid\":1}", 0, NULL);
+	assert_int_equal(audit_record_from_json(js, &ar, ebuf, sizeof(ebuf)),
+	    -1);
+	assert_non_null(strstr(ebuf, "required"));
+	json_decref(js);
+
+	/* caps and signal survive the JSON round trip. */
+	js = json_loads("{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":1,"
+	    "\"traceparent\":null,\"caps\":[\"shellexited\"]}}", 0, NULL);
+	assert_int_equal(msg_from_json(WIRE_H2G, js, &m, ebuf, sizeof(ebuf)),
+	    0);
+	assert_int_equal(m.u.bootconfig.has_caps, 1);
+	assert_null(m.u.bootconfig.traceparent.s);
+	assert_true(json_equal(js, msg_to_json_tmp(&m)));
+	msg_free(&m);
+	json_decref(js);
+
+	/* A u64 past what JSON integers hold has no JSON form. */
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_ACK;
+	m.u.ack.id = UINT64_MAX;
+	assert_null(msg_to_json(&m));
+	msg_to_json_tmp(&m);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_jsonl),
+		cmocka_unit_test(test_json_errors),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

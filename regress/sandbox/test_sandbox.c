@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/random.h>
 #include <sys/wait.h>
@@ -56,6 +57,7 @@ struct child {
 	pid_t	pid;
 	int	to_child;	/* parent writes */
 	int	from_child;	/* parent reads */
+	int	err;		/* the child's stderr, or -1 */
 };
 
 static int
@@ -154,25 +156,33 @@ child_main(enum sandbox_profile profile, enum action act, int rfd, int wfd,
 	_exit(4);	/* the forbidden call was not stopped */
 }
 
+/* With want_err, the child's stderr goes to ch->err for the parent. */
 static void
 child_start(struct child *ch, enum sandbox_profile profile, enum action act,
-    int auditfd)
+    int auditfd, int want_err)
 {
-	int	p2c[2], c2p[2];
+	int	p2c[2], c2p[2], e[2] = { -1, -1 };
 
 	assert_int_equal(pipe2(p2c, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(c2p, O_CLOEXEC), 0);
+	if (want_err)
+		assert_int_equal(pipe2(e, O_CLOEXEC), 0);
 	ch->pid = fork();
 	assert_int_not_equal(ch->pid, -1);
 	if (ch->pid == 0) {
 		close(p2c[1]);
 		close(c2p[0]);
+		if (want_err && dup2(e[1], STDERR_FILENO) == -1)
+			_exit(5);
 		child_main(profile, act, p2c[0], c2p[1], auditfd);
 	}
 	close(p2c[0]);
 	close(c2p[1]);
+	if (want_err)
+		close(e[1]);
 	ch->to_child = p2c[1];
 	ch->from_child = c2p[0];
+	ch->err = e[0];
 }
 
 /* The four ids of the "Uid:" or "Gid:" line, all nonzero. */
@@ -296,7 +306,7 @@ run_work(enum sandbox_profile profile)
 	int		status, auditfd;
 
 	auditfd = make_auditfd();
-	child_start(&ch, profile, ACT_WORK, auditfd);
+	child_start(&ch, profile, ACT_WORK, auditfd, 0);
 	check_sandboxed(&ch);
 	assert_int_equal(write(ch.to_child, "Gx", 2), 2);
 	while ((n = read(ch.from_child, buf + got,
@@ -311,11 +321,14 @@ run_work(enum sandbox_profile profile)
 	assert_string_equal(buf, "yok\n");
 }
 
+/* The child must die by SIGSYS after naming the call on its stderr. */
 static void
 run_forbidden(enum sandbox_profile profile, enum action act)
 {
+	static const int nrs[] = { 0, SYS_openat, SYS_socket, SYS_execve };
 	struct child	ch;
-	char		desc[128];
+	char		desc[128], err[512], want[64];
+	ssize_t		n, got = 0;
 	int		status;
 
 	if (under_valgrind()) {
@@ -324,10 +337,19 @@ run_forbidden(enum sandbox_profile profile, enum action act)
 		    profile, act);
 		return;
 	}
-	child_start(&ch, profile, act, -1);
+	child_start(&ch, profile, act, -1, 1);
 	check_sandboxed(&ch);
 	assert_int_equal(write(ch.to_child, "G", 1), 1);
+	while ((n = read(ch.err, err + got, sizeof(err) - 1 - got)) > 0)
+		got += n;
+	err[got] = '\0';
+	close(ch.err);
 	status = child_wait(&ch);
+	snprintf(want, sizeof(want),
+	    "capsem-sandbox: test: forbidden system call %d\n", nrs[act]);
+	if (strstr(err, want) == NULL)
+		fail_msg("profile %d action %d: stderr \"%s\" lacks \"%s\"",
+		    profile, act, err, want);
 	sandbox_describe_exit(status, desc, sizeof(desc));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
 		fail_msg("profile %d action %d: child %s", profile, act, desc);

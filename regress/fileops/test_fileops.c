@@ -1,0 +1,765 @@
+/*
+ * Unit tests of agent-parent/fileops.c with a fresh temporary directory as
+ * the workspace root (and a sibling directory standing for "outside"):
+ * write/read/delete round trips, parents created, modes applied exactly,
+ * `..` in any spelling, absolute paths outside the root, symlinks at the
+ * final or an intermediate component (pointing inside or outside) never
+ * followed, delete of a missing file or a directory, reads of non-regular
+ * or too large files, message texts, and boot files (parents, atomic
+ * replace, final symlink refused).  Descriptor leaks are checked by
+ * counting /proc/self/fd around every test.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <seccomp.h>
+
+#include "fileops.h"
+
+#define MAXLEN	(1024 * 1024)
+
+struct fx {
+	char	 top[64];		/* mkdtemp: holds ws/ and out/ */
+	char	 root[128];		/* the workspace root */
+	char	 out[128];		/* outside the workspace */
+	int	 wsfd;
+	int	 nfds;
+	char	 err[512];
+};
+
+static int
+count_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir("/proc/self/fd")) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n - 1);
+}
+
+static int
+rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return (remove(p));
+}
+
+static int
+setup(void **state)
+{
+	struct fx	*f;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return (-1);
+	strlcpy(f->top, "/tmp/capsem-fileops.XXXXXX", sizeof(f->top));
+	if (mkdtemp(f->top) == NULL)
+		return (-1);
+	snprintf(f->root, sizeof(f->root), "%s/ws", f->top);
+	snprintf(f->out, sizeof(f->out), "%s/out", f->top);
+	if (mkdir(f->root, 0755) == -1 || mkdir(f->out, 0755) == -1)
+		return (-1);
+	f->nfds = count_fds();
+	if ((f->wsfd = ws_open(f->root)) == -1)
+		return (-1);
+	*state = f;
+	return (0);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*f = *state;
+	int		 leaked;
+
+	close(f->wsfd);
+	leaked = count_fds() != f->nfds;
+	nftw(f->top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return (leaked ? -1 : 0);
+}
+
+static void
+path_in(char *buf, size_t len, const char *dir, const char *name)
+{
+	assert_true((size_t)snprintf(buf, len, "%s/%s", dir, name) < len);
+}
+
+static void
+put_file(const char *dir, const char *name, const char *text)
+{
+	char	 p[PATH_MAX];
+	FILE	*fp;
+
+	path_in(p, sizeof(p), dir, name);
+	assert_non_null(fp = fopen(p, "w"));
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
+/* The content of dir/name, or "<missing>". */
+static const char *
+get_file(const char *dir, const char *name)
+{
+	static char	 buf[256];
+	char		 p[PATH_MAX];
+	FILE		*fp;
+	size_t		 n;
+
+	path_in(p, sizeof(p), dir, name);
+	if ((fp = fopen(p, "r")) == NULL)
+		return ("<missing>");
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return (buf);
+}
+
+static int
+exists(const char *dir, const char *name)
+{
+	char		 p[PATH_MAX];
+	struct stat	 st;
+
+	path_in(p, sizeof(p), dir, name);
+	return (lstat(p, &st) == 0);
+}
+
+static void
+mklink(const char *target, const char *dir, const char *name)
+{
+	char	 p[PATH_MAX];
+
+	path_in(p, sizeof(p), dir, name);
+	assert_int_equal(symlink(target, p), 0);
+}
+
+static int
+wr(struct fx *f, const char *path, const char *text, uint32_t mode)
+{
+	f->err[0] = '\0';
+	return (ws_write(f->wsfd, f->root, path, text, strlen(text), mode,
+	    f->err, sizeof(f->err)));
+}
+
+static int
+rd(struct fx *f, const char *path, size_t maxlen, char *out, size_t outlen)
+{
+	uint8_t	*data;
+	size_t	 len;
+	int	 r;
+
+	f->err[0] = '\0';
+	r = ws_read(f->wsfd, f->root, path, maxlen, &data, &len, f->err,
+	    sizeof(f->err));
+	if (r == 0) {
+		assert_non_null(data);
+		assert_true(len < outlen);
+		memcpy(out, data, len);
+		out[len] = '\0';
+		free(data);
+	} else {
+		assert_null(data);
+		assert_int_equal(len, 0);
+	}
+	return (r);
+}
+
+static int
+del(struct fx *f, const char *path)
+{
+	f->err[0] = '\0';
+	return (ws_delete(f->wsfd, f->root, path, f->err, sizeof(f->err)));
+}
+
+static void
+test_roundtrip(void **state)
+{
+	struct fx	*f = *state;
+	char		 buf[256], abs[PATH_MAX];
+
+	assert_int_equal(wr(f, "a.txt", "hello world", 0), 0);
+	assert_string_equal(get_file(f->root, "a.txt"), "hello world");
+	assert_int_equal(rd(f, "a.txt", MAXLEN, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "hello world");
+
+	/* Truncated on rewrite; absolute and relative name the same file. */
+	path_in(abs, sizeof(abs), f->root, "a.txt");
+	assert_int_equal(wr(f, abs, "short", 0), 0);
+	assert_int_equal(rd(f, "./a.txt", MAXLEN, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "short");
+
+	/* Empty file: data non-NULL, length 0. */
+	assert_int_equal(wr(f, "empty", "", 0), 0);
+	assert_int_equal(rd(f, "empty", MAXLEN, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+
+	assert_int_equal(del(f, abs), 0);
+	assert_false(exists(f->root, "a.txt"));
+	assert_int_equal(rd(f, "a.txt", MAXLEN, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err,
+	    "failed to read a.txt: No such file or directory");
+}
+
+static void
+test_root_slash(void **state)
+{
+	struct fx	*f = *state;
+	char		 root[PATH_MAX + 1], path[PATH_MAX];
+	char		 buf[64];
+
+	/* A root given with a trailing slash, a path with doubled ones. */
+	snprintf(root, sizeof(root), "%s/", f->root);
+	snprintf(path, sizeof(path), "%s//x//y.txt", f->root);
+	assert_int_equal(ws_write(f->wsfd, root, path, "1", 1, 0, f->err,
+	    sizeof(f->err)), 0);
+	assert_int_equal(rd(f, "x/y.txt", MAXLEN, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "1");
+}
+
+static void
+test_nested_parents(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX];
+	struct stat	 st;
+
+	assert_int_equal(wr(f, "d1/d2/d3/f.txt", "deep", 0), 0);
+	assert_string_equal(get_file(f->root, "d1/d2/d3/f.txt"), "deep");
+	path_in(p, sizeof(p), f->root, "d1/d2");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+
+	/* Some parents exist already. */
+	assert_int_equal(wr(f, "d1/d2/e/f.txt", "more", 0), 0);
+	assert_string_equal(get_file(f->root, "d1/d2/e/f.txt"), "more");
+
+	/* A parent that is a file: an I/O failure naming the path. */
+	assert_int_equal(wr(f, "d1/d2/d3/f.txt/x", "no", 0), -1);
+	assert_string_equal(f->err,
+	    "failed to write d1/d2/d3/f.txt/x: Not a directory");
+}
+
+static void
+test_mode(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX];
+	struct stat	 st;
+
+	path_in(p, sizeof(p), f->root, "m");
+	assert_int_equal(wr(f, "m", "x", 0600), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* An existing file takes the new mode, umask does not apply. */
+	assert_int_equal(wr(f, "m", "x", 0777), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0777);
+
+	/* Type bits are dropped, 0 means the default. */
+	assert_int_equal(wr(f, "m", "x", 0100640), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	assert_int_equal(wr(f, "m", "x", 0), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, FILEOPS_DEFMODE);
+
+	/* A read-only mode still gets the data written. */
+	assert_int_equal(wr(f, "ro", "data", 0400), 0);
+	assert_string_equal(get_file(f->root, "ro"), "data");
+}
+
+static void
+test_dotdot(void **state)
+{
+	struct fx	*f = *state;
+	const char	*bad[] = { "..", "../x", "a/../../x", "a/..", "a/../b",
+	    "./../x", "a//..//x", NULL };
+	char		 p[PATH_MAX], buf[64];
+	int		 i;
+
+	put_file(f->out, "passwd", "outside");
+	for (i = 0; bad[i] != NULL; i++) {
+		assert_int_equal(wr(f, bad[i], "evil", 0), -1);
+		assert_string_equal(f->err,
+		    "FileWrite rejected: path contains '..'");
+		assert_int_equal(rd(f, bad[i], MAXLEN, buf, sizeof(buf)), -1);
+		assert_string_equal(f->err,
+		    "FileRead rejected: path contains '..'");
+		assert_int_equal(del(f, bad[i]), -1);
+		assert_string_equal(f->err,
+		    "FileDelete rejected: path contains '..'");
+	}
+	/* "/ROOT/../out/passwd": inside the root lexically, then up. */
+	snprintf(p, sizeof(p), "%s/../out/passwd", f->root);
+	assert_int_equal(wr(f, p, "evil", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path contains '..'");
+	assert_int_equal(del(f, p), -1);
+	assert_string_equal(get_file(f->out, "passwd"), "outside");
+
+	/* Dots that are not `..` are plain names. */
+	assert_int_equal(wr(f, "...", "3", 0), 0);
+	assert_int_equal(wr(f, "a..b/..c", "4", 0), 0);
+	assert_string_equal(get_file(f->root, "a..b/..c"), "4");
+}
+
+static void
+test_outside_absolute(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX], buf[64];
+
+	path_in(p, sizeof(p), f->out, "x");
+	assert_int_equal(wr(f, p, "evil", 0), -1);
+	assert_string_equal(f->err,
+	    "FileWrite rejected: path escapes the workspace");
+	assert_false(exists(f->out, "x"));
+
+	assert_int_equal(rd(f, "/etc/passwd", MAXLEN, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err,
+	    "FileRead rejected: path escapes the workspace");
+
+	/* A sibling whose name starts with the root's. */
+	snprintf(p, sizeof(p), "%sx/y", f->root);
+	assert_int_equal(wr(f, p, "evil", 0), -1);
+	assert_string_equal(f->err,
+	    "FileWrite rejected: path escapes the workspace");
+	assert_int_equal(del(f, "/etc/hostname"), -1);
+	assert_string_equal(f->err,
+	    "FileDelete rejected: path escapes the workspace");
+}
+
+static void
+test_root_itself(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX];
+
+	assert_int_equal(wr(f, "", "x", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: empty path");
+	assert_int_equal(wr(f, ".", "x", 0), -1);
+	assert_string_equal(f->err,
+	    "FileWrite rejected: path is the workspace root");
+	assert_int_equal(wr(f, f->root, "x", 0), -1);
+	assert_string_equal(f->err,
+	    "FileWrite rejected: path is the workspace root");
+	snprintf(p, sizeof(p), "%s/./", f->root);
+	assert_int_equal(del(f, p), -1);
+	assert_string_equal(f->err,
+	    "FileDelete rejected: path is the workspace root");
+	assert_int_equal(wr(f, "d/", "x", 0), -1);
+	assert_string_equal(f->err,
+	    "FileWrite rejected: path names a directory");
+	assert_false(exists(f->root, "d"));
+}
+
+static void
+test_symlink_final(void **state)
+{
+	struct fx	*f = *state;
+	char		 target[PATH_MAX], buf[64];
+
+	put_file(f->out, "secret", "outside");
+	path_in(target, sizeof(target), f->out, "secret");
+	mklink(target, f->root, "lout");
+	put_file(f->root, "real.txt", "inside");
+	mklink("real.txt", f->root, "lin");
+	mklink("nowhere", f->root, "dangling");
+
+	assert_int_equal(wr(f, "lout", "evil", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	assert_int_equal(rd(f, "lout", MAXLEN, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
+	assert_string_equal(get_file(f->out, "secret"), "outside");
+
+	assert_int_equal(wr(f, "lin", "evil", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	assert_int_equal(rd(f, "lin", MAXLEN, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
+	assert_string_equal(get_file(f->root, "real.txt"), "inside");
+
+	assert_int_equal(wr(f, "dangling", "evil", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	assert_false(exists(f->root, "nowhere"));
+
+	/* Delete removes the link itself, never its target. */
+	assert_int_equal(del(f, "lout"), 0);
+	assert_false(exists(f->root, "lout"));
+	assert_string_equal(get_file(f->out, "secret"), "outside");
+}
+
+static void
+test_symlink_intermediate(void **state)
+{
+	struct fx	*f = *state;
+	char		 buf[64];
+
+	mklink(f->out, f->root, "sd");
+	put_file(f->out, "f", "outside");
+
+	assert_int_equal(wr(f, "sd/f", "evil", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	assert_string_equal(get_file(f->out, "f"), "outside");
+	assert_int_equal(rd(f, "sd/f", MAXLEN, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
+	assert_int_equal(del(f, "sd/f"), -1);
+	assert_string_equal(f->err, "FileDelete rejected: path is a symlink");
+	assert_true(exists(f->out, "f"));
+
+	/* The missing parent below the symlinked directory is not made. */
+	assert_int_equal(wr(f, "sd/new/f", "evil", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	assert_false(exists(f->out, "new"));
+
+	/* A symlink deeper down, pointing inside the workspace. */
+	assert_int_equal(wr(f, "real/sub/keep", "k", 0), 0);
+	mklink("../real", f->root, "real/sub/up");
+	assert_int_equal(wr(f, "real/sub/up/sub/x", "evil", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	assert_int_equal(rd(f, "real/sub/up/sub/keep", MAXLEN, buf,
+	    sizeof(buf)), -1);
+	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
+	mklink("real", f->root, "rl");
+	assert_int_equal(wr(f, "rl/sub/x", "evil", 0), -1);
+	assert_false(exists(f->root, "real/sub/x"));
+}
+
+static void
+test_delete(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX];
+
+	assert_int_equal(del(f, "nope.txt"), 0);
+	assert_int_equal(del(f, "nodir/deeper/nope.txt"), 0);
+
+	path_in(p, sizeof(p), f->root, "dd");
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(del(f, "dd"), -1);
+	assert_string_equal(f->err, "FileDelete rejected: path is a directory");
+	assert_true(exists(f->root, "dd"));
+
+	put_file(f->root, "file", "x");
+	assert_int_equal(del(f, "file/x"), -1);
+	assert_string_equal(f->err,
+	    "failed to delete file/x: Not a directory");
+
+	assert_int_equal(wr(f, "dd/in/f", "x", 0), 0);
+	assert_int_equal(del(f, "dd/in/f"), 0);
+	assert_false(exists(f->root, "dd/in/f"));
+	assert_true(exists(f->root, "dd/in"));
+}
+
+static void
+test_read_nonregular(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX], buf[64];
+
+	path_in(p, sizeof(p), f->root, "dir");
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(rd(f, "dir", MAXLEN, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err, "FileRead rejected: not a regular file");
+	assert_int_equal(wr(f, "dir", "x", 0), -1);
+	assert_string_equal(f->err, "failed to write dir: Is a directory");
+
+	/* A FIFO with no writer must not block the parent. */
+	path_in(p, sizeof(p), f->root, "fifo");
+	assert_int_equal(mkfifo(p, 0644), 0);
+	assert_int_equal(rd(f, "fifo", MAXLEN, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err, "FileRead rejected: not a regular file");
+	assert_int_equal(wr(f, "fifo", "x", 0), -1);
+	assert_string_equal(f->err,
+	    "failed to write fifo: No such device or address");
+}
+
+static void
+test_read_maxlen(void **state)
+{
+	struct fx	*f = *state;
+	char		 data[101], buf[128];
+
+	memset(data, 'z', 100);
+	data[100] = '\0';
+	assert_int_equal(wr(f, "big", data, 0), 0);
+	assert_int_equal(rd(f, "big", 100, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, data);
+	assert_int_equal(rd(f, "big", 99, buf, sizeof(buf)), -1);
+	assert_string_equal(f->err,
+	    "FileRead rejected: file too large (more than 99 bytes)");
+	assert_int_equal(rd(f, "big", 0, buf, sizeof(buf)), -1);
+	assert_int_equal(wr(f, "empty", "", 0), 0);
+	assert_int_equal(rd(f, "empty", 0, buf, sizeof(buf)), 0);
+}
+
+static void
+test_bounds(void **state)
+{
+	struct fx	*f = *state;
+	char		*p;
+	size_t		 i;
+
+	assert_non_null(p = malloc(PATH_MAX + 16));
+	memset(p, 'a', PATH_MAX + 15);
+	p[PATH_MAX + 15] = '\0';
+	assert_int_equal(wr(f, p, "x", 0), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path too long");
+
+	for (i = 0; i < 2 * (WS_MAXCOMPONENTS + 1); i += 2) {
+		p[i] = 'a';
+		p[i + 1] = '/';
+	}
+	p[i - 1] = '\0';
+	assert_int_equal(wr(f, p, "x", 0), -1);
+	assert_string_equal(f->err,
+	    "FileWrite rejected: too many path components");
+	p[i - 3] = '\0';
+	assert_int_equal(wr(f, p, "x", 0), 0);
+
+	/* A 300-byte component: the kernel's ENAMETOOLONG, reported. */
+	memset(p, 'b', 300);
+	p[300] = '\0';
+	assert_int_equal(wr(f, p, "x", 0), -1);
+	assert_true(strstr(f->err, "File name too long") != NULL);
+	free(p);
+}
+
+static void
+test_err_truncation(void **state)
+{
+	struct fx	*f = *state;
+	char		 err[24], path[64];
+
+	/* "é" (2 bytes) straddling the cut at byte 23. */
+	snprintf(path, sizeof(path), "%s", "abcdefghijklm\xc3\xa9/x");
+	put_file(f->root, "abcdefghijklm\xc3\xa9", "file");
+	put_file(f->root, "ghijklm\xc3\xa9", "file");
+	put_file(f->root, "hijklm\xc3\xa9", "file");
+	memset(err, 'Q', sizeof(err));
+	assert_int_equal(ws_write(f->wsfd, f->root, path, "x", 1, 0, err,
+	    sizeof(err)), -1);
+	/* "failed to write abcdefg" is 23 bytes: fits exactly. */
+	assert_string_equal(err, "failed to write abcdefg");
+	memset(err, 'Q', sizeof(err));
+	assert_int_equal(ws_write(f->wsfd, f->root, path + 6, "x", 1, 0, err,
+	    sizeof(err)), -1);
+	assert_string_equal(err, "failed to write ghijklm");
+	memset(err, 'Q', sizeof(err));
+	assert_int_equal(ws_write(f->wsfd, f->root, path + 7, "x", 1, 0, err,
+	    sizeof(err)), -1);
+	/* "failed to write hijklm" + 0xc3 would end mid-character. */
+	assert_string_equal(err, "failed to write hijklm");
+	assert_int_equal(ws_write(f->wsfd, f->root, "..", "x", 1, 0, NULL,
+	    0), -1);
+}
+
+static void
+test_ws_open(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX];
+	int		 fd;
+
+	path_in(p, sizeof(p), f->root, "nope");
+	assert_int_equal(ws_open(p), -1);
+	put_file(f->root, "file", "x");
+	path_in(p, sizeof(p), f->root, "file");
+	assert_int_equal(ws_open(p), -1);
+	assert_true((fd = ws_open(f->root)) >= 0);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+}
+
+static void
+test_bootfile(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX], target[PATH_MAX], err[256];
+	struct stat	 st, st2;
+	DIR		*d;
+	struct dirent	*de;
+	int		 n;
+
+	path_in(p, sizeof(p), f->out, "etc/sub/conf");
+	assert_int_equal(bootfile_write(p, "one", 3, 0600, err,
+	    sizeof(err)), 0);
+	assert_string_equal(get_file(f->out, "etc/sub/conf"), "one");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	/* Replaced by rename: a new inode, the new mode, no temp left. */
+	assert_int_equal(bootfile_write(p, "second", 6, 0, err,
+	    sizeof(err)), 0);
+	assert_string_equal(get_file(f->out, "etc/sub/conf"), "second");
+	assert_int_equal(stat(p, &st2), 0);
+	assert_true(st.st_ino != st2.st_ino);
+	assert_int_equal(st2.st_mode & 07777, FILEOPS_DEFMODE);
+	path_in(p, sizeof(p), f->out, "etc/sub");
+	assert_non_null(d = opendir(p));
+	n = 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' || strlen(de->d_name) > 2)
+			n++;
+	closedir(d);
+	assert_int_equal(n, 1);
+
+	/* A symlink at the final component is refused, target untouched. */
+	put_file(f->root, "target", "keep");
+	path_in(target, sizeof(target), f->root, "target");
+	mklink(target, f->out, "link");
+	path_in(p, sizeof(p), f->out, "link");
+	assert_int_equal(bootfile_write(p, "evil", 4, 0, err,
+	    sizeof(err)), -1);
+	assert_true(strstr(err, "path is a symlink") != NULL);
+	assert_string_equal(get_file(f->root, "target"), "keep");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+
+	/* A directory there, a relative path, `..`. */
+	assert_int_equal(bootfile_write(f->out, "x", 1, 0, err,
+	    sizeof(err)), -1);
+	assert_true(strstr(err, "path is a directory") != NULL);
+	assert_int_equal(bootfile_write("etc/x", "x", 1, 0, err,
+	    sizeof(err)), -1);
+	snprintf(p, sizeof(p), "%s/../x", f->out);
+	assert_int_equal(bootfile_write(p, "x", 1, 0, err, sizeof(err)), -1);
+	assert_false(exists(f->top, "x"));
+
+	/* A parent that is a file. */
+	path_in(p, sizeof(p), f->out, "etc/sub/conf/x");
+	assert_int_equal(bootfile_write(p, "x", 1, 0, err, sizeof(err)), -1);
+	assert_true(strstr(err, "Not a directory") != NULL);
+}
+
+/*
+ * The O_NOFOLLOW walk used without openat2 (old kernels, valgrind): a child
+ * makes openat2 fail with ENOSYS through seccomp and repeats the essential
+ * confinement checks.  Exit status: 0 or the failing line.
+ */
+#define CHILD_CHECK(c)	do { if (!(c)) _exit(__LINE__ & 0xff); } while (0)
+
+static void
+fallback_checks(struct fx *f)
+{
+	char	 buf[64];
+
+	CHILD_CHECK(wr(f, "n1/n2/f", "deep", 0600) == 0);
+	CHILD_CHECK(strcmp(get_file(f->root, "n1/n2/f"), "deep") == 0);
+	CHILD_CHECK(rd(f, "n1/n2/f", MAXLEN, buf, sizeof(buf)) == 0);
+	CHILD_CHECK(strcmp(buf, "deep") == 0);
+	CHILD_CHECK(wr(f, "lout", "evil", 0) == -1);
+	CHILD_CHECK(strcmp(f->err, "FileWrite rejected: path is a symlink")
+	    == 0);
+	CHILD_CHECK(rd(f, "lout", MAXLEN, buf, sizeof(buf)) == -1);
+	CHILD_CHECK(strcmp(f->err, "FileRead rejected: path is a symlink")
+	    == 0);
+	CHILD_CHECK(wr(f, "sd/f", "evil", 0) == -1);
+	CHILD_CHECK(strcmp(f->err, "FileWrite rejected: path is a symlink")
+	    == 0);
+	CHILD_CHECK(wr(f, "sd/new/f", "evil", 0) == -1);
+	CHILD_CHECK(!exists(f->out, "new"));
+	CHILD_CHECK(rd(f, "sd/secret", MAXLEN, buf, sizeof(buf)) == -1);
+	CHILD_CHECK(del(f, "sd/secret") == -1);
+	CHILD_CHECK(strcmp(f->err, "FileDelete rejected: path is a symlink")
+	    == 0);
+	CHILD_CHECK(strcmp(get_file(f->out, "secret"), "outside") == 0);
+	CHILD_CHECK(rd(f, "n1", MAXLEN, buf, sizeof(buf)) == -1);
+	CHILD_CHECK(strcmp(f->err, "FileRead rejected: not a regular file")
+	    == 0);
+	CHILD_CHECK(wr(f, "n1/n2/f/x", "x", 0) == -1);
+	CHILD_CHECK(strcmp(f->err,
+	    "failed to write n1/n2/f/x: Not a directory") == 0);
+	CHILD_CHECK(del(f, "n1/missing/f") == 0);
+	CHILD_CHECK(del(f, "n1/n2/f") == 0);
+	CHILD_CHECK(!exists(f->root, "n1/n2/f"));
+}
+
+static void
+test_fallback_walk(void **state)
+{
+	struct fx	*f = *state;
+	char		 target[PATH_MAX];
+	scmp_filter_ctx	 ctx;
+	pid_t		 pid;
+	int		 status;
+
+	put_file(f->out, "secret", "outside");
+	path_in(target, sizeof(target), f->out, "secret");
+	mklink(target, f->root, "lout");
+	mklink(f->out, f->root, "sd");
+
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		if ((ctx = seccomp_init(SCMP_ACT_ALLOW)) == NULL ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+		    SCMP_SYS(openat2), 0) != 0 || seccomp_load(ctx) != 0)
+			_exit(254);
+		seccomp_release(ctx);
+		fallback_checks(f);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roundtrip, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_root_slash, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_nested_parents, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dotdot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outside_absolute, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_root_itself, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_final, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_intermediate,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_nonregular, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_maxlen, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_err_truncation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bootfile, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_fallback_walk, setup,
+		    teardown),
+	};
+
+	umask(022);
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
