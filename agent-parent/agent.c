@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -787,6 +788,41 @@ agent_control_imsg(struct imsg *imsg)
 	}
 }
 
+/* Entries in a directory, or -1: our open fds, for the boot log line. */
+static int
+count_dir(const char *path)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(path)) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n);
+}
+
+/* Our live children (channel children, the shell, exec runners). */
+static int
+count_children(void)
+{
+	char	 path[64], buf[64];
+	FILE	*fp;
+	int	 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+	    (int)getpid());
+	if ((fp = fopen(path, "re")) == NULL)
+		return (-1);
+	while (fscanf(fp, "%63s", buf) == 1)
+		n++;
+	fclose(fp);
+	return (n);
+}
+
 /* bootconfigdone: start the shell (first boot), say bootready, resume. */
 static void
 agent_bootdone(void)
@@ -810,7 +846,9 @@ agent_bootdone(void)
 	t_boot = 0;
 	t_down = 0;
 	backoff_level = 0;
-	log_info("boot sequence done: session running");
+	log_info("boot sequence done: session running (connection %llu, "
+	    "%d fds open, %d child processes)", (unsigned long long)nconnects,
+	    count_dir("/proc/self/fd") - 1, count_children());
 	(void)pending_replay();
 	audit_start();
 	if (shell_gone)
@@ -1135,7 +1173,7 @@ agent_finish(void)
 		memset(&pfd, 0, sizeof(pfd));
 		pfd.fd = -1;
 		/* Bounded: a job that ignores SIGHUP gets SIGKILL. */
-		while (now_ms() < deadline && shell_hangup(-1) > 0)
+		while (now_ms() < deadline && shell_session_count() > 0)
 			(void)poll(&pfd, 0, 10);
 		(void)shell_hangup(1);
 	}

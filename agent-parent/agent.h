@@ -46,6 +46,7 @@ int	 shell_setenv(const char *, const char *);
 pid_t	 shell_start(void);
 pid_t	 shell_pid(void);
 int	 shell_hangup(int);
+int	 shell_session_count(void);
 void	 shell_resize(uint16_t, uint16_t);
 int	 user_drop(const char *);
 void	 child_exec_setup(void);

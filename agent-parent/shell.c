@@ -237,6 +237,9 @@ session_signal(pid_t sid, int sig)
 		/* comm may hold spaces and parens: fields start after the last ')'. */
 		if ((p = strrchr(buf, ')')) == NULL)
 			continue;
+		/* A zombie is gone already; only its reaper can clear it. */
+		if (p[1] == ' ' && p[2] == 'Z')
+			continue;
 		for (field = 2; field < 6 && p != NULL; field++)
 			p = strchr(p + 1, ' ');
 		if (p == NULL)
@@ -254,6 +257,14 @@ session_signal(pid_t sid, int sig)
  * to every process of the session, or SIGKILL when killit is set.  Returns
  * how many processes were still there.
  */
+int
+shell_session_count(void)
+{
+	if (pid <= 0)
+		return (0);
+	return (session_signal(pid, 0));
+}
+
 int
 shell_hangup(int killit)
 {

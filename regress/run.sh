@@ -47,16 +47,19 @@ run_unit() {	# name log cmd...
 	fi
 }
 
-for t in $(find "$B/regress" -type f -name 'test_*' ! -name '*.[od]' \
-    2>/dev/null | sort); do
+# With tests named on the command line, run only those.
+units=$(find "$B/regress" -type f -name 'test_*' ! -name '*.[od]' \
+    2>/dev/null | sort)
+[ $# -eq 0 ] || units=
+
+for t in $units; do
 	[ -x "$t" ] || continue
 	n=${t#"$B/regress/"}
 	run_unit "$n" "$logdir/$(echo "$n" | tr / _).log" "$t"
 done
 
-if [ "${SANITIZE:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
-	for t in $(find "$B/regress" -type f -name 'test_*' ! -name '*.[od]' \
-	    2>/dev/null | sort); do
+if [ -n "$units" ] && [ "${SANITIZE:-0}" != 1 ] && command -v valgrind >/dev/null 2>&1; then
+	for t in $units; do
 		[ -x "$t" ] || continue
 		n=${t#"$B/regress/"}
 		run_unit "valgrind:$n" "$logdir/vg_$(echo "$n" | tr / _).log" \
@@ -69,6 +72,7 @@ fi
 tests=$*
 [ -n "$tests" ] || tests=$(ls "$top"/regress/tests/*.sh 2>/dev/null | sort)
 for t in $tests; do
+	case $t in /*) ;; *) t=$(pwd)/$t ;; esac
 	name=$(basename "$t" .sh)
 	dir=$(mktemp -d "$logdir/$name.XXXXXX")
 	reason=$(cd "$dir" && TESTDIR="$dir" sh "$t" >"$dir/test.log" 2>&1 \

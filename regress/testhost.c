@@ -182,6 +182,7 @@ static void	rec_add(struct host *, enum rec_kind, enum msg_type, uint64_t,
 		    json_t *);
 static void	host_listen(struct host *, const char *);
 __dead static void host_exit(struct host *, int);
+static int	conn_flush(struct host *, struct conn *, uint64_t);
 static void	host_flush(struct host *);
 static void	conn_accept(struct host *, int);
 static void	conn_close(struct host *, struct conn *, const char *);
@@ -505,23 +506,33 @@ host_exit(struct host *h, int status)
 	exit(status);
 }
 
-/* What the script queued last should reach the agent before we exit. */
+/*
+ * What the script queued should reach the agent before we close (drop,
+ * exit).  Returns -1 when the connection was closed (and freed).
+ */
+static int
+conn_flush(struct host *h, struct conn *c, uint64_t end)
+{
+	struct pollfd	pfd;
+
+	while (c->out.len > c->off && now_ms() < end) {
+		pfd.fd = c->fd;
+		pfd.events = POLLOUT;
+		if (poll(&pfd, 1, end - now_ms()) > 0 &&
+		    conn_write(h, c) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
 static void
 host_flush(struct host *h)
 {
-	struct pollfd	 pfd;
 	struct conn	*c, *tc;
 	uint64_t	 end = now_ms() + FLUSH_MS;
 
-	TAILQ_FOREACH_SAFE(c, &h->conns, entry, tc) {
-		while (c->out.len > c->off && now_ms() < end) {
-			pfd.fd = c->fd;
-			pfd.events = POLLOUT;
-			if (poll(&pfd, 1, end - now_ms()) > 0 &&
-			    conn_write(h, c) == -1)
-				break;
-		}
-	}
+	TAILQ_FOREACH_SAFE(c, &h->conns, entry, tc)
+		conn_flush(h, c, end);
 }
 
 static void
@@ -1310,12 +1321,15 @@ cmd_expect_audit(struct host *h, struct script *sc, char *args)
 static int
 cmd_drop(struct host *h, struct script *sc, char *args)
 {
+	uint64_t	end;
+
 	if (noextra(sc, args) == -1)
 		return (CMD_FAIL);
 	ev_emit(h, ev_new(h, "drop", -1));
-	if (h->term != NULL)
+	end = now_ms() + FLUSH_MS;
+	if (h->term != NULL && conn_flush(h, h->term, end) == 0)
 		conn_close(h, h->term, "drop");
-	if (h->control != NULL)
+	if (h->control != NULL && conn_flush(h, h->control, end) == 0)
 		conn_close(h, h->control, "drop");
 	return (CMD_DONE);
 }

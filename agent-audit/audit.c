@@ -1,0 +1,577 @@
+/*
+ * capsem-agent-audit: tails the auditd log and streams one framed audit
+ * record per execve to the host on the audit socket (port 5006, guest to
+ * host only).  It owns two fds, both received from the parent after the
+ * sandbox is in place: the audit socket and the log, which it only reads
+ * with pread(2) at its own offset; it cannot open anything, so following a
+ * rotated log is the parent's job (IMSG_AUDIT_REOPEN -> a new IMSG_AUDIT_LOG).
+ *
+ * The log is written by root but holds strings any guest user chose: it is
+ * parsed by auditlog.c, bounded everywhere.  The outgoing buffer is bounded
+ * too: while the host reads slowly the log is simply not read.
+ *
+ * Restart without loss or resend: the parent keeps the last IMSG_AUDIT_POS,
+ * the offset of the last point where no event was half read ("quiescent")
+ * and the id of the last record sent; a new child resumes at that offset
+ * and skips records up to that id.
+ *
+ * `capsem-agent-audit -n FILE` parses FILE once and writes the frames to
+ * stdout, for tests and debugging.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auditlog.h"
+#include "capsem_imsg.h"
+#include "child.h"
+#include "log.h"
+#include "wire.h"
+
+#define CHUNK		65536
+#define OUT_MAX		(1024 * 1024)	/* stop reading the log beyond it */
+#define POLL_MIN_MS	250		/* after data */
+#define POLL_MAX_MS	2000		/* idle; also REOPEN and flush */
+
+struct triple {
+	uint64_t	 sec;
+	uint32_t	 msec;
+	uint32_t	 serial;
+};
+
+static struct child	 au;
+static struct auditlog	*al;
+static int		 sock = -1;
+static int		 logfd = -1, nextfd = -1;	/* nextfd: rotated */
+static struct imsg_audit_pos nextpos;
+static struct imsg_audit_pos reported;		/* last IMSG_AUDIT_POS */
+static int		 nolog;
+static uint64_t		 dev, ino;
+static uint64_t		 offset;	/* next pread; always a line start */
+static uint64_t		 qoff;		/* quiescent offset */
+static int		 partial;	/* parser holds part of a line */
+static struct triple	 last;		/* skip records <= this */
+static struct wbuf	 out;		/* frames for the host */
+static size_t		 out_off;
+static int64_t		 t_next, t_data, t_reopen;
+static int		 interval = POLL_MIN_MS;
+static char		 chunk[CHUNK];
+
+static void	 audit_dispatch_imsg(void);
+static void	 audit_take_log(int, const struct imsg_audit_pos *);
+static void	 audit_tick(int64_t);
+static int	 audit_read(int *);
+static void	 audit_feed(const char *, size_t);
+static void	 audit_emit(const struct audit_record *, void *);
+static int	 audit_flush_out(void);
+static void	 audit_report(void);
+static void	 audit_exit(int, int, const char *);
+static int	 parse_id(const struct wire_str *, struct triple *);
+static int	 triple_cmp(const struct triple *, const struct triple *);
+static void	 log_stats(void);
+static int	 oneshot(const char *);
+static int64_t	 now_ms(void);
+
+int
+main(int argc, char *argv[])
+{
+	struct pollfd	 pfd[2];
+	int64_t		 now;
+	int		 ch, timeout;
+	char		 junk[4096];
+	ssize_t		 n;
+	static int	 junk_logged;
+
+	while ((ch = getopt(argc, argv, "dn:v")) != -1) {
+		if (ch == 'n')
+			return (oneshot(optarg));
+		if (ch != 'd' && ch != 'v') {
+			fprintf(stderr, "usage: %s [-dv] [-n file]\n",
+			    getprogname());
+			return (1);
+		}
+	}
+	optind = 1;
+	child_init(&au, argc, argv, "audit", SANDBOX_AUDIT);
+	if ((al = auditlog_new()) == NULL)
+		fatal("audit: auditlog_new");
+	wbuf_init(&out);
+
+	for (;;) {
+		memset(pfd, 0, sizeof(pfd));
+		pfd[0].fd = au.ibuf.fd;
+		pfd[0].events = POLLIN;
+		if (imsgbuf_queuelen(&au.ibuf) > 0)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = sock;
+		if (sock != -1) {
+			pfd[1].events = POLLIN;
+			if (out.len > out_off)
+				pfd[1].events |= POLLOUT;
+		}
+		timeout = -1;
+		if (t_next != 0) {
+			now = now_ms();
+			timeout = t_next > now ? (int)(t_next - now) : 0;
+		}
+		if (poll(pfd, 2, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("audit: poll");
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			audit_dispatch_imsg();
+		if ((pfd[0].revents & POLLOUT) &&
+		    imsgbuf_write(&au.ibuf) == -1)
+			exit(0);
+		if (sock != -1 && pfd[1].revents & (POLLIN | POLLHUP |
+		    POLLERR)) {
+			/* Guest to host only: what the host sends is dropped. */
+			n = read(sock, junk, sizeof(junk));
+			if (n == 0)
+				audit_exit(CHILD_EOF, 0, "peer closed");
+			if (n == -1 && errno != EAGAIN && errno != EINTR)
+				audit_exit(CHILD_IOERR, errno, "read");
+			if (n > 0 && !junk_logged++)
+				log_warnx("audit: discarding bytes sent by "
+				    "the host (logged once)");
+		}
+		if (sock != -1 && out.len > out_off &&
+		    audit_flush_out() == -1)
+			audit_exit(CHILD_IOERR, errno, "write");
+		now = now_ms();
+		if (t_next != 0 && now >= t_next)
+			audit_tick(now);
+		if (out.len == out_off)
+			audit_report();
+	}
+}
+
+static void
+audit_dispatch_imsg(void)
+{
+	struct imsg		 imsg;
+	struct imsg_audit_pos	 pos;
+	ssize_t			 n;
+	int			 fd;
+
+	if ((n = imsgbuf_read(&au.ibuf)) == -1)
+		fatal("audit: imsgbuf_read");
+	if (n == 0)
+		exit(0);	/* parent gone */
+	for (;;) {
+		if ((n = imsg_get(&au.ibuf, &imsg)) == -1)
+			fatal("audit: imsg_get");
+		if (n == 0)
+			break;
+		if (child_common_imsg(&au, &imsg)) {
+			imsg_free(&imsg);
+			continue;
+		}
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_AUDIT_SOCKET:
+			if ((fd = imsg_get_fd(&imsg)) == -1)
+				fatalx("audit: socket message without an fd");
+			if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) |
+			    O_NONBLOCK) == -1)
+				fatal("audit: fcntl");
+			if (sock != -1)
+				close(sock);
+			sock = fd;
+			t_next = now_ms();
+			break;
+		case IMSG_AUDIT_LOG:
+			if ((fd = imsg_get_fd(&imsg)) == -1 ||
+			    imsg_get_data(&imsg, &pos, sizeof(pos)) == -1) {
+				log_warnx("audit: malformed log message");
+				if (fd != -1)
+					close(fd);
+				break;
+			}
+			audit_take_log(fd, &pos);
+			break;
+		case IMSG_AUDIT_NOLOG:
+			nolog = 1;
+			t_next = now_ms() + POLL_MAX_MS;
+			t_reopen = now_ms();
+			break;
+		case IMSG_CHILD_STOP:
+			imsg_free(&imsg);
+			if (sock != -1)
+				(void)audit_flush_out();
+			if (out.len == out_off)
+				audit_report();
+			audit_exit(CHILD_STOPPED, 0, "stopped");
+		default:
+			log_warnx("audit: unexpected imsg %u",
+			    imsg_get_type(&imsg));
+			break;
+		}
+		imsg_free(&imsg);
+	}
+}
+
+/*
+ * A log fd from the parent.  A second one means rotation: it waits in
+ * nextfd until the current file has been read to its end.
+ */
+static void
+audit_take_log(int fd, const struct imsg_audit_pos *pos)
+{
+	struct stat	 sb;
+	struct triple	 t;
+
+	if (fstat(fd, &sb) == -1) {
+		log_warn("audit: fstat log");
+		close(fd);
+		return;
+	}
+	if (logfd != -1 && (uint64_t)sb.st_dev == dev &&
+	    (uint64_t)sb.st_ino == ino) {
+		close(fd);	/* the file we already follow */
+		return;
+	}
+	if (logfd != -1) {
+		if (nextfd != -1)
+			close(nextfd);
+		nextfd = fd;
+		nextpos = *pos;
+		t_next = now_ms();
+		return;
+	}
+	logfd = fd;
+	nolog = 0;
+	dev = sb.st_dev;
+	ino = sb.st_ino;
+	if (pos->from_end)
+		offset = sb.st_size;
+	else if (pos->offset > (uint64_t)sb.st_size) {
+		log_info("audit: log shorter than the saved position: "
+		    "truncated, reading from its start");
+		offset = 0;
+	} else
+		offset = pos->offset;
+	qoff = offset;
+	partial = 0;
+	t.sec = pos->last_sec;
+	t.msec = pos->last_msec;
+	t.serial = pos->last_serial;
+	if (triple_cmp(&t, &last) > 0)
+		last = t;
+	interval = POLL_MIN_MS;
+	t_data = t_next = now_ms();
+	log_debug("audit: reading the log from offset %llu",
+	    (unsigned long long)offset);
+}
+
+/* Read what the log has, then decide when to look again. */
+static void
+audit_tick(int64_t now)
+{
+	int	 eof = 0, got;
+
+	t_next = 0;
+	if (sock == -1)
+		return;
+	if (logfd == -1) {
+		if (nolog) {
+			(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
+			t_next = now + POLL_MAX_MS;
+		}
+		return;
+	}
+	got = audit_read(&eof);
+	if (out.len - out_off > OUT_MAX)
+		return;		/* resumed when the socket drains */
+	if (got > 0) {
+		interval = POLL_MIN_MS;
+		t_data = now;
+	} else if ((interval *= 2) > POLL_MAX_MS)
+		interval = POLL_MAX_MS;
+	if (eof && nextfd != -1) {
+		/* Rotated: end the old file's events, go on with the new. */
+		if (offset < UINT64_MAX && pread(logfd, chunk, sizeof(chunk),
+		    offset) > 0)
+			log_info("audit: rotated log ended with a torn line");
+		auditlog_flush(al, audit_emit, NULL);
+		close(logfd);
+		logfd = -1;
+		audit_take_log(nextfd, &nextpos);
+		nextfd = -1;
+		return;
+	}
+	if (auditlog_stats(al)->open_events > 0 && !partial &&
+	    now - t_data >= POLL_MAX_MS) {
+		/* A log without EOE never ends its last event by itself. */
+		auditlog_flush(al, audit_emit, NULL);
+		qoff = offset;
+	}
+	if (interval == POLL_MAX_MS && got == 0 && nextfd == -1 &&
+	    now - t_reopen >= POLL_MAX_MS) {
+		t_reopen = now;
+		(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
+	}
+	t_next = now + interval;
+}
+
+/*
+ * Feed whole lines from the log while the outgoing buffer has room; a torn
+ * last line is read again next time.  Returns the bytes fed; *eof is set
+ * when the end of the file was reached.
+ */
+static int
+audit_read(int *eof)
+{
+	struct stat	 sb;
+	char		*nl;
+	ssize_t		 n;
+	size_t		 len;
+	int		 got = 0;
+
+	if (fstat(logfd, &sb) == -1)
+		fatal("audit: fstat log");
+	if ((uint64_t)sb.st_size < offset) {
+		log_warnx("audit: log truncated to %lld bytes (we were at "
+		    "%llu): reading from its start", (long long)sb.st_size,
+		    (unsigned long long)offset);
+		auditlog_free(al);
+		if ((al = auditlog_new()) == NULL)
+			fatal("audit: auditlog_new");
+		offset = qoff = 0;
+		partial = 0;
+	}
+	while (out.len - out_off <= OUT_MAX) {
+		if ((n = pread(logfd, chunk, sizeof(chunk), offset)) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("audit: pread");
+			break;
+		}
+		len = n;
+		if ((nl = memrchr(chunk, '\n', len)) != NULL)
+			len = nl - chunk + 1;
+		else if (len < sizeof(chunk)) {
+			*eof = 1;	/* nothing, or a line still written */
+			break;
+		}
+		audit_feed(chunk, len);
+		partial = nl == NULL;
+		offset += len;
+		got += len;
+		if (!partial && auditlog_stats(al)->open_events == 0)
+			qoff = offset;
+	}
+	return (got);
+}
+
+static void
+audit_feed(const char *p, size_t len)
+{
+	if (auditlog_feed(al, p, len, audit_emit, NULL) == -1)
+		log_warnx("audit: out of memory: an event was lost");
+}
+
+/* Parser callback: the record is borrowed; encode it at once. */
+static void
+audit_emit(const struct audit_record *r, void *arg)
+{
+	struct wire_err	 werr;
+	struct triple	 t;
+	int		 has_id;
+
+	has_id = parse_id(&r->audit_id, &t) == 0;
+	if (has_id && triple_cmp(&t, &last) <= 0)
+		return;		/* sent before a restart */
+	if (audit_record_encode(r, &out, &werr) == -1) {
+		log_warnx("audit: record %.*s not sent: %s",
+		    (int)r->audit_id.len, r->audit_id.s, werr.msg);
+		return;
+	}
+	if (has_id)
+		last = t;
+}
+
+/* Write what the socket takes; -1 with errno on a real error. */
+static int
+audit_flush_out(void)
+{
+	ssize_t	 n;
+
+	while (out.len > out_off) {
+		n = send(sock, out.data + out_off, out.len - out_off,
+		    MSG_NOSIGNAL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return (-1);
+		}
+		out_off += n;
+	}
+	if (out_off == out.len) {
+		wbuf_reset(&out);
+		out_off = 0;
+		if (t_next == 0 && logfd != -1)
+			t_next = now_ms();	/* backpressure lifted */
+	} else if (out_off > OUT_MAX) {
+		memmove(out.data, out.data + out_off, out.len - out_off);
+		out.len -= out_off;
+		out_off = 0;
+	}
+	return (0);
+}
+
+/* Everything encoded was written: tell the parent where to resume. */
+static void
+audit_report(void)
+{
+	struct imsg_audit_pos	 pos;
+
+	if (logfd == -1)
+		return;
+	memset(&pos, 0, sizeof(pos));
+	pos.dev = dev;
+	pos.ino = ino;
+	pos.offset = qoff;
+	pos.last_sec = last.sec;
+	pos.last_msec = last.msec;
+	pos.last_serial = last.serial;
+	if (memcmp(&pos, &reported, sizeof(pos)) == 0)
+		return;
+	if (child_send(&au, IMSG_AUDIT_POS, -1, &pos, sizeof(pos)) == -1)
+		exit(0);
+	reported = pos;
+}
+
+static void
+audit_exit(int reason, int error, const char *what)
+{
+	if (reason == CHILD_EOF)
+		log_info("audit: audit connection closed by the host");
+	else if (reason == CHILD_IOERR)
+		log_warnx("audit: audit socket %s: %s", what,
+		    strerror(error));
+	log_stats();
+	child_done(&au, reason, error, "audit %s: %s", what,
+	    reason == CHILD_IOERR ? strerror(error) : "done");
+	auditlog_free(al);
+	wbuf_free(&out);
+	exit(0);
+}
+
+/* "SECONDS.MILLIS:SERIAL" -> triple; -1 if it is not that. */
+static int
+parse_id(const struct wire_str *id, struct triple *t)
+{
+	uint64_t	 v[3] = { 0, 0, 0 };
+	size_t		 i, k = 0, digits = 0;
+	char		 c;
+
+	for (i = 0; i < id->len; i++) {
+		c = id->s[i];
+		if (c >= '0' && c <= '9') {
+			if (v[k] > (UINT64_MAX - 9) / 10)
+				return (-1);
+			v[k] = v[k] * 10 + (c - '0');
+			digits++;
+		} else if (digits > 0 && ((k == 0 && c == '.') ||
+		    (k == 1 && c == ':'))) {
+			k++;
+			digits = 0;
+		} else
+			return (-1);
+	}
+	if (k != 2 || digits == 0 || v[1] > UINT32_MAX || v[2] > UINT32_MAX)
+		return (-1);
+	t->sec = v[0];
+	t->msec = v[1];
+	t->serial = v[2];
+	return (0);
+}
+
+static int
+triple_cmp(const struct triple *a, const struct triple *b)
+{
+	if (a->sec != b->sec)
+		return (a->sec < b->sec ? -1 : 1);
+	if (a->msec != b->msec)
+		return (a->msec < b->msec ? -1 : 1);
+	if (a->serial != b->serial)
+		return (a->serial < b->serial ? -1 : 1);
+	return (0);
+}
+
+static void
+log_stats(void)
+{
+	const struct auditlog_stats *st = auditlog_stats(al);
+
+	log_info("audit: %llu records, %llu dropped incomplete, %llu dropped "
+	    "oversize, %llu bad lines, %llu truncated",
+	    (unsigned long long)st->records,
+	    (unsigned long long)st->dropped_incomplete,
+	    (unsigned long long)st->dropped_oversize,
+	    (unsigned long long)st->bad_lines,
+	    (unsigned long long)st->truncated);
+}
+
+/* -n FILE: the whole file once, frames to stdout, stats to stderr. */
+static int
+oneshot(const char *path)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	log_init(1, LOG_DAEMON);
+	log_procinit("capsem-agent-audit");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		err(1, "%s", path);
+	sandbox_init("audit");
+	sandbox_apply(SANDBOX_AUDIT);
+	if ((al = auditlog_new()) == NULL)
+		fatal("auditlog_new");
+	wbuf_init(&out);
+	do {
+		if ((n = read(fd, chunk, sizeof(chunk))) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("%s", path);
+		}
+		if (n > 0)
+			audit_feed(chunk, n);
+		else
+			auditlog_flush(al, audit_emit, NULL);
+		for (out_off = 0; out_off < out.len; out_off += n)
+			if ((n = write(STDOUT_FILENO, out.data + out_off,
+			    out.len - out_off)) == -1)
+				fatal("stdout");
+		wbuf_reset(&out);
+	} while (out_off = 0, n != 0);
+	close(fd);
+	log_stats();
+	auditlog_free(al);
+	wbuf_free(&out);
+	return (0);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
