@@ -77,7 +77,7 @@ static void	 audit_feed(const char *, size_t);
 static void	 audit_emit(const struct audit_record *, void *);
 static int	 audit_flush_out(void);
 static void	 audit_report(void);
-static void	 audit_exit(int, int, const char *);
+static __dead void audit_exit(int, int, const char *);
 static int	 parse_id(const struct wire_str *, struct triple *);
 static int	 triple_cmp(const struct triple *, const struct triple *);
 static void	 log_stats(void);
@@ -149,7 +149,7 @@ main(int argc, char *argv[])
 				    "the host (logged once)");
 		}
 		if (sock != -1 && out.len > out_off &&
-		    audit_flush_out() == -1)
+		    (pfd[1].revents & POLLOUT) && audit_flush_out() == -1)
 			audit_exit(CHILD_IOERR, errno, "write");
 		now = now_ms();
 		if (t_next != 0 && now >= t_next)
@@ -205,7 +205,6 @@ audit_dispatch_imsg(void)
 		case IMSG_AUDIT_NOLOG:
 			nolog = 1;
 			t_next = now_ms() + POLL_MAX_MS;
-			t_reopen = now_ms();
 			break;
 		case IMSG_CHILD_STOP:
 			imsg_free(&imsg);
@@ -280,6 +279,7 @@ audit_take_log(int fd, const struct imsg_audit_pos *pos)
 static void
 audit_tick(int64_t now)
 {
+	ssize_t	 n;
 	int	 eof = 0, got;
 
 	t_next = 0;
@@ -302,9 +302,8 @@ audit_tick(int64_t now)
 		interval = POLL_MAX_MS;
 	if (eof && nextfd != -1) {
 		/* Rotated: end the old file's events, go on with the new. */
-		if (offset < UINT64_MAX && pread(logfd, chunk, sizeof(chunk),
-		    offset) > 0)
-			log_info("audit: rotated log ended with a torn line");
+		if ((n = pread(logfd, chunk, sizeof(chunk), offset)) > 0)
+			audit_feed(chunk, n);	/* a torn line: counted */
 		auditlog_flush(al, audit_emit, NULL);
 		close(logfd);
 		logfd = -1;
@@ -465,8 +464,8 @@ audit_exit(int reason, int error, const char *what)
 		log_warnx("audit: audit socket %s: %s", what,
 		    strerror(error));
 	log_stats();
-	child_done(&au, reason, error, "audit %s: %s", what,
-	    reason == CHILD_IOERR ? strerror(error) : "done");
+	child_done(&au, reason, error, "audit %s%s%s", what,
+	    error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
 	auditlog_free(al);
 	wbuf_free(&out);
 	exit(0);
@@ -532,7 +531,8 @@ log_stats(void)
 static int
 oneshot(const char *path)
 {
-	ssize_t	 n;
+	size_t	 off;
+	ssize_t	 n, w;
 	int	 fd;
 
 	log_init(1, LOG_DAEMON);
@@ -544,7 +544,7 @@ oneshot(const char *path)
 	if ((al = auditlog_new()) == NULL)
 		fatal("auditlog_new");
 	wbuf_init(&out);
-	do {
+	for (;;) {
 		if ((n = read(fd, chunk, sizeof(chunk))) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -554,12 +554,14 @@ oneshot(const char *path)
 			audit_feed(chunk, n);
 		else
 			auditlog_flush(al, audit_emit, NULL);
-		for (out_off = 0; out_off < out.len; out_off += n)
-			if ((n = write(STDOUT_FILENO, out.data + out_off,
-			    out.len - out_off)) == -1)
+		for (off = 0; off < out.len; off += w)
+			if ((w = write(STDOUT_FILENO, out.data + off,
+			    out.len - off)) == -1)
 				fatal("stdout");
 		wbuf_reset(&out);
-	} while (out_off = 0, n != 0);
+		if (n == 0)
+			break;
+	}
 	close(fd);
 	log_stats();
 	auditlog_free(al);

@@ -46,8 +46,12 @@ while IFS= read -r line; do
 	hex=$(printf '%s\n' "$line" |
 	    sed 's/.*, "hex": "\([0-9a-f]*\)"}$/\1/')
 	json=$(printf '%s\n' "$line" |
-	    sed 's/^{"dir": "[a-z0-9]*", "json": \(.*\), "hex": "[0-9a-f]*"}$/\1/')
-	case $dir in h2g|g2h|audit) ;; *) fail "vector $n: bad dir '$dir'" ;; esac
+	    sed -e 's/^{"dir": "[a-z0-9]*", "json": //' \
+	    -e 's/, "hex": "[0-9a-f]*"}$//')
+	case $dir in
+	h2g|g2h|audit)	;;
+	*)		fail "vector $n: bad dir '$dir'" ;;
+	esac
 	[ -n "$hex" ] && [ "$hex" != "$line" ] || fail "vector $n: no hex"
 
 	printf '%s\n' "$json" | capsem-frame encode --dir "$dir" >enc.bin \
@@ -119,6 +123,8 @@ capsem-frame decode -d g2h </dev/null >out.json 2>err.txt ||
 
 PONG=0000000881a174a4706f6e67
 SHUTDOWN=0000000c81a174a873687574646f776e
+RESIZE=0000001982a174a6726573697a65a16482a4636f6c7350a4726f777318
+BADRESIZE=0000001d82a174a6726573697a65a16482a4636f6c73ce00011170a4726f777318
 
 # A stream cut inside the second frame's body.
 unhex "${PONG}0000000881a174" >trunc.bin
@@ -149,11 +155,11 @@ grep -q 'frame 1 at byte 0: length 4294967295' err.txt ||
 # A bad frame (resize cols 70000, as uint32) after two good ones: the
 # error names frame 3 at its byte offset and, for h2g, the offset of cols'
 # value in its body.
-unhex "${PONG}${PONG}0000001d82a174a6726573697a65a16482a4636f6c73ce00011170a4726f777318${PONG}" >mid.bin
+unhex "${PONG}${PONG}${BADRESIZE}${PONG}" >mid.bin
 capsem-frame decode -d g2h <mid.bin >/dev/null 2>err.txt
 grep -q 'frame 3 at byte 24:' err.txt ||
     fail "bad g2h frame: unexpected message: $(cat err.txt)"
-unhex "0000001982a174a6726573697a65a16482a4636f6c7350a4726f777318${SHUTDOWN}0000001d82a174a6726573697a65a16482a4636f6c73ce00011170a4726f777318" >mid.bin
+unhex "${RESIZE}${SHUTDOWN}${BADRESIZE}" >mid.bin
 capsem-frame decode -d h2g <mid.bin >out.json 2>err.txt
 rc=$?
 [ "$rc" -eq 1 ] || fail "bad frame: exit $rc, want 1"
