@@ -1,0 +1,48 @@
+# Boot and control through the real agent: boot environment applied with
+# validation (a blocked or malformed variable is skipped, the rest set),
+# boottiming sent on the first boot only, resize reaches the shell's tty,
+# ping is answered with pong.  Bad input from the host: an undecodable
+# frame and an unknown tag cost only that frame; an oversize length costs
+# the connection, which comes back with the shell intact.
+. "$CAPSEM_TOP/regress/lib.sh"
+
+printf '%s\n' '{"name":"kernel","duration_ms":12}' \
+    '{"name":"agent_start","duration_ms":300}' >bt.jsonl
+cat >script <<'S'
+wait-boot
+expect-json {"t":"boottiming","d":{"stages":[{"name":"kernel","duration_ms":12}
+term echo "tz=$TZ pre=${LD_PRELOAD-unset} bf=${BASH_FUNC_x-unset} ok=$CAPSEM_OK"\n
+expect-term tz=Europe/Paris\x20pre=unset\x20bf=unset\x20ok=yes
+send {"t":"resize","d":{"cols":132,"rows":43}}
+term stty size\n
+expect-term 43\x20132
+send {"t":"ping","d":{"epoch_secs":0}}
+expect pong
+raw-control 0000000382a174
+raw-control 0000000c81a174a8626f677573746167
+send {"t":"ping","d":{"epoch_secs":0}}
+expect pong
+term echo still-$((2+3))\n
+expect-term still-5
+raw-control 7fffffff00
+wait-boot
+term echo back-$((3+4))\n
+expect-term back-7
+term exit\n
+expect-json {"t":"shellexited" 2000
+exit
+S
+start_host script -e TZ=Europe/Paris -e LD_PRELOAD=/tmp/evil.so \
+    -e BASH_FUNC_x%%='() { :; }' -e 'BAD=KEY=1' -e CAPSEM_OK=yes
+start_agent
+host_ok 60
+wait_for "$AGENTPID" 10
+AGENTPID=
+[ "$st" = 0 ] || fail "agent exited $st"
+n=$(grep -c '"t":"boottiming"' events.jsonl)
+[ "$n" = 1 ] || fail "boottiming sent $n times, expected once"
+grep -q 'setenv LD_PRELOAD rejected' agent.log || fail "LD_PRELOAD not rejected"
+grep -q 'host frame .* dropped' agent.log || fail "bad frame not logged"
+grep -q 'framing lost' agent.log || fail "oversize length not logged"
+no_frames_on_terminal
+exit 0
