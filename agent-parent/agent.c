@@ -267,9 +267,11 @@ main(int argc, char *argv[])
 static void
 parse_shell(const char *s)
 {
-	char	*copy, *tok, *last, **argv = NULL;
-	size_t	 n = 0;
+	static char	*copy;
+	char		*tok, *last, **argv = NULL;
+	size_t		 n = 0;
 
+	free(copy);
 	if ((copy = strdup(s)) == NULL)
 		err(1, NULL);
 	for (tok = strtok_r(copy, " ", &last); tok != NULL;
