@@ -67,6 +67,7 @@ static struct wbuf	 out;		/* frames for the host */
 static size_t		 out_off;
 static int64_t		 t_next, t_data, t_reopen;
 static int		 interval = POLL_MIN_MS;
+static int		 junk_logged;	/* bytes from the host: said once */
 static char		 chunk[CHUNK];
 
 static void	 audit_dispatch_imsg(void);
@@ -92,7 +93,6 @@ main(int argc, char *argv[])
 	int		 ch, timeout;
 	char		 junk[4096];
 	ssize_t		 n;
-	static int	 junk_logged;
 
 	while ((ch = getopt(argc, argv, "dn:v")) != -1) {
 		if (ch == 'n')

@@ -599,6 +599,42 @@ agent_down(const char *why)
 	agent_schedule_connect();
 }
 
+/*
+ * Stop the audit child in order: it reports its last read position before
+ * it exits, so the next one neither resends nor skips a record.  Bounded.
+ */
+static void
+audit_stop_gracefully(void)
+{
+	struct proc	*p = &procs[P_AUDIT];
+	struct pollfd	 pfd;
+	struct imsg	 imsg;
+	int64_t		 deadline = now_ms() + STOP_TIMEOUT_MS;
+	ssize_t		 n;
+
+	if (!p->running || proc_compose(p, IMSG_CHILD_STOP, -1, NULL, 0) ==
+	    -1 || imsgbuf_flush(&p->ibuf) == -1)
+		return;
+	while (!p->done && now_ms() < deadline) {
+		pfd.fd = p->ibuf.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+			break;
+		if ((n = imsgbuf_read(&p->ibuf)) == 0 ||
+		    (n == -1 && errno != EAGAIN))
+			break;
+		while ((n = imsg_get(&p->ibuf, &imsg)) > 0) {
+			if (imsg_get_type(&imsg) == IMSG_AUDIT_POS)
+				agent_audit_imsg(&imsg);
+			else if (imsg_get_type(&imsg) == IMSG_CHILD_DONE)
+				p->done = 1;
+			imsg_free(&imsg);
+		}
+		if (n == -1)
+			break;
+	}
+}
+
 static void
 agent_stop_children(void)
 {
@@ -607,6 +643,7 @@ agent_stop_children(void)
 	int		 i, st;
 	char		 why[128];
 
+	audit_stop_gracefully();
 	for (i = 0; i < P_COUNT; i++) {
 		p = &procs[i];
 		proc_close(p);

@@ -1,0 +1,61 @@
+# Audit records from a log written while the agent runs: the log is tailed
+# from its end at first start (older events are never sent), each execve
+# event becomes exactly one record, the read position survives a transport
+# drop (no record twice, none skipped), and a rotated log (renamed, a new
+# file in its place) is followed.
+. "$CAPSEM_TOP/regress/lib.sh"
+
+# ev SECONDS SERIAL COMM: one execve event as auditd writes it.
+ev() {
+	id="$1.000:$2"
+	printf 'type=SYSCALL msg=audit(%s): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=2 ppid=1 pid=%s auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="%s" exe="/usr/bin/%s" key="capsem_exec"\n' "$id" "$2" "$3" "$3"
+	printf 'type=EXECVE msg=audit(%s): argc=2 a0="%s" a1="--serial-%s"\n' "$id" "$3" "$2"
+	printf 'type=CWD msg=audit(%s): cwd="/root"\n' "$id"
+	printf 'type=EOE msg=audit(%s): \n' "$id"
+}
+
+# wait_file FILE STRING: until FILE holds STRING (10 s at most).
+wait_file() {
+	i=0
+	until grep -qF -- "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 1000 ] || fail "waited 10 s for '$2' in $1"
+		sleep 0.01
+	done
+}
+
+ev 1713100000 10 old >audit.log
+cat >script <<'S'
+wait-boot
+expect-audit --serial-20 10000
+expect-audit --serial-21 10000
+drop
+wait-boot
+expect-audit --serial-30 10000
+expect-audit --serial-40 15000
+term exit\n
+expect-json {"t":"shellexited" 2000
+exit
+S
+start_host script
+start_agent
+wait_file agent.log 'audit: reading the log from offset'
+{ ev 1713100001 20 ls; ev 1713100002 21 cat; } >>audit.log
+wait_file counts 'bootready 2'
+wait_file events.jsonl '--serial-21'
+ev 1713100003 30 id >>audit.log
+wait_file events.jsonl '--serial-30'
+mv audit.log audit.log.1
+ev 1713100004 40 uname >audit.log
+host_ok 60
+wait_for "$AGENTPID" 10
+AGENTPID=
+[ "$st" = 0 ] || fail "agent exited $st"
+! grep -q -- '--serial-10' events.jsonl || fail "an event older than the agent was sent"
+for s in 20 21 30 40; do
+	n=$(grep '"ev":"audit"' events.jsonl | grep -c -- "--serial-$s\"")
+	[ "$n" = 1 ] || fail "event $s sent $n times"
+done
+grep '"ev":"audit"' events.jsonl | grep -q '"exe":"/usr/bin/uname","comm":"uname","argv":"uname --serial-40","cwd":"/root","tty":"pts0","session_id":1' ||
+    fail "record fields wrong: $(grep -- --serial-40 events.jsonl)"
+exit 0
