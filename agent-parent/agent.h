@@ -49,7 +49,6 @@ int	 shell_hangup(int);
 int	 shell_session_count(void);
 void	 shell_resize(uint16_t, uint16_t);
 int	 user_drop(const char *);
-void	 child_exec_setup(void);
 
 /* exec.c */
 void	 exec_request(uint64_t, const char *, size_t);

@@ -160,7 +160,7 @@ exec_runner(uint64_t id, const char *cmd, int statusfd)
 	size_t		 off = 0;
 	ssize_t		 n;
 
-	child_exec_setup();
+	proc_reset_signals();
 	/* Drop every parent fd: a held imsg socket would keep a child alive. */
 	if (statusfd != 3) {
 		if (dup2(statusfd, 3) == -1)

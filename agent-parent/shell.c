@@ -110,19 +110,6 @@ env_default(const char *key, const char *value)
 		(void)shell_setenv(key, value);
 }
 
-/* What every program we start needs: default signals, nothing blocked. */
-void
-child_exec_setup(void)
-{
-	sigset_t	 set;
-	int		 sig;
-
-	for (sig = 1; sig < NSIG; sig++)
-		(void)signal(sig, SIG_DFL);
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
-}
-
 /*
  * Become the shell user (-u).  Without -u, or when it names us already,
  * nothing changes.  Returns -1 if the user does not exist or the drop fails.
@@ -178,7 +165,7 @@ shell_start(void)
 	}
 
 	/* The shell: a new session with the PTY as controlling terminal. */
-	child_exec_setup();
+	proc_reset_signals();
 	if (setsid() == -1)
 		_exit(127);
 	if ((slave = open(slave_name, O_RDWR)) == -1)

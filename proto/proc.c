@@ -37,7 +37,7 @@ proc_libexecdir(void)
 }
 
 /* Restore what a new program expects: default dispositions, empty mask. */
-static void
+void
 proc_reset_signals(void)
 {
 	sigset_t	 set;

@@ -20,6 +20,7 @@ struct proc {
 };
 
 const char	*proc_libexecdir(void);
+void		 proc_reset_signals(void);
 int		 proc_start(struct proc *, int, int);
 void		 proc_close(struct proc *);
 int		 proc_reap(pid_t, int, int *);
