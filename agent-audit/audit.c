@@ -164,22 +164,10 @@ audit_dispatch_imsg(void)
 {
 	struct imsg		 imsg;
 	struct imsg_audit_pos	 pos;
-	ssize_t			 n;
 	int			 fd;
 
-	if ((n = imsgbuf_read(&au.ibuf)) == -1)
-		fatal("audit: imsgbuf_read");
-	if (n == 0)
-		exit(0);	/* parent gone */
-	for (;;) {
-		if ((n = imsg_get(&au.ibuf, &imsg)) == -1)
-			fatal("audit: imsg_get");
-		if (n == 0)
-			break;
-		if (child_common_imsg(&au, &imsg)) {
-			imsg_free(&imsg);
-			continue;
-		}
+	child_read(&au);
+	while (child_next_imsg(&au, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_AUDIT_SOCKET:
 			if ((fd = imsg_get_fd(&imsg)) == -1)

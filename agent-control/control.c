@@ -109,22 +109,10 @@ static void
 ctl_dispatch_imsg(void)
 {
 	struct imsg	 imsg;
-	ssize_t		 n;
 	size_t		 len;
 
-	if ((n = imsgbuf_read(&ctl.ibuf)) == -1)
-		fatal("control: imsgbuf_read");
-	if (n == 0)
-		exit(0);	/* parent gone */
-	for (;;) {
-		if ((n = imsg_get(&ctl.ibuf, &imsg)) == -1)
-			fatal("control: imsg_get");
-		if (n == 0)
-			break;
-		if (child_common_imsg(&ctl, &imsg)) {
-			imsg_free(&imsg);
-			continue;
-		}
+	child_read(&ctl);
+	while (child_next_imsg(&ctl, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_SOCKET:
 			if ((sock = imsg_get_fd(&imsg)) == -1)

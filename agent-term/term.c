@@ -119,22 +119,10 @@ static void
 term_dispatch_imsg(void)
 {
 	struct imsg	 imsg;
-	ssize_t		 n;
 	int		 fd;
 
-	if ((n = imsgbuf_read(&term.ibuf)) == -1)
-		fatal("term: imsgbuf_read");
-	if (n == 0)
-		exit(0);	/* parent gone: nothing left to do */
-	for (;;) {
-		if ((n = imsg_get(&term.ibuf, &imsg)) == -1)
-			fatal("term: imsg_get");
-		if (n == 0)
-			break;
-		if (child_common_imsg(&term, &imsg)) {
-			imsg_free(&imsg);
-			continue;
-		}
+	child_read(&term);
+	while (child_next_imsg(&term, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_TERM_SOCKET:
 		case IMSG_TERM_PTY:

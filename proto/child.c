@@ -119,3 +119,36 @@ child_common_imsg(struct child *c, struct imsg *imsg)
 	}
 	return (0);
 }
+
+/* Read what the parent sent; a parent that is gone ends the child quietly. */
+void
+child_read(struct child *c)
+{
+	int	 n;
+
+	if ((n = imsgbuf_read(&c->ibuf)) == -1)
+		fatal("%s: imsgbuf_read", c->role);
+	if (n == 0)
+		exit(0);
+}
+
+/*
+ * The next message for the caller to dispatch: 1 and imsg filled (the
+ * caller frees it), or 0 when none is left.  The messages every child
+ * understands are handled here.
+ */
+int
+child_next_imsg(struct child *c, struct imsg *imsg)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		if ((n = imsg_get(&c->ibuf, imsg)) == -1)
+			fatal("%s: imsg_get", c->role);
+		if (n == 0)
+			return (0);
+		if (!child_common_imsg(c, imsg))
+			return (1);
+		imsg_free(imsg);
+	}
+}

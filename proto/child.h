@@ -22,6 +22,8 @@ void	child_init(struct child *, int, char **, const char *,
 void	child_done(struct child *, int, int, const char *, ...)
 	    __attribute__((__format__(printf, 4, 5)));
 int	child_common_imsg(struct child *, struct imsg *);
+void	child_read(struct child *);
+int	child_next_imsg(struct child *, struct imsg *);
 int	child_send(struct child *, uint32_t, int, const void *, size_t);
 
 #endif
