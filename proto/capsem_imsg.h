@@ -60,6 +60,39 @@ enum imsg_type {
 
 	/* host: capsem-hostd parent <-> its children (100-199) */
 	IMSG_HOST_FIRST = 100,
+	IMSG_HOST_SOCKET = 101,	/* parent -> child: fd of one guest connection
+				   + uint32_t logical port (5000, 5004-5006) */
+	IMSG_HOST_SEND = 102,	/* parent -> control: one encoded h2g frame */
+	IMSG_HOST_AUDITLOG = 103, /* parent -> stream: fd of audit.jsonl */
+	IMSG_HOST_GUESTREADY = 110, /* control: "ready", the version (NUL-ended) */
+	IMSG_HOST_BOOTREADY = 111, /* control: bootready */
+	IMSG_HOST_BOOTTIMING = 112, /* control: "name=ms ..." (NUL-ended) */
+	IMSG_HOST_PONG = 113,	/* control: a pong (solicited or not) */
+	IMSG_HOST_ACK = 114,	/* control: uint64_t id */
+	IMSG_HOST_EXECDONE = 115, /* control: struct imsg_host_execdone */
+	IMSG_HOST_FILECONTENT = 116, /* control: struct imsg_file + path + data */
+	IMSG_HOST_FILEOPDONE = 117, /* control: uint64_t id */
+	IMSG_HOST_ERROR = 118,	/* control: struct imsg_host_error */
+	IMSG_HOST_SNAPSHOTREADY = 119, /* control: snapshotready */
+	IMSG_HOST_SHELLEXITED = 120, /* control: struct imsg_host_shellexited */
+	IMSG_HOST_EXECSTARTED = 130, /* stream: uint64_t id of this exec */
+	IMSG_HOST_EXECOUTPUT = 131, /* stream: raw exec output bytes */
+	IMSG_HOST_LIFECYCLE = 132, /* stream: int32_t MSG_SHUTDOWNREQUEST or
+				   MSG_SUSPENDREQUEST (enum msg_type) */
+	IMSG_HOST_AUDITED = 133, /* stream: uint64_t records written so far */
+
+	/* capsem-shell <-> capsem-hostd, over attach.sock (200-249) */
+	IMSG_ATTACH_HELLO = 200, /* client: struct attach_hello, first */
+	IMSG_ATTACH_WELCOME = 201, /* hostd: struct attach_welcome */
+	IMSG_ATTACH_INPUT = 202, /* client: keystrokes (1..ATTACH_CHUNK bytes) */
+	IMSG_ATTACH_RESIZE = 203, /* client: struct imsg_resize */
+	IMSG_ATTACH_EXEC = 204,	/* client: the command (no NUL), exec mode */
+	IMSG_ATTACH_SHUTDOWN = 205, /* client: ask the guest to shut down */
+	IMSG_ATTACH_OUTPUT = 206, /* hostd: terminal or exec output */
+	IMSG_ATTACH_EXIT = 207,	/* hostd: struct attach_exit, the shell ended */
+	IMSG_ATTACH_EXECDONE = 208, /* hostd: int32_t exit code of the exec */
+	IMSG_ATTACH_ERROR = 209, /* hostd: reason (NUL-ended); it then closes */
+	IMSG_ATTACH_DETACH = 210, /* client: leaving, the session goes on */
 };
 
 /* Why a child stopped (IMSG_CHILD_DONE). */
@@ -110,6 +143,66 @@ struct imsg_file {
 	uint64_t	id;
 	uint32_t	mode;
 	uint32_t	pathlen;
+};
+
+/* IMSG_HOST_EXECDONE */
+struct imsg_host_execdone {
+	uint64_t	id;
+	int32_t		exit_code;
+	int32_t		pad;
+};
+
+/* IMSG_HOST_ERROR: followed by the message (NUL-terminated, <= 4 KiB). */
+struct imsg_host_error {
+	uint64_t	id;
+};
+
+/* IMSG_HOST_SHELLEXITED */
+struct imsg_host_shellexited {
+	int32_t		exit_code;
+	int32_t		signal;		/* 0: not killed by a signal (nil) */
+};
+
+/*
+ * The attach protocol: imsg over the session's attach.sock.  A client sends
+ * IMSG_ATTACH_HELLO first; capsem-hostd answers IMSG_ATTACH_WELCOME or
+ * IMSG_ATTACH_ERROR (then closes).  Terminal clients then send INPUT and
+ * RESIZE and get OUTPUT (after a replay of recent output if asked), and
+ * finally EXIT.  An exec client sends one EXEC and gets OUTPUT, then
+ * EXECDONE.  A control client sends SHUTDOWN and gets EXIT when the session
+ * ends.  Any message longer than ATTACH_IMSG_MAX ends the connection.
+ */
+#define ATTACH_VERSION		1
+#define ATTACH_CHUNK		65536	/* largest INPUT / OUTPUT payload */
+#define ATTACH_IMSG_MAX		(ATTACH_CHUNK + 1024)
+#define ATTACH_SOCKET		"attach.sock"
+
+enum attach_mode {
+	ATTACH_TERMINAL = 1,	/* interactive: input, output, resize */
+	ATTACH_EXEC = 2,	/* one command through exec */
+	ATTACH_CONTROL = 3	/* commands only (shutdown), no output */
+};
+
+#define ATTACH_REPLAY		0x1	/* hello flag: send recent output first */
+
+struct attach_hello {
+	uint32_t	version;	/* ATTACH_VERSION */
+	uint32_t	mode;		/* enum attach_mode */
+	uint16_t	cols;		/* 0: unknown */
+	uint16_t	rows;
+	uint32_t	flags;		/* ATTACH_REPLAY */
+};
+
+struct attach_welcome {
+	uint32_t	version;
+	uint32_t	client;		/* this client's number, for logs */
+	int32_t		connected;	/* 1: the guest is connected now */
+	int32_t		pad;
+};
+
+struct attach_exit {
+	int32_t		exit_code;	/* 128 + N when signal N killed it */
+	int32_t		signal;		/* 0: none */
 };
 
 /* IMSG_TERM_DRAINED */

@@ -156,6 +156,7 @@ msgbuf_init(struct msgbuf *msgbuf)
 {
 	TAILQ_INIT(&msgbuf->bufs);
 	msgbuf->queued = 0;
+	msgbuf->bytes = 0;
 }
 
 void
@@ -163,6 +164,7 @@ msgbuf_enqueue(struct msgbuf *msgbuf, struct ibuf *buf)
 {
 	TAILQ_INSERT_TAIL(&msgbuf->bufs, buf, entry);
 	msgbuf->queued++;
+	msgbuf->bytes += ibuf_size(buf);
 }
 
 static void
@@ -170,6 +172,7 @@ msgbuf_dequeue(struct msgbuf *msgbuf, struct ibuf *buf)
 {
 	TAILQ_REMOVE(&msgbuf->bufs, buf, entry);
 	msgbuf->queued--;
+	msgbuf->bytes -= ibuf_size(buf);
 	ibuf_free(buf);
 }
 
@@ -188,6 +191,13 @@ msgbuf_queuelen(const struct msgbuf *msgbuf)
 	return (msgbuf->queued);
 }
 
+/* Not in OpenBSD: bytes still queued, for callers that bound memory. */
+size_t
+msgbuf_queuebytes(const struct msgbuf *msgbuf)
+{
+	return (msgbuf->bytes);
+}
+
 /* Forget the first n bytes of the queue: the kernel has them. */
 static void
 msgbuf_drain(struct msgbuf *msgbuf, size_t n)
@@ -199,6 +209,7 @@ msgbuf_drain(struct msgbuf *msgbuf, size_t n)
 		left = ibuf_size(buf);
 		if (n < left) {
 			buf->rpos += n;
+			msgbuf->bytes -= n;
 			return;
 		}
 		n -= left;

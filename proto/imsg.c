@@ -77,6 +77,13 @@ imsgbuf_queuelen(struct imsgbuf *ib)
 	return (msgbuf_queuelen(&ib->w));
 }
 
+/* Not in OpenBSD: bytes queued for writing, to bound a slow peer. */
+size_t
+imsgbuf_queuebytes(struct imsgbuf *ib)
+{
+	return (msgbuf_queuebytes(&ib->w));
+}
+
 void
 imsgbuf_clear(struct imsgbuf *ib)
 {

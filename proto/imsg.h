@@ -130,6 +130,7 @@ struct ibuf {
 struct msgbuf {
 	TAILQ_HEAD(, ibuf)	 bufs;
 	uint32_t		 queued;
+	size_t			 bytes;		/* not in OpenBSD */
 };
 
 struct imsg_hdr {
@@ -180,6 +181,7 @@ void		 msgbuf_init(struct msgbuf *);
 void		 msgbuf_enqueue(struct msgbuf *, struct ibuf *);
 void		 msgbuf_clear(struct msgbuf *);
 uint32_t	 msgbuf_queuelen(const struct msgbuf *);
+size_t		 msgbuf_queuebytes(const struct msgbuf *);
 int		 msgbuf_write(int, struct msgbuf *);
 
 /* imsg.c */
@@ -191,6 +193,7 @@ int		 imsgbuf_write(struct imsgbuf *);
 int		 imsgbuf_flush(struct imsgbuf *);
 void		 imsgbuf_clear(struct imsgbuf *);
 uint32_t	 imsgbuf_queuelen(struct imsgbuf *);
+size_t		 imsgbuf_queuebytes(struct imsgbuf *);
 ssize_t		 imsg_get(struct imsgbuf *, struct imsg *);
 int		 imsg_get_data(struct imsg *, void *, size_t);
 int		 imsg_get_fd(struct imsg *);

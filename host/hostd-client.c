@@ -1,0 +1,624 @@
+/*
+ * Attach clients: capsem-shell processes on the session's attach.sock,
+ * speaking imsg (capsem_imsg.h, "the attach protocol").  A client is
+ * accepted only if SO_PEERCRED names the session owner or root.  Every
+ * terminal client sees all output and may type; a client attaching late
+ * first gets the last REPLAY_MAX bytes; the most recent client's window
+ * size wins.
+ *
+ * Memory is bounded per client: while every terminal client has more than
+ * CLIENT_HIGH bytes queued the terminal is not read (backpressure to the
+ * guest), and a client with more than CLIENT_MAX queued is not reading at
+ * all and is disconnected, so one stuck client can neither grow this
+ * process nor stall the others.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capsem_imsg.h"
+#include "hostd.h"
+#include "imsg.h"
+#include "log.h"
+
+#define CLIENTS_MAX		16
+#define CLIENT_HIGH		(1024 * 1024)
+#define CLIENT_MAX		(16 * 1024 * 1024)
+#define HELLO_TIMEOUT_MS	10000
+#define END_TIMEOUT_MS		2000
+
+struct client {
+	TAILQ_ENTRY(client)	 entry;
+	uint32_t		 id;
+	uid_t			 uid;
+	pid_t			 pid;
+	struct imsgbuf		 ibuf;
+	int			 mode;		/* 0 until HELLO */
+	int			 dead;
+	int			 ending;	/* close once flushed */
+	int			 exec_sent;
+	int64_t			 deadline;	/* HELLO, or ending */
+};
+
+static TAILQ_HEAD(, client)	 clients = TAILQ_HEAD_INITIALIZER(clients);
+static int			 lfd = -1;
+static uint32_t			 next_id = 1;
+static size_t			 nclients;
+static uint8_t			 replay[REPLAY_MAX];
+static size_t			 replay_len, replay_head;
+
+static void	 client_accept(short, void *);
+static void	 client_event(short, void *);
+static void	 client_dispatch(struct client *, struct imsg *);
+static void	 client_hello(struct client *, struct imsg *);
+static void	 client_send(struct client *, uint32_t, const void *, size_t);
+static void	 client_drop(struct client *, const char *);
+static void	 client_refuse(int, const char *);
+static void	 client_replay(struct client *);
+static struct client *client_find(uint32_t);
+static void	 clients_unlisten(void);
+
+void
+clients_init(void)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    conf.dir, ATTACH_SOCKET) >= sizeof(sun.sun_path))
+		fatalx("%s/%s: path too long for a socket", conf.dir,
+		    ATTACH_SOCKET);
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) == -1)
+		fatal("socket");
+	/* Only a stale socket of a dead hostd can be here: we hold the lock. */
+	if (unlink(sun.sun_path) == -1 && errno != ENOENT)
+		fatal("%s", sun.sun_path);
+	old = umask(077);
+	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("%s: bind", sun.sun_path);
+	umask(old);
+	if (chmod(sun.sun_path, 0600) == -1)
+		fatal("%s: chmod", sun.sun_path);
+	if (listen(lfd, CLIENTS_MAX) == -1)
+		fatal("%s: listen", sun.sun_path);
+}
+
+void
+clients_poll(void)
+{
+	struct client	*c, *t;
+	short		 ev;
+
+	TAILQ_FOREACH_SAFE(c, &clients, entry, t) {
+		if (c->dead) {
+			TAILQ_REMOVE(&clients, c, entry);
+			free(c);
+			continue;
+		}
+		ev = POLLIN;
+		if (imsgbuf_queuelen(&c->ibuf) > 0)
+			ev |= POLLOUT;
+		poll_add(c->ibuf.fd, ev, client_event, c);
+	}
+	if (lfd != -1)
+		poll_add(lfd, POLLIN, client_accept, NULL);
+}
+
+int64_t
+clients_timers(int64_t now)
+{
+	struct client	*c;
+	int64_t		 next = INT64_MAX;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead || c->deadline == 0)
+			continue;
+		if (now >= c->deadline) {
+			client_drop(c, c->ending ? "did not read its exit "
+			    "status in time" : "sent no hello in time");
+			continue;
+		}
+		if (c->deadline < next)
+			next = c->deadline;
+	}
+	return (next);
+}
+
+size_t
+clients_count(void)
+{
+	return (nclients);
+}
+
+static void
+client_accept(short revents, void *arg)
+{
+	struct client	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	int		 fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("attach: accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("attach: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != conf.owner &&
+	    cred.uid != geteuid()) {
+		log_warnx("attach: client pid %d refused: uid %u is not the "
+		    "session owner (uid %u)", (int)cred.pid, cred.uid,
+		    conf.owner);
+		client_refuse(fd, "permission denied: not the session owner");
+		return;
+	}
+	if (nclients >= CLIENTS_MAX) {
+		log_warnx("attach: client pid %d refused: %d clients already",
+		    (int)cred.pid, CLIENTS_MAX);
+		client_refuse(fd, "too many clients attached");
+		return;
+	}
+	if (st.state >= HS_ENDING) {
+		client_refuse(fd, "the session has ended");
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    imsgbuf_init(&c->ibuf, fd) == -1) {
+		log_warn("attach: client");
+		free(c);
+		close(fd);
+		return;
+	}
+	if (imsgbuf_set_maxsize(&c->ibuf, ATTACH_IMSG_MAX) == -1)
+		fatal("imsgbuf_set_maxsize");
+	c->id = next_id++;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	c->deadline = now_ms() + HELLO_TIMEOUT_MS;
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	nclients++;
+	log_debug("attach: client %u (pid %d, uid %u) connected", c->id,
+	    (int)c->pid, c->uid);
+}
+
+/* Best effort: one error message on a socket we will not serve. */
+static void
+client_refuse(int fd, const char *why)
+{
+	struct imsgbuf	 ib;
+
+	if (imsgbuf_init(&ib, fd) == 0) {
+		if (imsg_compose(&ib, IMSG_ATTACH_ERROR, 0, 0, -1, why,
+		    strlen(why) + 1) == 1)
+			(void)imsgbuf_write(&ib);
+		imsgbuf_clear(&ib);
+	}
+	close(fd);
+}
+
+static void
+client_event(short revents, void *arg)
+{
+	struct client	*c = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (c->dead)
+		return;
+	if (revents & POLLOUT) {
+		if (imsgbuf_write(&c->ibuf) == -1) {
+			client_drop(c, NULL);
+			return;
+		}
+		if (c->ending && imsgbuf_queuelen(&c->ibuf) == 0) {
+			client_drop(c, NULL);
+			return;
+		}
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	if ((n = imsgbuf_read(&c->ibuf)) == -1) {
+		if (errno == EAGAIN)
+			return;
+		client_drop(c, errno == EMSGSIZE ? "sent an oversized "
+		    "message" : NULL);
+		return;
+	}
+	if (n == 0) {
+		client_drop(c, NULL);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&c->ibuf, &imsg)) == -1) {
+			client_drop(c, "sent a malformed message");
+			return;
+		}
+		if (n == 0)
+			break;
+		client_dispatch(c, &imsg);
+		imsg_free(&imsg);
+		if (c->dead)
+			return;
+	}
+}
+
+static void
+client_dispatch(struct client *c, struct imsg *imsg)
+{
+	struct imsg_resize	 rs;
+	uint32_t		 type = imsg_get_type(imsg);
+	size_t			 len = imsg_get_len(imsg);
+	const char		*why;
+	char			*cmd;
+
+	if (c->mode == 0 && type != IMSG_ATTACH_HELLO) {
+		client_drop(c, "did not start with a hello");
+		return;
+	}
+	if (c->ending)
+		return;
+	switch (type) {
+	case IMSG_ATTACH_HELLO:
+		if (c->mode != 0) {
+			client_drop(c, "sent a second hello");
+			return;
+		}
+		client_hello(c, imsg);
+		break;
+	case IMSG_ATTACH_INPUT:
+		if (c->mode != ATTACH_TERMINAL || len == 0 ||
+		    len > ATTACH_CHUNK) {
+			client_drop(c, "sent input it may not send");
+			return;
+		}
+		if (st.exited)
+			break;
+		if ((cmd = malloc(len)) == NULL ||
+		    imsg_get_data(imsg, cmd, len) == -1)
+			fatal("attach: input");
+		if (guest_term_write(cmd, len) == -1)
+			log_warnx("attach: client %u: %zu bytes of input "
+			    "dropped: the guest is not reading", c->id, len);
+		free(cmd);
+		break;
+	case IMSG_ATTACH_RESIZE:
+		if (c->mode != ATTACH_TERMINAL ||
+		    imsg_get_data(imsg, &rs, sizeof(rs)) == -1 ||
+		    rs.cols == 0 || rs.rows == 0) {
+			client_drop(c, "sent a bad resize");
+			return;
+		}
+		guest_resize(rs.cols, rs.rows);
+		break;
+	case IMSG_ATTACH_EXEC:
+		if (c->mode != ATTACH_EXEC || c->exec_sent || len == 0 ||
+		    len > ATTACH_CHUNK) {
+			client_drop(c, "sent an exec it may not send");
+			return;
+		}
+		if ((cmd = malloc(len)) == NULL ||
+		    imsg_get_data(imsg, cmd, len) == -1)
+			fatal("attach: exec");
+		c->exec_sent = 1;
+		if (guest_exec(c->id, cmd, len, &why) == -1) {
+			client_send(c, IMSG_ATTACH_ERROR, why,
+			    strlen(why) + 1);
+			c->ending = 1;
+			c->deadline = now_ms() + END_TIMEOUT_MS;
+		}
+		free(cmd);
+		break;
+	case IMSG_ATTACH_SHUTDOWN:
+		log_info("attach: client %u (pid %d) asked for a shutdown",
+		    c->id, (int)c->pid);
+		guest_shutdown();
+		break;
+	case IMSG_ATTACH_DETACH:
+		client_drop(c, NULL);
+		break;
+	default:
+		client_drop(c, "sent an unknown message");
+		break;
+	}
+}
+
+static void
+client_hello(struct client *c, struct imsg *imsg)
+{
+	struct attach_hello	 h;
+	struct attach_welcome	 w;
+
+	if (imsg_get_data(imsg, &h, sizeof(h)) == -1) {
+		client_drop(c, "sent a hello of the wrong size");
+		return;
+	}
+	if (h.version != ATTACH_VERSION) {
+		client_send(c, IMSG_ATTACH_ERROR, "unsupported attach "
+		    "protocol version", 32);
+		client_drop(c, "speaks another protocol version");
+		return;
+	}
+	if (h.mode != ATTACH_TERMINAL && h.mode != ATTACH_EXEC &&
+	    h.mode != ATTACH_CONTROL) {
+		client_drop(c, "asked for an unknown mode");
+		return;
+	}
+	c->mode = h.mode;
+	c->deadline = 0;
+	memset(&w, 0, sizeof(w));
+	w.version = ATTACH_VERSION;
+	w.client = c->id;
+	w.connected = st.state == HS_CONNECTED;
+	client_send(c, IMSG_ATTACH_WELCOME, &w, sizeof(w));
+	log_info("attach: client %u (pid %d) attached (%s)", c->id,
+	    (int)c->pid, c->mode == ATTACH_TERMINAL ? "terminal" :
+	    c->mode == ATTACH_EXEC ? "exec" : "control");
+	if (c->mode == ATTACH_TERMINAL) {
+		if (h.flags & ATTACH_REPLAY)
+			client_replay(c);
+		if (h.cols != 0 && h.rows != 0)
+			guest_resize(h.cols, h.rows);
+	}
+	session_json();
+}
+
+/* The ring of recent output, oldest first, in chunks. */
+static void
+client_replay(struct client *c)
+{
+	size_t	 start, n;
+
+	if (replay_len == 0)
+		return;
+	start = (replay_head + REPLAY_MAX - replay_len) % REPLAY_MAX;
+	n = replay_len;
+	if (start + n > REPLAY_MAX) {
+		client_send(c, IMSG_ATTACH_OUTPUT, replay + start,
+		    REPLAY_MAX - start);
+		n -= REPLAY_MAX - start;
+		start = 0;
+	}
+	client_send(c, IMSG_ATTACH_OUTPUT, replay + start, n);
+}
+
+/* Guest output: the replay ring and every terminal client. */
+void
+clients_output(const void *data, size_t len)
+{
+	const uint8_t	*p = data;
+	struct client	*c;
+	size_t		 n, off;
+
+	for (off = 0; off < len; off += n) {
+		n = len - off;
+		if (n > REPLAY_MAX - replay_head)
+			n = REPLAY_MAX - replay_head;
+		memcpy(replay + replay_head, p + off, n);
+		replay_head = (replay_head + n) % REPLAY_MAX;
+		replay_len = replay_len + n > REPLAY_MAX ? REPLAY_MAX :
+		    replay_len + n;
+	}
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead || c->ending || c->mode != ATTACH_TERMINAL)
+			continue;
+		for (off = 0; off < len; off += n) {
+			n = len - off > ATTACH_CHUNK ? ATTACH_CHUNK : len - off;
+			client_send(c, IMSG_ATTACH_OUTPUT, p + off, n);
+		}
+		if (!c->dead && imsgbuf_queuebytes(&c->ibuf) > CLIENT_MAX)
+			client_drop(c, "is not reading its output "
+			    "(16 MiB queued)");
+	}
+}
+
+/*
+ * Backpressure: 1 when the terminal should not be read now, that is when
+ * terminal clients exist and every one of them is behind.
+ */
+int
+clients_blocked(void)
+{
+	struct client	*c;
+	int		 any = 0;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead || c->ending || c->mode != ATTACH_TERMINAL)
+			continue;
+		if (imsgbuf_queuebytes(&c->ibuf) < CLIENT_HIGH)
+			return (0);
+		any = 1;
+	}
+	return (any);
+}
+
+int
+client_exec_output(uint32_t id, const void *data, size_t len)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL || c->ending)
+		return (-1);
+	client_send(c, IMSG_ATTACH_OUTPUT, data, len);
+	return (0);
+}
+
+/* 1 while the exec's client is behind: stop reading its exec stream. */
+int
+client_exec_blocked(uint32_t id)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL)
+		return (0);
+	return (imsgbuf_queuebytes(&c->ibuf) >= CLIENT_HIGH);
+}
+
+void
+client_exec_done(uint32_t id, int code)
+{
+	struct client	*c;
+	int32_t		 v = code;
+
+	if ((c = client_find(id)) == NULL || c->ending)
+		return;
+	client_send(c, IMSG_ATTACH_EXECDONE, &v, sizeof(v));
+	c->ending = 1;
+	c->deadline = now_ms() + END_TIMEOUT_MS;
+}
+
+void
+client_exec_error(uint32_t id, const char *why)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL || c->ending)
+		return;
+	client_send(c, IMSG_ATTACH_ERROR, why, strlen(why) + 1);
+	c->ending = 1;
+	c->deadline = now_ms() + END_TIMEOUT_MS;
+}
+
+/* The shell exited: every client gets its status, then goes. */
+void
+clients_exit(void)
+{
+	struct attach_exit	 x;
+	struct client		*c;
+
+	memset(&x, 0, sizeof(x));
+	x.exit_code = st.exit_code;
+	x.signal = st.exit_signal;
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead || c->ending)
+			continue;
+		if (c->mode == ATTACH_EXEC)
+			client_send(c, IMSG_ATTACH_ERROR, "the session ended",
+			    18);
+		else
+			client_send(c, IMSG_ATTACH_EXIT, &x, sizeof(x));
+		c->ending = 1;
+		c->deadline = now_ms() + END_TIMEOUT_MS;
+	}
+	clients_unlisten();
+}
+
+/* The session ends without an exit status (VM gone, signal). */
+void
+clients_error(const char *why)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->dead || c->ending)
+			continue;
+		client_send(c, IMSG_ATTACH_ERROR, why, strlen(why) + 1);
+		c->ending = 1;
+		c->deadline = now_ms() + END_TIMEOUT_MS;
+	}
+	clients_unlisten();
+}
+
+/* No new client: the socket file goes too, so nobody mistakes it. */
+static void
+clients_unlisten(void)
+{
+	char	 path[PATH_MAX];
+
+	if (lfd == -1)
+		return;
+	close(lfd);
+	lfd = -1;
+	snprintf(path, sizeof(path), "%s/%s", conf.dir, ATTACH_SOCKET);
+	(void)unlink(path);
+}
+
+int
+clients_flushed(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (!c->dead)
+			return (0);
+	return (1);
+}
+
+void
+clients_close(void)
+{
+	struct client	*c;
+
+	while ((c = TAILQ_FIRST(&clients)) != NULL) {
+		if (!c->dead)
+			client_drop(c, NULL);
+		TAILQ_REMOVE(&clients, c, entry);
+		free(c);
+	}
+	clients_unlisten();
+}
+
+static void
+client_send(struct client *c, uint32_t type, const void *data, size_t len)
+{
+	if (c->dead)
+		return;
+	if (imsg_compose(&c->ibuf, type, 0, 0, -1, data, len) == -1) {
+		client_drop(c, "cannot queue a message");
+		return;
+	}
+	/* Try at once: most clients keep up, and this saves a poll round. */
+	if (imsgbuf_write(&c->ibuf) == -1)
+		client_drop(c, NULL);
+}
+
+/* why NULL: the client left (or its socket failed), nothing to report. */
+static void
+client_drop(struct client *c, const char *why)
+{
+	if (c->dead)
+		return;
+	if (why != NULL)
+		log_warnx("attach: client %u (pid %d) %s: disconnected", c->id,
+		    (int)c->pid, why);
+	else
+		log_debug("attach: client %u (pid %d) left", c->id,
+		    (int)c->pid);
+	if (c->mode == ATTACH_EXEC)
+		guest_client_gone(c->id);
+	imsgbuf_clear(&c->ibuf);
+	close(c->ibuf.fd);
+	c->ibuf.fd = -1;
+	c->dead = 1;
+	nclients--;
+	if (st.state < HS_ENDING)
+		session_json();
+}
+
+static struct client *
+client_find(uint32_t id)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (c->id == id && !c->dead)
+			return (c);
+	return (NULL);
+}

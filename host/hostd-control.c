@@ -1,0 +1,471 @@
+/*
+ * capsem-hostd-control: the only host process that parses what the guest
+ * sends on the control connection (port 5000).  It owns that connection
+ * (received over imsg after the sandbox is in place), decodes each guest
+ * frame strictly and turns it into one typed imsg for capsem-hostd.  It acts
+ * on one thing itself: it answers `ackreply` to every ackable guest message
+ * before forwarding it, so the guest's retransmit timer never depends on
+ * the parent.  Everything the host says is encoded by the parent and
+ * written here verbatim (IMSG_HOST_SEND).  It opens nothing and may touch
+ * nothing but its two sockets.
+ *
+ * Input from the guest: untrusted.  A frame that does not decode costs that
+ * frame (logged with its number, offset and reason); a length that breaks
+ * the framing costs the connection, which the parent then reports.
+ */
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "capsem_imsg.h"
+#include "child.h"
+#include "frame.h"
+#include "log.h"
+#include "wire.h"
+
+#define OUTBUF_MAX		(8 * 1024 * 1024)
+#define TEXT_MAX		4096	/* boottiming text, error message */
+/* Stop reading the guest while this many imsgs wait for the parent. */
+#define IMSG_QUEUE_MAX		64
+
+static struct child		 ctl;
+static int			 sock = -1;
+static struct frame_reader	 rd;
+static struct wbuf		 out;		/* frames for the guest */
+static size_t			 out_off;	/* first unsent byte of out */
+static uint64_t			 frames_in;
+
+static void	 hctl_dispatch_imsg(void);
+static void	 hctl_socket(struct imsg *);
+static void	 hctl_send(struct imsg *);
+static void	 hctl_read(void);
+static void	 hctl_frame(const uint8_t *, size_t);
+static void	 hctl_ackreply(const struct msg *);
+static void	 hctl_forward(const struct msg *);
+static void	 hctl_forward_text(uint32_t, const struct wire_str *);
+static void	 hctl_forward_boottiming(const struct msg *);
+static void	 hctl_forward_filecontent(const struct msg *);
+static void	 hctl_forward_error(const struct msg *);
+static int	 hctl_reserve(size_t);
+static void	 hctl_flush(void);
+static __dead void hctl_lost(int, int, const char *);
+
+int
+main(int argc, char *argv[])
+{
+	struct pollfd	 pfd[2];
+
+	child_init(&ctl, argc, argv, "control", SANDBOX_HOST_DECODER);
+	frame_reader_init(&rd, FRAME_MAX);
+	wbuf_init(&out);
+
+	for (;;) {
+		memset(pfd, 0, sizeof(pfd));
+		pfd[0].fd = ctl.ibuf.fd;
+		pfd[0].events = POLLIN;
+		if (imsgbuf_queuelen(&ctl.ibuf) > 0)
+			pfd[0].events |= POLLOUT;
+		pfd[1].fd = sock;
+		if (sock != -1) {
+			if (imsgbuf_queuelen(&ctl.ibuf) < IMSG_QUEUE_MAX)
+				pfd[1].events = POLLIN;
+			if (out.len > out_off)
+				pfd[1].events |= POLLOUT;
+		}
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("control: poll");
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
+			hctl_dispatch_imsg();
+		if ((pfd[0].revents & POLLOUT) &&
+		    imsgbuf_write(&ctl.ibuf) == -1)
+			exit(0);
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+			hctl_read();
+		if (sock != -1 && (pfd[1].revents & POLLOUT))
+			hctl_flush();
+	}
+}
+
+static void
+hctl_dispatch_imsg(void)
+{
+	struct imsg	 imsg;
+
+	child_read(&ctl);
+	while (child_next_imsg(&ctl, &imsg)) {
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_HOST_SOCKET:
+			hctl_socket(&imsg);
+			break;
+		case IMSG_HOST_SEND:
+			hctl_send(&imsg);
+			break;
+		case IMSG_CHILD_STOP:
+			imsg_free(&imsg);
+			if (sock != -1)
+				hctl_flush();
+			child_done(&ctl, CHILD_STOPPED, 0, "stopped");
+			exit(0);
+		default:
+			log_warnx("control: unexpected imsg %u",
+			    imsg_get_type(&imsg));
+			break;
+		}
+		imsg_free(&imsg);
+	}
+	if (sock != -1 && out.len > out_off)
+		hctl_flush();
+}
+
+static void
+hctl_socket(struct imsg *imsg)
+{
+	uint32_t	 port = 0;
+	int		 fd;
+
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("control: IMSG_HOST_SOCKET without an fd");
+	if (sock != -1) {
+		log_warnx("control: second connection refused");
+		close(fd);
+		return;
+	}
+	if (imsg_get_data(imsg, &port, sizeof(port)) == -1 ||
+	    port != PORT_CONTROL)
+		log_warnx("control: connection for port %u", port);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("control: fcntl");
+	sock = fd;
+}
+
+/* One whole frame, encoded by the parent: appended verbatim. */
+static void
+hctl_send(struct imsg *imsg)
+{
+	size_t	 len;
+
+	len = imsg_get_len(imsg);
+	if (len < FRAME_HDRLEN || len > FRAME_HDRLEN + FRAME_MAX)
+		fatalx("control: IMSG_HOST_SEND of %zu bytes", len);
+	if (out.len - out_off + len > OUTBUF_MAX) {
+		imsg_free(imsg);
+		hctl_lost(CHILD_IOERR, 0,
+		    "guest is not reading (output buffer full)");
+	}
+	if (hctl_reserve(len) == -1)
+		fatal("control: output buffer");
+	if (imsg_get_data(imsg, out.data + out.len, len) == -1)
+		fatal("control: imsg_get_data");
+	out.len += len;
+}
+
+/* Room for len more bytes in out, dropping what was already sent. */
+static int
+hctl_reserve(size_t len)
+{
+	size_t	 ncap;
+	void	*p;
+
+	if (out_off > 0) {
+		memmove(out.data, out.data + out_off, out.len - out_off);
+		out.len -= out_off;
+		out_off = 0;
+	}
+	if (out.len + len <= out.cap)
+		return (0);
+	ncap = out.cap ? out.cap : 4096;
+	while (ncap < out.len + len)
+		ncap *= 2;
+	if ((p = realloc(out.data, ncap)) == NULL)
+		return (-1);
+	out.data = p;
+	out.cap = ncap;
+	return (0);
+}
+
+/* Read what the guest sent and hand each complete frame to hctl_frame(). */
+static void
+hctl_read(void)
+{
+	uint8_t		 buf[65536];
+	const uint8_t	*body;
+	size_t		 off, used, blen;
+	ssize_t		 n;
+	int		 r;
+
+	n = read(sock, buf, sizeof(buf));
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		hctl_lost(CHILD_IOERR, errno, "read");
+	}
+	if (n == 0)
+		hctl_lost(CHILD_EOF, 0, "guest closed the control connection");
+	for (off = 0; off < (size_t)n; off += used) {
+		r = frame_reader_feed(&rd, buf + off, n - off, &used);
+		if (r == FRAME_TOOBIG) {
+			log_warnx("control: guest frame of %zu bytes",
+			    frame_reader_declared(&rd));
+			hctl_lost(CHILD_PROTO, 0, "frame length over 2 MiB, "
+			    "framing lost");
+		}
+		if (r != FRAME_READY && r != FRAME_MORE)
+			hctl_lost(CHILD_PROTO, 0, "frame reader failed");
+		if (r == FRAME_READY) {
+			body = frame_reader_body(&rd, &blen);
+			hctl_frame(body, blen);
+		}
+	}
+}
+
+/* Input from the guest: untrusted.  One frame, decoded, acked, forwarded. */
+static void
+hctl_frame(const uint8_t *body, size_t len)
+{
+	struct msg	 m;
+	struct wire_err	 err;
+
+	frames_in++;
+	if (msg_decode(WIRE_G2H, body, len, &m, &err) == -1) {
+		log_warnx("control: guest frame %llu dropped: %s at byte %zu: "
+		    "%s", (unsigned long long)frames_in,
+		    wire_errstr(err.code), err.offset, err.msg);
+		return;
+	}
+	log_debug("control: guest sent %s", msg_type_name(m.type));
+	if (msg_is_ackable(m.type))
+		hctl_ackreply(&m);
+	hctl_forward(&m);
+	msg_free(&m);
+}
+
+/* The ackreply goes out (or is queued ahead of anything else) first. */
+static void
+hctl_ackreply(const struct msg *m)
+{
+	struct msg	 reply;
+	struct wire_err	 err;
+
+	memset(&reply, 0, sizeof(reply));
+	reply.type = MSG_ACKREPLY;
+	switch (m->type) {
+	case MSG_EXECDONE:
+		reply.u.ackreply.id = m->u.execdone.id;
+		break;
+	case MSG_FILECONTENT:
+		reply.u.ackreply.id = m->u.filecontent.id;
+		break;
+	case MSG_FILEOPDONE:
+		reply.u.ackreply.id = m->u.fileopdone.id;
+		break;
+	case MSG_ERROR:
+		reply.u.ackreply.id = m->u.error.id;
+		break;
+	default:
+		/* shellexited carries no id: ackreply{0}. */
+		break;
+	}
+	if (out.len - out_off > OUTBUF_MAX)
+		hctl_lost(CHILD_IOERR, 0,
+		    "guest is not reading (output buffer full)");
+	(void)hctl_reserve(0);
+	if (msg_encode(&reply, &out, &err) == -1) {
+		log_warnx("control: cannot encode ackreply: %s", err.msg);
+		return;
+	}
+	if (sock != -1)
+		hctl_flush();
+}
+
+static void
+hctl_forward(const struct msg *m)
+{
+	struct imsg_host_execdone	 ed;
+	struct imsg_host_shellexited	 se;
+
+	switch (m->type) {
+	case MSG_READY:
+		hctl_forward_text(IMSG_HOST_GUESTREADY, &m->u.ready.version);
+		break;
+	case MSG_BOOTREADY:
+		imsg_compose(&ctl.ibuf, IMSG_HOST_BOOTREADY, 0, 0, -1, NULL, 0);
+		break;
+	case MSG_BOOTTIMING:
+		hctl_forward_boottiming(m);
+		break;
+	case MSG_PONG:
+		imsg_compose(&ctl.ibuf, IMSG_HOST_PONG, 0, 0, -1, NULL, 0);
+		break;
+	case MSG_ACK:
+		imsg_compose(&ctl.ibuf, IMSG_HOST_ACK, 0, 0, -1,
+		    &m->u.ack.id, sizeof(m->u.ack.id));
+		break;
+	case MSG_EXECDONE:
+		memset(&ed, 0, sizeof(ed));
+		ed.id = m->u.execdone.id;
+		ed.exit_code = m->u.execdone.exit_code;
+		imsg_compose(&ctl.ibuf, IMSG_HOST_EXECDONE, 0, 0, -1, &ed,
+		    sizeof(ed));
+		break;
+	case MSG_FILECONTENT:
+		hctl_forward_filecontent(m);
+		break;
+	case MSG_FILEOPDONE:
+		imsg_compose(&ctl.ibuf, IMSG_HOST_FILEOPDONE, 0, 0, -1,
+		    &m->u.fileopdone.id, sizeof(m->u.fileopdone.id));
+		break;
+	case MSG_ERROR:
+		hctl_forward_error(m);
+		break;
+	case MSG_SNAPSHOTREADY:
+		imsg_compose(&ctl.ibuf, IMSG_HOST_SNAPSHOTREADY, 0, 0, -1,
+		    NULL, 0);
+		break;
+	case MSG_SHELLEXITED:
+		se.exit_code = m->u.shellexited.exit_code;
+		se.signal = m->u.shellexited.has_signal ?
+		    m->u.shellexited.signal : 0;
+		imsg_compose(&ctl.ibuf, IMSG_HOST_SHELLEXITED, 0, 0, -1, &se,
+		    sizeof(se));
+		break;
+	case MSG_FILECREATED:
+	case MSG_FILEMODIFIED:
+	case MSG_FILEDELETED:
+		log_debug("control: %s dropped", msg_type_name(m->type));
+		break;
+	case MSG_EXECSTARTED:
+		log_warnx("control: execstarted is only valid on port %d; "
+		    "dropped", PORT_EXEC);
+		break;
+	case MSG_SHUTDOWNREQUEST:
+	case MSG_SUSPENDREQUEST:
+		log_warnx("control: %s is only valid on port %d; dropped",
+		    msg_type_name(m->type), PORT_LIFECYCLE);
+		break;
+	default:
+		log_warnx("control: guest sent %s; dropped",
+		    msg_type_name(m->type));
+		break;
+	}
+}
+
+/*
+ * A string for the parent, cut at its first NUL (the wire allows NUL in a
+ * str; the parent wants a C string) and at TEXT_MAX bytes.
+ */
+static void
+hctl_forward_text(uint32_t type, const struct wire_str *s)
+{
+	char	 text[TEXT_MAX];
+
+	strlcpy(text, s->s != NULL ? s->s : "", sizeof(text));
+	imsg_compose(&ctl.ibuf, type, 0, 0, -1, text, strlen(text) + 1);
+}
+
+/* "name=ms name=ms ...", whole entries only, at most TEXT_MAX bytes. */
+static void
+hctl_forward_boottiming(const struct msg *m)
+{
+	char		 text[TEXT_MAX];
+	size_t		 i, len = 0;
+	int		 n;
+
+	text[0] = '\0';
+	for (i = 0; i < m->u.boottiming.nstages; i++) {
+		n = snprintf(text + len, sizeof(text) - len, "%s%s=%llu",
+		    len > 0 ? " " : "", m->u.boottiming.stages[i].name.s,
+		    (unsigned long long)m->u.boottiming.stages[i].duration_ms);
+		if (n < 0 || (size_t)n >= sizeof(text) - len) {
+			text[len] = '\0';
+			log_warnx("control: boottiming cut after %zu of %zu "
+			    "stages", i, m->u.boottiming.nstages);
+			break;
+		}
+		len += n;
+	}
+	imsg_compose(&ctl.ibuf, IMSG_HOST_BOOTTIMING, 0, 0, -1, text,
+	    len + 1);
+}
+
+static void
+hctl_forward_filecontent(const struct msg *m)
+{
+	struct imsg_file	 f;
+	struct iovec		 iov[3];
+
+	memset(&f, 0, sizeof(f));
+	f.id = m->u.filecontent.id;
+	f.pathlen = m->u.filecontent.path.len;
+	iov[0].iov_base = &f;
+	iov[0].iov_len = sizeof(f);
+	iov[1].iov_base = m->u.filecontent.path.s;
+	iov[1].iov_len = m->u.filecontent.path.len;
+	iov[2].iov_base = m->u.filecontent.data.p;
+	iov[2].iov_len = m->u.filecontent.data.len;
+	if (imsg_composev(&ctl.ibuf, IMSG_HOST_FILECONTENT, 0, 0, -1, iov,
+	    3) == -1)
+		log_warn("control: filecontent %llu not forwarded",
+		    (unsigned long long)f.id);
+}
+
+static void
+hctl_forward_error(const struct msg *m)
+{
+	struct imsg_host_error	 e;
+	struct iovec		 iov[2];
+	char			 text[TEXT_MAX];
+
+	e.id = m->u.error.id;
+	strlcpy(text, m->u.error.message.s != NULL ? m->u.error.message.s :
+	    "", sizeof(text));
+	iov[0].iov_base = &e;
+	iov[0].iov_len = sizeof(e);
+	iov[1].iov_base = text;
+	iov[1].iov_len = strlen(text) + 1;
+	imsg_composev(&ctl.ibuf, IMSG_HOST_ERROR, 0, 0, -1, iov, 2);
+}
+
+static void
+hctl_flush(void)
+{
+	ssize_t	 n;
+
+	while (out.len > out_off) {
+		n = write(sock, out.data + out_off, out.len - out_off);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			hctl_lost(CHILD_IOERR, errno, "write");
+		}
+		out_off += n;
+	}
+	wbuf_reset(&out);
+	out_off = 0;
+}
+
+/* Report why the connection ended (after what is queued) and exit. */
+static __dead void
+hctl_lost(int reason, int error, const char *what)
+{
+	if (reason == CHILD_EOF)
+		log_info("control: %s", what);
+	else if (error != 0)
+		log_warnx("control: %s: %s", what, strerror(error));
+	else
+		log_warnx("control: %s", what);
+	child_done(&ctl, reason, error, "%s", what);
+	exit(0);
+}

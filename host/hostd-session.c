@@ -1,0 +1,257 @@
+/*
+ * The session directory: one capsem-hostd at a time holds it (flock on the
+ * directory itself, released by the kernel when the process dies, so a
+ * SIGKILLed hostd never leaves a stale lock), session.json describing the
+ * session (rewritten atomically: temporary file, fsync-free rename),
+ * pty.log recording the terminal in both directions, audit.jsonl written by
+ * the audit children through an O_APPEND descriptor opened here.
+ *
+ * pty.log record: 1 byte direction (0 output from the guest, 1 input sent
+ * to the guest), u64 little-endian microseconds since the epoch, u32
+ * little-endian length, then the bytes.  At 20 MiB the file is renamed to
+ * pty.log.1 (replacing an older one) and a new one is started.
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "hostd.h"
+#include "log.h"
+
+static int	 dirfd_ = -1;
+static int	 ptyfd = -1;
+static off_t	 ptysize;
+static int	 auditfd = -1;
+static int64_t	 started_us;
+static int64_t	 ended_us;
+
+static int	 ptylog_open(void);
+static void	 iso8601(int64_t, char *, size_t);
+static int	 rm_tree(int, const char *);
+
+void
+session_open(void)
+{
+	json_t		*old;
+	json_error_t	 jerr;
+	const char	*s;
+	struct tm	 tm;
+
+	if (mkdir(conf.dir, 0700) == -1 && errno != EEXIST)
+		fatal("%s", conf.dir);
+	if ((dirfd_ = open(conf.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		fatal("%s", conf.dir);
+	if (flock(dirfd_, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			fatalx("%s: another capsem-hostd serves this session",
+			    conf.dir);
+		fatal("%s: flock", conf.dir);
+	}
+	started_us = now_us_real();
+	/* A restarted hostd keeps the session's history. */
+	if (faccessat(dirfd_, "session.json", F_OK, 0) == 0) {
+		char	 path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/session.json", conf.dir);
+		if ((old = json_load_file(path, 0, &jerr)) != NULL) {
+			if ((s = json_string_value(json_object_get(old,
+			    "started"))) != NULL) {
+				memset(&tm, 0, sizeof(tm));
+				if (strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm) !=
+				    NULL)
+					started_us = (int64_t)timegm(&tm) *
+					    1000000;
+			}
+			st.connections = json_integer_value(json_object_get(
+			    old, "connections"));
+			json_decref(old);
+			log_info("%s: taking over the session (started %s)",
+			    conf.dir, s ? s : "?");
+		}
+	}
+	if (ptylog_open() == -1)
+		fatal("%s/pty.log", conf.dir);
+	if ((auditfd = openat(dirfd_, "audit.jsonl", O_WRONLY | O_APPEND |
+	    O_CREAT | O_CLOEXEC, 0600)) == -1)
+		fatal("%s/audit.jsonl", conf.dir);
+	session_json();
+}
+
+int
+session_auditfd(void)
+{
+	return (auditfd);
+}
+
+/* Rewrite session.json: write a temporary file, rename it over. */
+void
+session_json(void)
+{
+	json_t	*o;
+	char	 when[32], tmp[PATH_MAX], path[PATH_MAX];
+
+	if (dirfd_ == -1)
+		return;
+	if (st.state >= HS_EXITED && ended_us == 0)
+		ended_us = now_us_real();
+	o = json_object();
+	json_object_set_new(o, "state", json_string(state_name(st.state)));
+	json_object_set_new(o, "hostd_pid", json_integer(getpid()));
+	json_object_set_new(o, "vm_pid", conf.vm_pid > 0 ?
+	    json_integer(conf.vm_pid) : json_null());
+	json_object_set_new(o, "transport", json_string(conf.tspec));
+	json_object_set_new(o, "temporary", json_boolean(conf.temp));
+	iso8601(started_us, when, sizeof(when));
+	json_object_set_new(o, "started", json_string(when));
+	if (ended_us != 0) {
+		iso8601(ended_us, when, sizeof(when));
+		json_object_set_new(o, "ended", json_string(when));
+	} else
+		json_object_set_new(o, "ended", json_null());
+	json_object_set_new(o, "exit_code", st.exited ?
+	    json_integer(st.exit_code) : json_null());
+	json_object_set_new(o, "signal", st.exited && st.exit_signal ?
+	    json_integer(st.exit_signal) : json_null());
+	json_object_set_new(o, "connections", json_integer(st.connections));
+	json_object_set_new(o, "agent_version", st.agent_version[0] ?
+	    json_string(st.agent_version) : json_null());
+	json_object_set_new(o, "clients", json_integer(clients_count()));
+
+	snprintf(tmp, sizeof(tmp), "%s/.session.json.%d", conf.dir,
+	    (int)getpid());
+	snprintf(path, sizeof(path), "%s/session.json", conf.dir);
+	if (json_dump_file(o, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ==
+	    -1)
+		log_warnx("%s: cannot write", tmp);
+	else if (rename(tmp, path) == -1)
+		log_warn("rename %s", path);
+	json_decref(o);
+}
+
+static int
+ptylog_open(void)
+{
+	struct stat	 sb;
+
+	if (ptyfd != -1)
+		close(ptyfd);
+	ptyfd = openat(dirfd_, "pty.log", O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0600);
+	if (ptyfd == -1)
+		return (-1);
+	ptysize = fstat(ptyfd, &sb) == 0 ? sb.st_size : 0;
+	return (0);
+}
+
+/* One record; a failing log never stops the session, it is reported. */
+void
+ptylog_write(int dir, const void *data, size_t len)
+{
+	static int	 warned;
+	uint8_t		 hdr[13];
+	uint64_t	 us;
+	uint32_t	 l32;
+	struct iovec	 iov[2];
+	ssize_t		 n;
+
+	if (ptyfd == -1 || len == 0)
+		return;
+	if (ptysize + (off_t)len + 13 > PTYLOG_ROTATE && ptysize > 0) {
+		if (renameat(dirfd_, "pty.log", dirfd_, "pty.log.1") == -1 ||
+		    ptylog_open() == -1) {
+			log_warn("%s/pty.log: rotate", conf.dir);
+			return;
+		}
+	}
+	hdr[0] = dir;
+	us = htole64((uint64_t)now_us_real());
+	memcpy(hdr + 1, &us, 8);
+	l32 = htole32((uint32_t)len);
+	memcpy(hdr + 9, &l32, 4);
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = len;
+	n = writev(ptyfd, iov, 2);
+	if (n != (ssize_t)(len + sizeof(hdr))) {
+		if (!warned)
+			log_warn("%s/pty.log: write", conf.dir);
+		warned = 1;
+		return;
+	}
+	ptysize += n;
+}
+
+/* The end of a temporary session: the whole directory goes. */
+void
+session_remove(void)
+{
+	if (dirfd_ == -1)
+		return;
+	if (rm_tree(dirfd_, conf.dir) == -1 || rmdir(conf.dir) == -1)
+		log_warn("%s: not removed", conf.dir);
+	close(dirfd_);
+	dirfd_ = -1;
+}
+
+/* Remove everything below fd, never following a symlink. */
+static int
+rm_tree(int fd, const char *name)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 sub, rc = 0;
+
+	if ((sub = dup(fd)) == -1 || (d = fdopendir(sub)) == NULL) {
+		if (sub != -1)
+			close(sub);
+		return (-1);
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR) {
+			rc = -1;
+			continue;
+		}
+		if ((sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+		    rm_tree(sub, de->d_name) == -1 ||
+		    unlinkat(fd, de->d_name, AT_REMOVEDIR) == -1)
+			rc = -1;
+		if (sub != -1)
+			close(sub);
+	}
+	closedir(d);
+	(void)name;
+	return (rc);
+}
+
+static void
+iso8601(int64_t us, char *buf, size_t len)
+{
+	struct tm	 tm;
+	time_t		 t = us / 1000000;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
