@@ -79,9 +79,9 @@ session_open(void)
 			}
 			st.connections = json_integer_value(json_object_get(
 			    old, "connections"));
-			json_decref(old);
 			log_info("%s: taking over the session (started %s)",
 			    conf.dir, s ? s : "?");
+			json_decref(old);
 		}
 	}
 	if (ptylog_open() == -1)
