@@ -399,12 +399,11 @@ client_replay(struct client *c)
 	client_send(c, IMSG_ATTACH_OUTPUT, replay + start, n);
 }
 
-/* Guest output: the replay ring and every terminal client. */
+/* Output for the replay ring only. */
 void
-clients_output(const void *data, size_t len)
+clients_seed(const void *data, size_t len)
 {
 	const uint8_t	*p = data;
-	struct client	*c;
 	size_t		 n, off;
 
 	for (off = 0; off < len; off += n) {
@@ -416,6 +415,17 @@ clients_output(const void *data, size_t len)
 		replay_len = replay_len + n > REPLAY_MAX ? REPLAY_MAX :
 		    replay_len + n;
 	}
+}
+
+/* Guest output: the replay ring and every terminal client. */
+void
+clients_output(const void *data, size_t len)
+{
+	const uint8_t	*p = data;
+	struct client	*c;
+	size_t		 n, off;
+
+	clients_seed(data, len);
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->ending || c->mode != ATTACH_TERMINAL)
 			continue;

@@ -32,6 +32,8 @@
 #include "hostd.h"
 #include "log.h"
 
+#define PTYLOG_SCAN	(1024 * 1024)
+
 static int	 dirfd_ = -1;
 static int	 ptyfd = -1;
 static off_t	 ptysize;
@@ -40,6 +42,7 @@ static int64_t	 started_us;
 static int64_t	 ended_us;
 
 static int	 ptylog_open(void);
+static void	 ptylog_replay(void);
 static void	 iso8601(int64_t, char *, size_t);
 static int	 rm_tree(int, const char *);
 
@@ -84,6 +87,7 @@ session_open(void)
 			json_decref(old);
 		}
 	}
+	ptylog_replay();
 	if (ptylog_open() == -1)
 		fatal("%s/pty.log", conf.dir);
 	if ((auditfd = openat(dirfd_, "audit.jsonl", O_WRONLY | O_APPEND |
@@ -141,6 +145,50 @@ session_json(void)
 	else if (rename(tmp, path) == -1)
 		log_warn("rename %s", path);
 	json_decref(o);
+}
+
+/*
+ * A hostd taking over a session seeds the replay with the output recorded
+ * so far, so a client attaching again sees where it was.  A torn last
+ * record (the previous hostd killed mid-write) ends the scan.
+ */
+static void
+ptylog_replay(void)
+{
+	uint8_t		*buf;
+	size_t		 have = 0, off, len;
+	uint32_t	 l32;
+	ssize_t		 n;
+	int		 fd;
+
+	if ((fd = openat(dirfd_, "pty.log", O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if ((buf = malloc(PTYLOG_SCAN)) == NULL)
+		fatal("malloc");
+	for (;;) {
+		n = read(fd, buf + have, PTYLOG_SCAN - have);
+		if (n <= 0)
+			break;
+		have += n;
+		for (off = 0; off + 13 <= have; off += 13 + len) {
+			memcpy(&l32, buf + off + 9, 4);
+			len = le32toh(l32);
+			if (len > PTYLOG_SCAN - 13) {
+				log_warnx("%s/pty.log: record of %zu bytes at "
+				    "the end: not replayed", conf.dir, len);
+				goto done;
+			}
+			if (off + 13 + len > have)
+				break;
+			if (buf[off] == 0)
+				clients_seed(buf + off + 13, len);
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+ done:
+	free(buf);
+	close(fd);
 }
 
 static int

@@ -86,6 +86,7 @@ void		 clients_init(void);
 void		 clients_poll(void);
 int64_t		 clients_timers(int64_t);
 void		 clients_output(const void *, size_t);
+void		 clients_seed(const void *, size_t);
 int		 clients_blocked(void);
 int		 client_exec_output(uint32_t, const void *, size_t);
 int		 client_exec_blocked(uint32_t);
