@@ -39,8 +39,8 @@
 static struct child		 ctl;
 static int			 sock = -1;
 static struct frame_reader	 rd;
-static struct wbuf		 out;		/* frames for the guest */
-static size_t			 out_off;	/* first unsent byte of out */
+static struct wbuf		 out;	/* frames for the guest */
+static size_t			 out_off; /* first unsent byte of out */
 static uint64_t			 frames_in;
 
 static void	 hctl_dispatch_imsg(void);

@@ -61,17 +61,28 @@ logit(int pri, const char *fmt, ...)
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char	buf[1024];
-	int	saved_errno = errno;
+	char	buf[1024], line[1200];
+	int	saved_errno = errno, n;
 
 	if (pri == LOG_DEBUG && log_verbose < 1)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	if (log_debug_mode) {
-		/* One write per line so lines of several processes interleave whole. */
-		dprintf(STDERR_FILENO, "%s[%d]: %s\n",
+		/*
+		 * One write(2) per line, so lines of several processes
+		 * interleave whole, and nothing but write: stdio would ask a
+		 * terminal or /dev/null for its mode (ioctl), which no
+		 * sandboxed child may do.
+		 */
+		n = snprintf(line, sizeof(line), "%s[%d]: %s\n",
 		    log_procname ? log_procname : getprogname(), (int)getpid(),
 		    buf);
+		if (n >= (int)sizeof(line)) {
+			n = sizeof(line);
+			line[n - 1] = '\n';
+		}
+		if (n > 0)
+			(void)write(STDERR_FILENO, line, n);
 	} else
 		syslog(pri, "%s", buf);
 	errno = saved_errno;
