@@ -96,6 +96,7 @@ struct conn {
 	size_t			 off;		/* bytes of out already sent */
 	int			 booted;	/* control: boot sequence sent */
 	int			 execstarted;
+	int			 reported;	/* close events emitted */
 	uint64_t		 execid;
 	int			 execfd;
 	uint64_t		 execbytes;
@@ -186,6 +187,8 @@ static int	conn_flush(struct host *, struct conn *, uint64_t);
 static void	host_flush(struct host *);
 static void	conn_accept(struct host *, int);
 static void	conn_close(struct host *, struct conn *, const char *);
+static void	conn_report(struct host *, struct conn *, const char *);
+static void	exec_settle(struct host *);
 static int	conn_queue(struct conn *, const void *, size_t);
 static int	conn_send_msg(struct host *, struct conn *, struct msg *);
 static int	conn_write(struct host *, struct conn *);
@@ -575,8 +578,30 @@ conn_accept(struct host *h, int chan)
 static void
 conn_close(struct host *h, struct conn *c, const char *reason)
 {
+	conn_report(h, c, reason);
+	if (c->execfd != -1)
+		close(c->execfd);
+	if (h->control == c)
+		h->control = NULL;
+	if (h->term == c)
+		h->term = NULL;
+	TAILQ_REMOVE(&h->conns, c, entry);
+	h->nconns--;
+	close(c->fd);
+	frame_reader_free(&c->fr);
+	wbuf_free(&c->out);
+	free(c);
+}
+
+/* The events of a connection's end, once, when it is first seen. */
+static void
+conn_report(struct host *h, struct conn *c, const char *reason)
+{
 	json_t	*o;
 
+	if (c->reported)
+		return;
+	c->reported = 1;
 	o = ev_new(h, "close", c->chan);
 	json_object_set_new(o, "reason", json_string(reason));
 	if (c->chan == CH_EXEC && c->execstarted) {
@@ -593,18 +618,36 @@ conn_close(struct host *h, struct conn *c, const char *reason)
 		ev_emit(h, o);
 		rec_add(h, REC_EXEC, MSG_NONE, c->execid, NULL);
 	}
-	if (c->execfd != -1)
-		close(c->execfd);
-	if (h->control == c)
-		h->control = NULL;
-	if (h->term == c)
-		h->term = NULL;
-	TAILQ_REMOVE(&h->conns, c, entry);
-	h->nconns--;
-	close(c->fd);
-	frame_reader_free(&c->fr);
-	wbuf_free(&c->out);
-	free(c);
+}
+
+/*
+ * The agent closes an exec connection before it sends its execdone, but
+ * this host may see the control frame first (both readable in one poll
+ * round, or the exec connection not even accepted yet).  Before an
+ * execdone is recorded, take in every exec connection's pending bytes and
+ * EOF, so the events keep the order in which the agent produced them.
+ * Connections are only reported here; the loop frees them as usual.
+ */
+static void
+exec_settle(struct host *h)
+{
+	struct conn	*c;
+	uint8_t		 buf[READ_CHUNK];
+	ssize_t		 n;
+
+	conn_accept(h, CH_EXEC);
+	TAILQ_FOREACH(c, &h->conns, entry) {
+		if (c->chan != CH_EXEC || c->reported)
+			continue;
+		while ((n = read(c->fd, buf, sizeof(buf))) > 0) {
+			if (c->execstarted)
+				exec_output(h, c, buf, n);
+			else if (conn_frames(h, c, buf, n) == -1)
+				break;
+		}
+		if (n == 0)
+			conn_report(h, c, "eof");
+	}
 }
 
 static int
@@ -793,6 +836,8 @@ frame_msg(struct host *h, struct conn *c, const uint8_t *p, size_t len)
 		ev_badframe(h, c, &werr);
 		return;
 	}
+	if (m.type == MSG_EXECDONE)
+		exec_settle(h);
 	j = msg_to_json(&m);
 	o = ev_new(h, "frame", c->chan);
 	json_object_set(o, "msg", j != NULL ? j : json_null());
