@@ -1350,6 +1350,15 @@ clock_set(uint64_t epoch)
 
 	if (epoch > INT64_MAX)
 		return;
+	/*
+	 * The host's time has whole seconds only: a clock already within a
+	 * second of it is left alone rather than set back by up to a second
+	 * at every boot and ping (and a local agent never moves the clock of
+	 * the machine it shares with its host).
+	 */
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 &&
+	    ts.tv_sec >= (time_t)epoch - 1 && ts.tv_sec <= (time_t)epoch + 1)
+		return;
 	ts.tv_sec = (time_t)epoch;
 	ts.tv_nsec = 0;
 	if (clock_settime(CLOCK_REALTIME, &ts) == -1) {

@@ -234,7 +234,8 @@ guest_timers(int64_t now)
 			}
 			memset(&m, 0, sizeof(m));
 			m.type = MSG_PING;
-			m.u.ping.epoch_secs = (uint64_t)time(NULL);
+			m.u.ping.epoch_secs = conf.no_clock ? 0 :
+			    (uint64_t)time(NULL);
 			(void)send_msg(&m);
 			awaiting_pong = 1;
 			next_ping = now + (int64_t)conf.ping_secs * 1000;
@@ -859,7 +860,8 @@ guest_ready(struct hchild *c, const char *version)
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_BOOTCONFIG;
-	m.u.bootconfig.epoch_secs = (uint64_t)time(NULL);
+	m.u.bootconfig.epoch_secs = conf.no_clock ? 0 :
+	    (uint64_t)time(NULL);
 	cap.s = CAP_SHELLEXITED;
 	cap.len = strlen(CAP_SHELLEXITED);
 	m.u.bootconfig.caps = &cap;

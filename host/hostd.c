@@ -61,6 +61,7 @@ static int		 wait_pidfd(int, int);
 
 static const struct option longopts[] = {
 	{ "temp",	no_argument,		NULL, 'T' },
+	{ "no-clock",	no_argument,		NULL, 'C' },
 	{ "vm-pid",	required_argument,	NULL, 'k' },
 	{ "vm-stop",	required_argument,	NULL, 'K' },
 	{ "ready-fd",	required_argument,	NULL, 'R' },
@@ -72,7 +73,7 @@ static const struct option longopts[] = {
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-dTv] [-e key=value] [-K vm-stop-command] "
+	fprintf(stderr, "usage: %s [-CdTv] [-e key=value] [-K vm-stop-command] "
 	    "[-k vm-pid]\n\t[-m missed-pongs] [-p ping-seconds] [-R fd] "
 	    "[-t transport] -S dir\n", getprogname());
 	exit(1);
@@ -92,9 +93,12 @@ main(int argc, char *argv[])
 	conf.ready_fd = -1;
 	conf.ping_secs = 10;
 	conf.max_missed = 3;
-	while ((ch = getopt_long(argc, argv, "de:K:k:m:p:R:S:Tt:v", longopts,
+	while ((ch = getopt_long(argc, argv, "Cde:K:k:m:p:R:S:Tt:v", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'C':
+			conf.no_clock = 1;
+			break;
 		case 'd':
 			conf.debug = 1;
 			break;

@@ -24,6 +24,7 @@ struct hconf {
 	struct transport transport;
 	char		 tspec[TRANSPORT_PATH_MAX + 16];
 	int		 temp;		/* remove dir and stop VM at the end */
+	int		 no_clock;	/* epoch 0: the guest keeps its clock */
 	pid_t		 vm_pid;	/* 0: none */
 	const char	*vm_stop;	/* command that stops the VM */
 	int		 ready_fd;	/* -1: none */
