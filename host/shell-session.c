@@ -1,0 +1,522 @@
+/*
+ * shell-session: create and take down a temporary session for capsem-shell.
+ *
+ * It makes the session directory, forks the VM side (capsem-agent for
+ * --local, "/bin/sh -c CMD" for --vm) held on a pipe, then capsem-hostd with
+ * --ready-fd, waits until hostd listens and only then releases the VM side,
+ * so the guest never dials a socket that is not there yet.  Both children
+ * get sessions of their own (setsid) so that the user's terminal signals
+ * never reach them, and their stderr goes to files in the directory.  It
+ * touches only that directory and the processes it started: every error
+ * path kills and reaps them and removes the directory.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shell-session.h"
+
+#define READY_TIMEOUT_MS	15000	/* hostd up, sockets listening */
+#define KILL_GRACE_MS		1000	/* SIGTERM to SIGKILL */
+#define LOG_TAIL		2048	/* hostd.log bytes shown on error */
+#define MAX_ARGS		24
+
+static void	find_program(const char *, char *, size_t);
+static void	set_libexecdir(void);
+static int	open_log(const struct session *, const char *);
+static pid_t	start_vm(struct session *, const struct session_opts *,
+		    char *, int, int);
+static pid_t	start_hostd(struct session *, const struct session_opts *,
+		    pid_t, int);
+static int	wait_ready(struct session *, int);
+static void	print_log_tail(const struct session *, const char *);
+static int	reap_within(pid_t *, int, int *);
+static void	child_setup(int);
+static int	remove_entry(const char *, const struct stat *, int,
+		    struct FTW *);
+static void	stop_child(pid_t *);
+static void	remove_dir(struct session *);
+static long long	now_ms(void);
+
+int
+session_existing(struct session *s, const char *dir)
+{
+	memset(s, 0, sizeof(*s));
+	s->hostd_pid = s->vm_pid = -1;
+	if (strlcpy(s->dir, dir, sizeof(s->dir)) >= sizeof(s->dir))
+		return (-1);
+	return (0);
+}
+
+/*
+ * Programs installed together are found together: first next to our own
+ * binary (BINDIR/../sbin, also true of the build tree), then in PATH.
+ */
+static void
+find_program(const char *name, char *path, size_t len)
+{
+	char	 self[PATH_MAX];
+	ssize_t	 n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((size_t)snprintf(path, len, "%s/../sbin/%s",
+		    dirname(self), name) < len && access(path, X_OK) == 0)
+			return;
+	}
+	(void)strlcpy(path, name, len);
+}
+
+/*
+ * In the build tree the agent's and hostd's children are in ../libexec, not
+ * in the compiled-in directory: point them there unless the user did.
+ */
+static void
+set_libexecdir(void)
+{
+	char	 self[PATH_MAX], dir[PATH_MAX + 16], probe[PATH_MAX + 48];
+	ssize_t	 n;
+
+	if (getenv("CAPSEM_LIBEXECDIR") != NULL)
+		return;
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return;
+	self[n] = '\0';
+	(void)snprintf(dir, sizeof(dir), "%s/../libexec", dirname(self));
+	(void)snprintf(probe, sizeof(probe), "%s/capsem-agent-term", dir);
+	if (access(probe, X_OK) == 0)
+		(void)setenv("CAPSEM_LIBEXECDIR", dir, 1);
+}
+
+static int
+open_log(const struct session *s, const char *name)
+{
+	char	 path[PATH_MAX];
+
+	(void)snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+	return (open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+}
+
+/* In a child, before exec: own session, no terminal, stderr to a log. */
+static void
+child_setup(int logfd)
+{
+	int	 null;
+
+	(void)setsid();
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(null, STDIN_FILENO);
+		if (null > STDERR_FILENO)
+			(void)close(null);
+	}
+	if (logfd != -1) {
+		(void)dup2(logfd, STDOUT_FILENO);
+		(void)dup2(logfd, STDERR_FILENO);
+	}
+}
+
+/*
+ * The VM side, forked first (hostd needs its pid) but held until hold_rd
+ * delivers "1": on EOF (we failed) it exits without starting anything.
+ */
+static pid_t
+start_vm(struct session *s, const struct session_opts *o,
+    char *transport, int hold_rd, int hold_wr)
+{
+	char		 agent[PATH_MAX], cwd[PATH_MAX], audit[PATH_MAX];
+	char		 timing[PATH_MAX], uds[PATH_MAX];
+	char		*argv[MAX_ARGS];
+	int		 logfd, i = 0;
+	char		 c;
+	pid_t		 pid;
+
+	find_program("capsem-agent", agent, sizeof(agent));
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		fprintf(stderr, "capsem-shell: getcwd: %s\n", strerror(errno));
+		return (-1);
+	}
+	(void)snprintf(timing, sizeof(timing), "%s/boot-timing.jsonl", s->dir);
+	if (o->audit_log != NULL)
+		(void)strlcpy(audit, o->audit_log, sizeof(audit));
+	else
+		(void)snprintf(audit, sizeof(audit), "%s/guest-audit.log",
+		    s->dir);
+	if (o->vm_cmd == NULL && (logfd = open(audit,
+	    O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) != -1)
+		(void)close(logfd);
+	if ((logfd = open_log(s, "agent.log")) == -1) {
+		fprintf(stderr, "capsem-shell: %s/agent.log: %s\n", s->dir,
+		    strerror(errno));
+		return (-1);
+	}
+
+	switch ((pid = fork())) {
+	case -1:
+		fprintf(stderr, "capsem-shell: fork: %s\n", strerror(errno));
+		(void)close(logfd);
+		return (-1);
+	case 0:
+		(void)close(hold_wr);
+		child_setup(logfd);
+		if (read(hold_rd, &c, 1) != 1 || c != '1')
+			_exit(1);
+		if (o->vm_cmd != NULL) {
+			(void)setenv("CAPSEM_SESSION", s->dir, 1);
+			(void)setenv("CAPSEM_TRANSPORT", transport, 1);
+			if (o->transport == NULL) {
+				(void)snprintf(uds, sizeof(uds), "%s/vsock",
+				    s->dir);
+				(void)setenv("CAPSEM_VSOCK_UDS", uds, 1);
+			}
+			execl("/bin/sh", "sh", "-c", o->vm_cmd, (char *)NULL);
+			fprintf(stderr, "capsem-shell: /bin/sh: %s\n",
+			    strerror(errno));
+			_exit(127);
+		}
+		argv[i++] = agent;
+		argv[i++] = (char *)"-d";
+		if (o->verbose)
+			argv[i++] = (char *)"-v";
+		argv[i++] = (char *)"-t";
+		argv[i++] = transport;
+		argv[i++] = (char *)"-w";
+		argv[i++] = cwd;
+		argv[i++] = (char *)"-s";
+		argv[i++] = o->shell != NULL ? o->shell :
+		    (char *)"/bin/bash -i";
+		argv[i++] = (char *)"-a";
+		argv[i++] = audit;
+		argv[i++] = (char *)"-b";
+		argv[i++] = timing;
+		argv[i] = NULL;
+		execvp(agent, argv);
+		fprintf(stderr, "capsem-shell: %s: %s\n", agent,
+		    strerror(errno));
+		_exit(127);
+	}
+	(void)close(logfd);
+	return (pid);
+}
+
+static pid_t
+start_hostd(struct session *s, const struct session_opts *o, pid_t vm_pid,
+    int ready_wr)
+{
+	char		 hostd[PATH_MAX], pidbuf[16], fdbuf[16];
+	char		 transport[PATH_MAX + 16];
+	char		**argv;
+	size_t		 i = 0, j;
+	int		 logfd;
+	pid_t		 pid;
+
+	find_program("capsem-hostd", hostd, sizeof(hostd));
+	if ((argv = calloc(MAX_ARGS + 2 * o->nenv, sizeof(*argv))) == NULL) {
+		fprintf(stderr, "capsem-shell: %s\n", strerror(errno));
+		return (-1);
+	}
+	(void)snprintf(pidbuf, sizeof(pidbuf), "%ld", (long)vm_pid);
+	(void)snprintf(fdbuf, sizeof(fdbuf), "%d", ready_wr);
+	argv[i++] = hostd;
+	argv[i++] = (char *)"-d";
+	if (o->verbose)
+		argv[i++] = (char *)"-v";
+	argv[i++] = (char *)"-S";
+	argv[i++] = s->dir;
+	argv[i++] = (char *)"-T";
+	argv[i++] = (char *)"--vm-pid";
+	argv[i++] = pidbuf;
+	argv[i++] = (char *)"--ready-fd";
+	argv[i++] = fdbuf;
+	/* A local agent shares this machine's clock: never send it ours. */
+	if (o->vm_cmd == NULL)
+		argv[i++] = (char *)"-C";
+	for (j = 0; j < o->nenv; j++) {
+		argv[i++] = (char *)"-e";
+		argv[i++] = o->env[j];
+	}
+	if (o->transport != NULL || o->vm_cmd != NULL) {
+		if (o->transport != NULL)
+			(void)strlcpy(transport, o->transport,
+			    sizeof(transport));
+		else
+			(void)snprintf(transport, sizeof(transport),
+			    "hybrid:%s/vsock", s->dir);
+		argv[i++] = (char *)"-t";
+		argv[i++] = transport;
+	}
+	argv[i] = NULL;
+
+	if ((logfd = open_log(s, "hostd.log")) == -1) {
+		fprintf(stderr, "capsem-shell: %s/hostd.log: %s\n", s->dir,
+		    strerror(errno));
+		free(argv);
+		return (-1);
+	}
+	switch ((pid = fork())) {
+	case -1:
+		fprintf(stderr, "capsem-shell: fork: %s\n", strerror(errno));
+		break;
+	case 0:
+		child_setup(logfd);
+		/* The one descriptor hostd inherits on purpose. */
+		if (fcntl(ready_wr, F_SETFD, 0) == -1)
+			_exit(127);
+		execvp(hostd, argv);
+		fprintf(stderr, "capsem-shell: %s: %s\n", hostd,
+		    strerror(errno));
+		_exit(127);
+	}
+	(void)close(logfd);
+	free(argv);
+	return (pid);
+}
+
+/* Returns 0 once hostd wrote "1" on the ready pipe, -1 (reported) if not. */
+static int
+wait_ready(struct session *s, int ready_rd)
+{
+	struct pollfd	 pfd;
+	long long	 deadline = now_ms() + READY_TIMEOUT_MS;
+	int		 left, status = 0;
+	ssize_t		 n;
+	char		 c;
+
+	pfd.fd = ready_rd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if ((left = deadline - now_ms()) <= 0) {
+			fprintf(stderr, "capsem-shell: capsem-hostd not ready "
+			    "after %d s\n", READY_TIMEOUT_MS / 1000);
+			return (-1);
+		}
+		if (poll(&pfd, 1, left) == -1) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "capsem-shell: poll: %s\n",
+			    strerror(errno));
+			return (-1);
+		}
+		if (pfd.revents == 0)
+			continue;
+		if ((n = read(ready_rd, &c, 1)) == -1 && errno == EINTR)
+			continue;
+		if (n == 1 && c == '1')
+			return (0);
+		break;
+	}
+	/* Closed without a word: it most likely exited; say how. */
+	if (!reap_within(&s->hostd_pid, 1000, &status))
+		fprintf(stderr, "capsem-shell: capsem-hostd closed its ready "
+		    "descriptor without being ready\n");
+	else if (WIFSIGNALED(status))
+		fprintf(stderr, "capsem-shell: capsem-hostd killed by signal "
+		    "%d before it was ready\n", WTERMSIG(status));
+	else
+		fprintf(stderr, "capsem-shell: capsem-hostd exited with status "
+		    "%d before it was ready\n", WEXITSTATUS(status));
+	return (-1);
+}
+
+static void
+print_log_tail(const struct session *s, const char *name)
+{
+	char		 path[PATH_MAX], buf[LOG_TAIL], *p;
+	struct stat	 st;
+	ssize_t		 n;
+	off_t		 off = 0;
+	int		 fd;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > LOG_TAIL)
+		off = st.st_size - LOG_TAIL;
+	if ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		p = buf;
+		/* Start at a whole line when the head was cut. */
+		if (off > 0 && (p = memchr(buf, '\n', n)) != NULL)
+			p++;
+		else
+			p = buf;
+		fprintf(stderr, "capsem-shell: %s:\n", path);
+		(void)fwrite(p, 1, n - (p - buf), stderr);
+	}
+	(void)close(fd);
+}
+
+int
+session_create(struct session *s, const struct session_opts *o)
+{
+	const char	*tmp;
+	char		 transport[PATH_MAX + 16];
+	int		 hold[2] = { -1, -1 }, ready[2] = { -1, -1 };
+
+	memset(s, 0, sizeof(*s));
+	s->hostd_pid = s->vm_pid = -1;
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/capsem.XXXXXXXX",
+	    tmp) >= sizeof(s->dir) || mkdtemp(s->dir) == NULL) {
+		fprintf(stderr, "capsem-shell: %s: mkdtemp: %s\n", s->dir,
+		    strerror(errno));
+		return (-1);
+	}
+	s->temp = 1;
+	set_libexecdir();
+
+	if (o->transport != NULL)
+		(void)strlcpy(transport, o->transport, sizeof(transport));
+	else if (o->vm_cmd != NULL)
+		(void)snprintf(transport, sizeof(transport), "hybrid:%s/vsock",
+		    s->dir);
+	else
+		(void)snprintf(transport, sizeof(transport), "unix:%s",
+		    s->dir);
+
+	if (pipe2(hold, O_CLOEXEC) == -1) {
+		fprintf(stderr, "capsem-shell: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
+	if ((s->vm_pid = start_vm(s, o, transport, hold[0], hold[1])) == -1)
+		goto fail;
+	(void)close(hold[0]);
+	hold[0] = -1;
+	/* Made after the VM side forked: only hostd may hold its write end. */
+	if (pipe2(ready, O_CLOEXEC) == -1) {
+		fprintf(stderr, "capsem-shell: pipe: %s\n", strerror(errno));
+		goto fail;
+	}
+	if ((s->hostd_pid = start_hostd(s, o, s->vm_pid, ready[1])) == -1)
+		goto fail;
+	(void)close(ready[1]);
+	ready[1] = -1;
+	if (wait_ready(s, ready[0]) == -1) {
+		print_log_tail(s, "hostd.log");
+		goto fail;
+	}
+	(void)close(ready[0]);
+	if (write(hold[1], "1", 1) != 1) {
+		fprintf(stderr, "capsem-shell: releasing the VM side: %s\n",
+		    strerror(errno));
+		ready[0] = -1;
+		goto fail;
+	}
+	(void)close(hold[1]);
+	return (0);
+
+ fail:
+	if (hold[0] != -1)
+		(void)close(hold[0]);
+	if (hold[1] != -1)
+		(void)close(hold[1]);
+	if (ready[0] != -1)
+		(void)close(ready[0]);
+	if (ready[1] != -1)
+		(void)close(ready[1]);
+	session_abort(s);
+	return (-1);
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/*
+ * Reap *pid if it exits within ms; *pid becomes -1 once reaped and its
+ * wait status goes to *status if not NULL.
+ */
+static int
+reap_within(pid_t *pid, int ms, int *status)
+{
+	const struct timespec	 tick = { 0, 10 * 1000 * 1000 };
+	long long		 deadline = now_ms() + ms;
+	pid_t			 r;
+
+	while (*pid != -1) {
+		r = waitpid(*pid, status, WNOHANG);
+		if (r == *pid || (r == -1 && errno == ECHILD)) {
+			*pid = -1;
+			break;
+		}
+		if (r == -1 && errno != EINTR)
+			break;
+		if (now_ms() >= deadline)
+			break;
+		(void)nanosleep(&tick, NULL);
+	}
+	return (*pid == -1);
+}
+
+/* SIGTERM to the child's process group and itself, then SIGKILL. */
+static void
+stop_child(pid_t *pid)
+{
+	if (*pid == -1)
+		return;
+	(void)kill(-*pid, SIGTERM);
+	(void)kill(*pid, SIGTERM);
+	if (reap_within(pid, KILL_GRACE_MS, NULL))
+		return;
+	(void)kill(-*pid, SIGKILL);
+	(void)kill(*pid, SIGKILL);
+	(void)reap_within(pid, KILL_GRACE_MS, NULL);
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)remove(path);
+	return (0);
+}
+
+static void
+remove_dir(struct session *s)
+{
+	struct stat	 st;
+
+	if (!s->temp || lstat(s->dir, &st) == -1)
+		return;
+	(void)nftw(s->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	s->temp = 0;
+}
+
+void
+session_finish(struct session *s, int timeout_ms)
+{
+	long long	 deadline = now_ms() + timeout_ms;
+	int		 left;
+
+	(void)reap_within(&s->hostd_pid, timeout_ms, NULL);
+	if ((left = deadline - now_ms()) < 0)
+		left = 0;
+	(void)reap_within(&s->vm_pid, left, NULL);
+	session_abort(s);
+}
+
+void
+session_abort(struct session *s)
+{
+	stop_child(&s->hostd_pid);
+	stop_child(&s->vm_pid);
+	remove_dir(s);
+}

@@ -1,0 +1,816 @@
+/*
+ * capsem-shell: the client a person types.  It attaches the terminal to a
+ * capsem-hostd session over the session's attach.sock (imsg, the attach
+ * protocol of capsem_imsg.h), runs one command through exec, or asks a
+ * session to shut down; without -S it first creates a temporary session
+ * (shell-session.c) and tears it down when the shell ends.
+ *
+ * It touches the user's terminal (raw mode, always restored on the way
+ * out), stdin, stdout, stderr, the session's attach.sock and, for a
+ * temporary session, the processes and directory it made.  Input from
+ * capsem-hostd is checked before use (exact sizes, bounded strings) and its
+ * output is buffered up to OUT_MAX, after which the socket is not read until
+ * stdout catches up.
+ */
+#include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+/* The OpenBSD strnvis(dst, dstlen, src, flag), not NetBSD's. */
+#define LIBBSD_OPENBSD_VIS
+#include <vis.h>
+
+#include "capsem_imsg.h"
+#include "imsg.h"
+#include "shell-session.h"
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+
+/* Pending stdout bytes past which hostd is not read. */
+#define OUT_MAX		(4 * 1024 * 1024)
+#define OUT_HARD	(OUT_MAX + 4 * ATTACH_IMSG_MAX)
+#define INPUT_QUEUE	64	/* queued imsgs before stdin is not read */
+#define EXIT_WAIT_MS	5000	/* for our hostd to exit after EXIT */
+#define ESCAPE_CHAR	'~'
+
+enum command {
+	CMD_ATTACH,
+	CMD_EXEC,
+	CMD_SHUTDOWN
+};
+
+/* One connection to capsem-hostd and the state of the terminal around it. */
+struct client {
+	struct imsgbuf	 ib;
+	int		 fd;
+	uint32_t	 mode;		/* enum attach_mode */
+	const char	*exec_cmd;	/* ATTACH_EXEC: the command line */
+	int		 welcomed;
+	int		 wdead;		/* socket refused writes */
+	int		 stdin_open;
+	int		 escapes;	/* stdin is a tty: ~ escapes */
+	int		 line_start;	/* last byte typed ended line */
+	int		 tilde;		/* an escape char is held */
+	unsigned char	*out;		/* pending stdout bytes */
+	size_t		 outoff, outlen, outsize;
+};
+
+static struct termios		 saved_tio;
+static volatile sig_atomic_t	 raw_on;
+static volatile sig_atomic_t	 winched;
+static struct session		 sess;
+
+static __dead void	usage(int);
+static void		term_restore(void);
+static void		term_raw(void);
+static void		fatal_signal(int);
+static void		winch_signal(int);
+static void		set_signals(void);
+static void		get_winsize(uint16_t *, uint16_t *);
+static __dead void	die(const char *, ...)
+			    __attribute__((__format__(printf, 1, 2)));
+static __dead void	finish(struct client *, int);
+static int		attach_connect(const char *);
+static void		client_open(struct client *, uint32_t, const char *);
+static void		client_send(struct client *, uint32_t, const void *,
+			    size_t);
+static void		out_append(struct client *, const void *, size_t);
+static int		out_write(struct client *);
+static void		out_drain(struct client *);
+static void		stdin_read(struct client *);
+static void		input_send(struct client *, const unsigned char *,
+			    size_t);
+static size_t		escape_scan(struct client *, const unsigned char *,
+			    size_t, unsigned char *);
+static __dead void	detach(struct client *);
+static void		socket_read(struct client *);
+static void		dispatch(struct client *, struct imsg *);
+static __dead void	client_loop(struct client *);
+static char		*exec_command(int, char **);
+static int		control_shutdown(const char *);
+
+static __dead void
+usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr,
+	    "usage: capsem-shell [-v] [-S dir] [-T | --temp] "
+	    "[--local | --vm cmd]\n"
+	    "                    [-e key=value] [-t transport] "
+	    "[--shell \"cmd args\"]\n"
+	    "                    [--audit-log file]\n"
+	    "       capsem-shell exec [options] [--] command [arg ...]\n"
+	    "       capsem-shell shutdown -S dir\n");
+	exit(status);
+}
+
+/* Async-signal-safe: called from signal handlers too. */
+static void
+term_restore(void)
+{
+	if (raw_on) {
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
+		raw_on = 0;
+	}
+}
+
+static void
+term_raw(void)
+{
+	struct termios	 tio;
+
+	if (tcgetattr(STDIN_FILENO, &saved_tio) == -1)
+		die("stdin: tcgetattr: %s", strerror(errno));
+	tio = saved_tio;
+	cfmakeraw(&tio);
+	raw_on = 1;
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &tio) == -1) {
+		raw_on = 0;
+		die("stdin: tcsetattr: %s", strerror(errno));
+	}
+}
+
+/* Restore the terminal, then die of the signal as if never caught. */
+static void
+fatal_signal(int sig)
+{
+	term_restore();
+	(void)signal(sig, SIG_DFL);
+	(void)raise(sig);
+}
+
+static void
+winch_signal(int sig)
+{
+	winched = 1;
+}
+
+static void
+set_signals(void)
+{
+	static const int	 fatal[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT,
+				    SIGPIPE };
+	struct sigaction	 sa;
+	sigset_t		 set;
+	size_t			 i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = fatal_signal;
+	for (i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		(void)sigaction(fatal[i], &sa, NULL);
+	sa.sa_handler = winch_signal;
+	sa.sa_flags = SA_RESTART;
+	(void)sigaction(SIGWINCH, &sa, NULL);
+	/* SIGWINCH is taken only inside ppoll, so no resize is missed. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	(void)sigprocmask(SIG_BLOCK, &set, NULL);
+	(void)atexit(term_restore);
+}
+
+static void
+get_winsize(uint16_t *cols, uint16_t *rows)
+{
+	struct winsize	 ws;
+
+	*cols = *rows = 0;
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 ||
+	    ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0) {
+		*cols = ws.ws_col;
+		*rows = ws.ws_row;
+	}
+}
+
+/* Every error exit: terminal back, our processes gone, then the message. */
+static __dead void
+die(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	term_restore();
+	fprintf(stderr, "capsem-shell: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	session_abort(&sess);
+	exit(255);
+}
+
+/* The session ended: show all its output, restore, wait for our hostd. */
+static __dead void
+finish(struct client *c, int code)
+{
+	out_drain(c);
+	term_restore();
+	imsgbuf_clear(&c->ib);
+	(void)close(c->fd);
+	session_finish(&sess, EXIT_WAIT_MS);
+	exit(code & 0xff);
+}
+
+static int
+attach_connect(const char *dir)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
+	    dir, ATTACH_SOCKET) >= sizeof(sun.sun_path))
+		die("%s/%s: path too long", dir, ATTACH_SOCKET);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		die("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		die("%s: connect: %s", sun.sun_path, strerror(errno));
+	return (fd);
+}
+
+/* Connect and say hello; the answer is read by the loop. */
+static void
+client_open(struct client *c, uint32_t mode, const char *dir)
+{
+	struct attach_hello	 hello;
+
+	c->fd = attach_connect(dir);
+	if (imsgbuf_init(&c->ib, c->fd) == -1 ||
+	    imsgbuf_set_maxsize(&c->ib, ATTACH_IMSG_MAX) == -1)
+		die("imsgbuf_init: %s", strerror(errno));
+	c->mode = mode;
+	memset(&hello, 0, sizeof(hello));
+	hello.version = ATTACH_VERSION;
+	hello.mode = mode;
+	if (mode == ATTACH_TERMINAL) {
+		get_winsize(&hello.cols, &hello.rows);
+		hello.flags = ATTACH_REPLAY;
+	}
+	client_send(c, IMSG_ATTACH_HELLO, &hello, sizeof(hello));
+	if (imsgbuf_flush(&c->ib) == -1) {
+		/*
+		 * A hostd that refuses us says why and closes at once, maybe
+		 * before our hello arrived: its reason is still readable.
+		 */
+		int	 saved = errno;
+		struct imsg imsg;
+
+		if (imsgbuf_read(&c->ib) == 1 && imsg_get(&c->ib, &imsg) > 0) {
+			if (imsg_get_type(&imsg) == IMSG_ATTACH_ERROR)
+				dispatch(c, &imsg);
+			imsg_free(&imsg);
+		}
+		die("%s/%s: write: %s", sess.dir, ATTACH_SOCKET,
+		    strerror(saved));
+	}
+	if (fcntl(c->fd, F_SETFL, O_NONBLOCK) == -1)
+		die("fcntl: %s", strerror(errno));
+}
+
+static void
+client_send(struct client *c, uint32_t type, const void *data, size_t len)
+{
+	if (c->wdead)
+		return;
+	if (imsg_compose(&c->ib, type, 0, 0, -1, data, len) == -1)
+		die("imsg_compose: %s", strerror(errno));
+}
+
+static void
+out_append(struct client *c, const void *data, size_t len)
+{
+	size_t	 need;
+
+	if (c->outoff > 0 && c->outoff + c->outlen + len > c->outsize) {
+		memmove(c->out, c->out + c->outoff, c->outlen);
+		c->outoff = 0;
+	}
+	need = c->outlen + len;
+	if (need > c->outsize) {
+		/* The loop stops reading at OUT_MAX: this cannot pass. */
+		if (need > OUT_HARD)
+			die("output buffer overflow");
+		if (need < 2 * c->outsize)
+			need = 2 * c->outsize;
+		if (need < 2 * ATTACH_IMSG_MAX)
+			need = 2 * ATTACH_IMSG_MAX;
+		if (need > OUT_HARD)
+			need = OUT_HARD;
+		if ((c->out = realloc(c->out, need)) == NULL)
+			die("output buffer: %s", strerror(errno));
+		c->outsize = need;
+	}
+	memcpy(c->out + c->outoff + c->outlen, data, len);
+	c->outlen += len;
+}
+
+/* Write what stdout takes now.  Returns 0, or -1 (reported) on error. */
+static int
+out_write(struct client *c)
+{
+	ssize_t	 n;
+
+	while (c->outlen > 0) {
+		n = write(STDOUT_FILENO, c->out + c->outoff, c->outlen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (0);
+			return (-1);
+		}
+		c->outoff += n;
+		c->outlen -= n;
+	}
+	c->outoff = 0;
+	return (0);
+}
+
+/* Before exit: everything pending reaches stdout, waiting if need be. */
+static void
+out_drain(struct client *c)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = STDOUT_FILENO;
+	pfd.events = POLLOUT;
+	while (c->outlen > 0) {
+		if (out_write(c) == -1) {
+			c->outlen = 0;
+			break;
+		}
+		if (c->outlen > 0)
+			(void)poll(&pfd, 1, -1);
+	}
+}
+
+/*
+ * Escapes as in ssh(1): ESCAPE_CHAR first on a line is held and the next
+ * byte decides.  Writes the bytes to send to dst (room for len + 1: a held
+ * escape character may be released with the first byte) and returns their
+ * count; ~. does not return.
+ */
+static size_t
+escape_scan(struct client *c, const unsigned char *src, size_t len,
+    unsigned char *dst)
+{
+	static const char	 help[] = "Supported escape sequences:\r\n"
+	    " ~.   - disconnect (the session goes on)\r\n"
+	    " ~?   - this message\r\n"
+	    " ~~   - send the escape character by typing it twice\r\n"
+	    "(Note that escapes are only recognized immediately after "
+	    "newline.)\r\n";
+	size_t			 i, n = 0;
+	unsigned char		 ch;
+
+	for (i = 0; i < len; i++) {
+		ch = src[i];
+		if (c->tilde) {
+			c->tilde = 0;
+			if (ch == '.') {
+				/* Send what was typed before it first. */
+				input_send(c, dst, n);
+				detach(c);
+			}
+			if (ch == '?') {
+				(void)write(STDERR_FILENO, help,
+				    sizeof(help) - 1);
+				continue;
+			}
+			if (ch != ESCAPE_CHAR)
+				dst[n++] = ESCAPE_CHAR;
+		} else if (c->line_start && ch == ESCAPE_CHAR) {
+			c->tilde = 1;
+			continue;
+		}
+		dst[n++] = ch;
+		c->line_start = (ch == '\r' || ch == '\n');
+	}
+	return (n);
+}
+
+static void
+input_send(struct client *c, const unsigned char *buf, size_t len)
+{
+	size_t	 n;
+
+	while (len > 0) {
+		n = len > ATTACH_CHUNK ? ATTACH_CHUNK : len;
+		client_send(c, IMSG_ATTACH_INPUT, buf, n);
+		buf += n;
+		len -= n;
+	}
+}
+
+static void
+stdin_read(struct client *c)
+{
+	static unsigned char	 in[ATTACH_CHUNK];
+	static unsigned char	 sendbuf[ATTACH_CHUNK + 1];
+	ssize_t			 n;
+
+	if ((n = read(STDIN_FILENO, in, sizeof(in))) == -1) {
+		if (errno == EINTR || errno == EAGAIN ||
+		    errno == EWOULDBLOCK)
+			return;
+		/* A terminal that went away: stop typing, keep showing. */
+		c->stdin_open = 0;
+		return;
+	}
+	if (n == 0) {
+		/* Like ssh -T: EOF on a pipe ends the input, not the shell. */
+		c->stdin_open = 0;
+		return;
+	}
+	if (c->escapes)
+		input_send(c, sendbuf, escape_scan(c, in, n, sendbuf));
+	else
+		input_send(c, in, n);
+}
+
+static __dead void
+detach(struct client *c)
+{
+	client_send(c, IMSG_ATTACH_DETACH, NULL, 0);
+	(void)imsgbuf_flush(&c->ib);
+	out_drain(c);
+	term_restore();
+	fprintf(stderr, "capsem-shell: disconnected; the session goes on: "
+	    "capsem-shell -S %s\n", sess.dir);
+	exit(255);
+}
+
+static void
+socket_read(struct client *c)
+{
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 r;
+
+	if ((r = imsgbuf_read(&c->ib)) == -1 || r == 0) {
+		out_drain(c);
+		term_restore();
+		if (r == -1)
+			fprintf(stderr, "capsem-shell: %s/%s: read: %s\n",
+			    sess.dir, ATTACH_SOCKET, strerror(errno));
+		fprintf(stderr, "capsem-shell: connection to %s lost\n",
+		    sess.dir);
+		session_finish(&sess, EXIT_WAIT_MS);
+		exit(255);
+	}
+	for (;;) {
+		if ((n = imsg_get(&c->ib, &imsg)) == -1)
+			die("%s/%s: bad message: %s", sess.dir, ATTACH_SOCKET,
+			    strerror(errno));
+		if (n == 0)
+			break;
+		dispatch(c, &imsg);
+		imsg_free(&imsg);
+	}
+}
+
+/* One message from capsem-hostd: checked before it is believed. */
+static void
+dispatch(struct client *c, struct imsg *imsg)
+{
+	struct attach_welcome	 welcome;
+	struct attach_exit	 ex;
+	char			 msg[1024], vis[4 * sizeof(msg) + 1];
+	size_t			 len = imsg_get_len(imsg);
+	int32_t			 code;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_ATTACH_WELCOME:
+		if (imsg_get_data(imsg, &welcome, sizeof(welcome)) == -1 ||
+		    welcome.version != ATTACH_VERSION)
+			die("%s: bad welcome (version or size)", sess.dir);
+		c->welcomed = 1;
+		if (c->mode == ATTACH_EXEC)
+			client_send(c, IMSG_ATTACH_EXEC, c->exec_cmd,
+			    strlen(c->exec_cmd));
+		break;
+	case IMSG_ATTACH_ERROR:
+		if (len >= sizeof(msg))
+			len = sizeof(msg) - 1;
+		memcpy(msg, imsg->data, len);
+		msg[len] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		(void)strnvis(vis, msg, sizeof(vis), VIS_SAFE | VIS_NL);
+		die("%s: %s", sess.dir, vis);
+	case IMSG_ATTACH_OUTPUT:
+		if (len > 0)
+			out_append(c, imsg->data, len);
+		break;
+	case IMSG_ATTACH_EXIT:
+		if (imsg_get_data(imsg, &ex, sizeof(ex)) == -1)
+			die("%s: bad exit message", sess.dir);
+		finish(c, c->mode == ATTACH_CONTROL ? 0 : ex.exit_code);
+	case IMSG_ATTACH_EXECDONE:
+		if (imsg_get_data(imsg, &code, sizeof(code)) == -1)
+			die("%s: bad execdone message", sess.dir);
+		out_drain(c);
+		if (sess.temp) {
+			imsgbuf_clear(&c->ib);
+			(void)close(c->fd);
+			if (control_shutdown(sess.dir) == -1)
+				session_abort(&sess);
+			session_finish(&sess, EXIT_WAIT_MS);
+			exit(code & 0xff);
+		}
+		finish(c, code);
+	default:
+		/* Newer hostd: ignore what we do not know. */
+		break;
+	}
+}
+
+static __dead void
+client_loop(struct client *c)
+{
+	struct pollfd	 pfd[3];
+	struct imsg_resize rs;
+	sigset_t	 mask;
+	int		 r;
+
+	(void)sigprocmask(SIG_SETMASK, NULL, &mask);
+	sigdelset(&mask, SIGWINCH);
+	for (;;) {
+		/* A change before WELCOME waits for it. */
+		if (winched && c->welcomed) {
+			winched = 0;
+			get_winsize(&rs.cols, &rs.rows);
+			if (c->mode == ATTACH_TERMINAL)
+				client_send(c, IMSG_ATTACH_RESIZE, &rs,
+				    sizeof(rs));
+		}
+		/* Backpressure: full stdout buffer, stop reading hostd. */
+		pfd[0].fd = c->fd;
+		pfd[0].events = 0;
+		if (c->outlen < OUT_MAX)
+			pfd[0].events |= POLLIN;
+		if (!c->wdead && imsgbuf_queuelen(&c->ib) > 0)
+			pfd[0].events |= POLLOUT;
+		if (pfd[0].events == 0)
+			pfd[0].fd = -1;
+		pfd[1].fd = -1;
+		pfd[1].events = POLLIN;
+		if (c->stdin_open && c->welcomed && !c->wdead &&
+		    c->mode == ATTACH_TERMINAL &&
+		    imsgbuf_queuelen(&c->ib) < INPUT_QUEUE)
+			pfd[1].fd = STDIN_FILENO;
+		pfd[2].fd = c->outlen > 0 ? STDOUT_FILENO : -1;
+		pfd[2].events = POLLOUT;
+
+		if ((r = ppoll(pfd, 3, NULL, &mask)) == -1) {
+			if (errno == EINTR)
+				continue;
+			die("ppoll: %s", strerror(errno));
+		}
+		if (pfd[2].revents & (POLLOUT | POLLERR | POLLHUP) &&
+		    out_write(c) == -1)
+			die("stdout: write: %s", strerror(errno));
+		if (pfd[0].revents & POLLOUT) {
+			if (imsgbuf_write(&c->ib) == -1) {
+				/* Read on: hostd may still say why. */
+				c->wdead = 1;
+			}
+		}
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			socket_read(c);
+			if (c->outlen > 0 && out_write(c) == -1)
+				die("stdout: write: %s", strerror(errno));
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+			stdin_read(c);
+	}
+}
+
+/*
+ * The exec command line: one argument is taken as it is (a shell command);
+ * several are quoted for sh where needed and joined with spaces.
+ */
+static char *
+exec_command(int argc, char **argv)
+{
+	static const char	 safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_./=:,+@%-";
+	size_t			 len = 1, n;
+	char			*cmd, *p, *q;
+	int			 i;
+
+	if (argc == 1)
+		return (argv[0]);
+	for (i = 0; i < argc; i++)
+		len += 4 * strlen(argv[i]) + 3;
+	if ((cmd = p = malloc(len)) == NULL)
+		die("%s", strerror(errno));
+	for (i = 0; i < argc; i++) {
+		if (i > 0)
+			*p++ = ' ';
+		n = strlen(argv[i]);
+		if (n > 0 && strspn(argv[i], safe) == n) {
+			memcpy(p, argv[i], n);
+			p += n;
+			continue;
+		}
+		*p++ = '\'';
+		for (q = argv[i]; *q != '\0'; q++) {
+			if (*q == '\'') {
+				memcpy(p, "'\\''", 4);
+				p += 4;
+			} else
+				*p++ = *q;
+		}
+		*p++ = '\'';
+	}
+	*p = '\0';
+	return (cmd);
+}
+
+/*
+ * Ask the session in dir to shut down and wait for its end.  Returns 0 once
+ * EXIT came, -1 (reported) if the connection was lost first.
+ */
+static int
+control_shutdown(const char *dir)
+{
+	struct client	 c;
+	struct imsg	 imsg;
+	struct pollfd	 pfd;
+	ssize_t		 n;
+	uint32_t	 type;
+	int		 r;
+
+	memset(&c, 0, sizeof(c));
+	client_open(&c, ATTACH_CONTROL, dir);
+	client_send(&c, IMSG_ATTACH_SHUTDOWN, NULL, 0);
+	if (imsgbuf_flush(&c.ib) == -1)
+		die("%s/%s: write: %s", dir, ATTACH_SOCKET, strerror(errno));
+	pfd.fd = c.fd;
+	pfd.events = POLLIN;
+	for (;;) {
+		if (poll(&pfd, 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			die("poll: %s", strerror(errno));
+		}
+		if ((r = imsgbuf_read(&c.ib)) <= 0)
+			break;
+		while ((n = imsg_get(&c.ib, &imsg)) > 0) {
+			type = imsg_get_type(&imsg);
+			if (type == IMSG_ATTACH_ERROR)
+				dispatch(&c, &imsg);
+			imsg_free(&imsg);
+			if (type == IMSG_ATTACH_EXIT) {
+				imsgbuf_clear(&c.ib);
+				(void)close(c.fd);
+				return (0);
+			}
+		}
+		if (n == -1)
+			break;
+	}
+	imsgbuf_clear(&c.ib);
+	(void)close(c.fd);
+	fprintf(stderr, "capsem-shell: connection to %s lost\n", dir);
+	return (-1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG };
+	static const struct option longopts[] = {
+		{ "temp",	no_argument,	NULL,	'T' },
+		{ "local",	no_argument,	NULL,	OPT_LOCAL },
+		{ "vm",		required_argument, NULL, OPT_VM },
+		{ "shell",	required_argument, NULL, OPT_SHELL },
+		{ "audit-log",	required_argument, NULL, OPT_AUDITLOG },
+		{ "help",	no_argument,	NULL,	'h' },
+		{ NULL,		0,		NULL,	0 }
+	};
+	struct session_opts	 so;
+	struct client		 c;
+	enum command		 cmd = CMD_ATTACH;
+	const char		*dir = NULL;
+	int			 ch, temp = 0, create = 0, local = 0;
+
+	memset(&so, 0, sizeof(so));
+	memset(&c, 0, sizeof(c));
+	(void)session_existing(&sess, "");
+	if (argc > 1 && strcmp(argv[1], "exec") == 0)
+		cmd = CMD_EXEC;
+	else if (argc > 1 && strcmp(argv[1], "shutdown") == 0)
+		cmd = CMD_SHUTDOWN;
+	if (cmd != CMD_ATTACH) {
+		argc--;
+		argv++;
+	}
+	if ((so.env = calloc(argc, sizeof(*so.env))) == NULL)
+		die("%s", strerror(errno));
+
+	/* "+": exec's command starts at the first non-option. */
+	while ((ch = getopt_long(argc, argv, "+e:hS:Tt:v", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'e':
+			if (strchr(optarg, '=') == NULL ||
+			    optarg[0] == '=') {
+				fprintf(stderr, "capsem-shell: -e %s: not "
+				    "KEY=VALUE\n", optarg);
+				usage(255);
+			}
+			so.env[so.nenv++] = optarg;
+			create = 1;
+			break;
+		case 'S':
+			dir = optarg;
+			break;
+		case 'T':
+			temp = 1;
+			break;
+		case 't':
+			so.transport = optarg;
+			create = 1;
+			break;
+		case 'v':
+			so.verbose++;
+			break;
+		case OPT_LOCAL:
+			local = create = 1;
+			break;
+		case OPT_VM:
+			so.vm_cmd = optarg;
+			create = 1;
+			break;
+		case OPT_SHELL:
+			so.shell = optarg;
+			create = 1;
+			break;
+		case OPT_AUDITLOG:
+			so.audit_log = optarg;
+			create = 1;
+			break;
+		case 'h':
+			usage(0);
+		default:
+			usage(255);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (local && so.vm_cmd != NULL)
+		usage(255);
+	if (dir != NULL && (temp || create)) {
+		fprintf(stderr, "capsem-shell: -S attaches to a session; "
+		    "the session options only apply to a new one\n");
+		usage(255);
+	}
+	if (cmd == CMD_SHUTDOWN && (dir == NULL || argc != 0))
+		usage(255);
+	if (cmd == CMD_ATTACH && argc != 0)
+		usage(255);
+	if (cmd == CMD_EXEC) {
+		if (argc == 0)
+			usage(255);
+		c.exec_cmd = exec_command(argc, argv);
+		if (strlen(c.exec_cmd) > ATTACH_IMSG_MAX - IMSG_HEADER_SIZE)
+			die("command too long");
+	}
+
+	set_signals();
+	if (dir != NULL && session_existing(&sess, dir) == -1)
+		die("%s: path too long", dir);
+	if (cmd == CMD_SHUTDOWN) {
+		return (control_shutdown(dir) == 0 ? 0 : 255);
+	}
+	if (dir == NULL && session_create(&sess, &so) == -1)
+		exit(255);
+
+	if (cmd == CMD_EXEC) {
+		client_open(&c, ATTACH_EXEC, sess.dir);
+	} else {
+		c.stdin_open = 1;
+		c.line_start = 1;
+		client_open(&c, ATTACH_TERMINAL, sess.dir);
+		if (isatty(STDIN_FILENO)) {
+			c.escapes = 1;
+			term_raw();
+		}
+	}
+	client_loop(&c);
+}
