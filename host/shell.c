@@ -796,7 +796,8 @@ main(int argc, char *argv[])
 	if (dir != NULL && session_existing(&sess, dir) == -1)
 		die("%s: path too long", dir);
 	if (cmd == CMD_SHUTDOWN) {
-		return (control_shutdown(dir) == 0 ? 0 : 255);
+		free(so.env);
+		exit(control_shutdown(dir) == 0 ? 0 : 255);
 	}
 	if (dir == NULL && session_create(&sess, &so) == -1)
 		exit(255);
