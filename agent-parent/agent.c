@@ -683,6 +683,10 @@ agent_dispatch(struct proc *p)
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CHILD_READY:
 			log_debug("%s child ready", p->role);
+			proc_selftest(p, conf.debug);
+			break;
+		case IMSG_CHILD_SECCOMP:
+			proc_seccomp_report(p, &imsg);
 			break;
 		case IMSG_CHILD_DONE:
 			agent_child_done(p, &imsg);

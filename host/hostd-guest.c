@@ -540,6 +540,11 @@ child_dispatch(struct hchild *c, struct imsg *imsg)
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CHILD_READY:
+		proc_selftest(&c->p, conf.debug);
+		return;
+	case IMSG_CHILD_SECCOMP:
+		proc_seccomp_report(&c->p, imsg);
+		c->reported = 1;
 		return;
 	case IMSG_CHILD_DONE:
 		if (imsg_exact(imsg, &d, sizeof(d)) == -1)

@@ -25,6 +25,9 @@ enum imsg_type {
 	IMSG_CHILD_STOP = 3,	/* parent -> child: finish and exit */
 	IMSG_CHILD_VERBOSE = 4,	/* parent -> child: int verbosity */
 	IMSG_CHILD_SELFTEST = 5, /* parent -> child: try a forbidden syscall */
+	IMSG_CHILD_SECCOMP = 6,	/* child -> parent: int32_t number of the
+				   system call the filter just refused; the
+				   child dies by SIGSYS right after */
 
 	/* guest: agent parent <-> agent-term (20-39) */
 	IMSG_TERM_SOCKET = 20,	/* fd: the terminal socket */

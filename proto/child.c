@@ -50,6 +50,7 @@ child_init(struct child *c, int argc, char **argv, const char *role,
 	log_setverbose(verbose);
 
 	sandbox_init(role);
+	sandbox_report_fd(CHILD_IMSG_FD);
 	sandbox_apply(profile);
 
 	if (imsgbuf_init(&c->ibuf, CHILD_IMSG_FD) == -1)

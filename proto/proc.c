@@ -24,6 +24,7 @@
 #include "capsem_imsg.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 
 /* Where the child programs live: $CAPSEM_LIBEXECDIR overrides the build's. */
 const char *
@@ -175,4 +176,59 @@ proc_compose(struct proc *p, uint32_t type, int fd, const void *data,
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Sandbox proof, debug mode only (-d): CAPSEM_SANDBOX_SELFTEST="role:what
+ * [,role:what...]" makes the first child of each role named there attempt
+ * a forbidden system call ("open", "connect" or "execve") as soon as it is
+ * ready.  The seccomp filter must kill it with SIGSYS; its restart is not
+ * asked again, so the session carries on.  Never honoured without -d.
+ */
+void
+proc_selftest(struct proc *p, int debug)
+{
+	static char	 done[8][64];
+	static size_t	 ndone;
+	const char	*env, *e, *colon;
+	char		 item[64];
+	size_t		 len, i;
+
+	if (!debug || (env = getenv("CAPSEM_SANDBOX_SELFTEST")) == NULL)
+		return;
+	for (e = env; *e != '\0'; e += len + (e[len] == ',')) {
+		len = strcspn(e, ",");
+		if (len == 0 || len >= sizeof(item))
+			continue;
+		memcpy(item, e, len);
+		item[len] = '\0';
+		if ((colon = strchr(item, ':')) == NULL ||
+		    (size_t)(colon - item) != strlen(p->role) ||
+		    strncmp(item, p->role, colon - item) != 0)
+			continue;
+		for (i = 0; i < ndone; i++)
+			if (strcmp(done[i], item) == 0)
+				break;
+		if (i < ndone || ndone == sizeof(done) / sizeof(done[0]))
+			continue;
+		strlcpy(done[ndone++], item, sizeof(done[0]));
+		log_warnx("%s child (pid %d): sandbox self-test: asking it to "
+		    "attempt %s", p->role, (int)p->pid, colon + 1);
+		(void)proc_compose(p, IMSG_CHILD_SELFTEST, -1, colon + 1,
+		    strlen(colon + 1));
+	}
+}
+
+/* The child's last words before SIGSYS: which call the filter refused. */
+void
+proc_seccomp_report(struct proc *p, struct imsg *imsg)
+{
+	char	 name[64];
+	int32_t	 nr;
+
+	if (imsg_get_data(imsg, &nr, sizeof(nr)) == -1)
+		return;
+	log_warnx("%s child (pid %d): sandbox violation: system call %s "
+	    "refused, the child is killed", p->role, (int)p->pid,
+	    sandbox_syscall_name(nr, name, sizeof(name)));
 }

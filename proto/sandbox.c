@@ -53,6 +53,8 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "capsem_imsg.h"
+#include "imsg.h"
 #include "log.h"
 #include "sandbox.h"
 
@@ -114,6 +116,8 @@ static char	sandbox_role[32] = "child";
 
 static int	sandbox_under_valgrind(void);
 static void	sandbox_sigsys(int, siginfo_t *, void *);
+
+static int	sandbox_reportfd = -1;
 static void	sandbox_chroot(void);
 static void	sandbox_drop(void);
 static void	sandbox_add(scmp_filter_ctx, const int *, size_t);
@@ -178,6 +182,10 @@ sandbox_under_valgrind(void)
 static void
 sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 {
+	struct {
+		struct imsg_hdr	hdr;
+		int32_t		nr;
+	} __attribute__((__packed__)) rep;
 	char		 msg[160], num[16];
 	size_t		 len, n;
 	unsigned int	 nr;
@@ -196,6 +204,15 @@ sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 		len += sizeof(num) - n;
 		msg[len++] = '\n';
 		(void)!write(STDERR_FILENO, msg, len);
+	}
+	if (sandbox_reportfd != -1) {
+		/* One whole imsg, so the parent can name the call. */
+		rep.hdr.type = IMSG_CHILD_SECCOMP;
+		rep.hdr.len = sizeof(rep);
+		rep.hdr.peerid = 0;
+		rep.hdr.pid = 0;
+		rep.nr = si->si_syscall;
+		(void)!write(sandbox_reportfd, &rep, sizeof(rep));
 	}
 	syscall(SYS_getppid);
 	_exit(128 + SIGSYS);
@@ -403,5 +420,28 @@ sandbox_describe_exit(int status, char *buf, size_t len)
 		snprintf(buf, len, "stopped by signal %d", WSTOPSIG(status));
 	else
 		snprintf(buf, len, "unknown wait status 0x%x", status);
+	return (buf);
+}
+
+/* Where the SIGSYS handler reports the refused call (the imsg socket). */
+void
+sandbox_report_fd(int fd)
+{
+	sandbox_reportfd = fd;
+}
+
+/* "openat" for a system call number of this architecture. */
+const char *
+sandbox_syscall_name(int nr, char *buf, size_t len)
+{
+	char	*name;
+
+	if ((name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
+	    nr)) == NULL) {
+		snprintf(buf, len, "#%d", nr);
+		return (buf);
+	}
+	snprintf(buf, len, "%s (%d)", name, nr);
+	free(name);
 	return (buf);
 }

@@ -25,6 +25,8 @@ enum sandbox_profile {
 
 void	sandbox_init(const char *);
 void	sandbox_apply(enum sandbox_profile);
+void	sandbox_report_fd(int);
+const char *sandbox_syscall_name(int, char *, size_t);
 
 /*
  * Debug hook for the reliability tests (IMSG_CHILD_SELFTEST): attempt a

@@ -1,0 +1,94 @@
+#!/bin/sh
+# Sandbox proof: in the debug-only self-test mode (CAPSEM_SANDBOX_SELFTEST,
+# honoured with -d only) the first child of the named role attempts a
+# forbidden system call as soon as it is ready.  It must be killed by
+# SIGSYS, its parent must log the role and the system call by name, and the
+# session must go on after the restart.  One session per case, so that one
+# child's death cannot hide another's: agent children (term, control,
+# audit) and capsem-hostd children (control, audit, exec), each with one of
+# open, connect and execve (logged as the call the filter refused: openat,
+# socket, execve).
+. "$CAPSEM_TOP/regress/lib.sh"
+. "$CAPSEM_TOP/regress/hostlib.sh"
+
+SHELLCMD="/bin/bash --norc --noprofile -i"
+
+violation() {	# LOG ROLE CALL
+	grep -q "$2 child (pid [0-9]*): sandbox violation: system call $3 " \
+	    "$1"
+}
+
+# capsem-hostd's children (the agent's are checked by agent_sandbox.sh):
+# Seccomp 2, NoNewPrivs 1, and as root a non-root uid and an empty root.
+host_children_sandboxed() {
+	n=0
+	for pid in $(pgrep -P "$HOSTDPID" -f 'capsem-hostd-'); do
+		s=/proc/$pid/status
+		grep -q '^Seccomp:[[:space:]]*2$' "$s" ||
+		    fail "hostd child $pid: no seccomp filter"
+		grep -q '^NoNewPrivs:[[:space:]]*1$' "$s" ||
+		    fail "hostd child $pid: NoNewPrivs unset"
+		if [ "$(id -u)" = 0 ]; then
+			uid=$(awk '/^Uid:/ { print $2 }' "$s")
+			[ "$uid" != 0 ] || fail "hostd child $pid runs as root"
+			[ -z "$(ls -A "/proc/$pid/root/" 2>/dev/null)" ] ||
+			    fail "hostd child $pid: root directory not empty"
+		fi
+		n=$((n + 1))
+	done
+	[ "$n" -ge 2 ] || fail "expected control and audit children of \
+capsem-hostd, found $n"
+}
+
+# selftest N SIDE ROLE:WHAT CALL
+selftest() {
+	D=$TESTDIR/tmp/sb$1
+	log=$TESTDIR/sb$1.$2.log
+	if [ "$2" = hostd ]; then
+		CAPSEM_SANDBOX_SELFTEST=$3
+		export CAPSEM_SANDBOX_SELFTEST
+	fi
+	start_hostd "$D"
+	unset CAPSEM_SANDBOX_SELFTEST
+	if [ "$2" = agent ]; then
+		CAPSEM_SANDBOX_SELFTEST=$3
+		export CAPSEM_SANDBOX_SELFTEST
+	fi
+	start_local_agent "$D"
+	unset CAPSEM_SANDBOX_SELFTEST
+	role=${3%%:*}
+	if [ "$role" = exec ]; then
+		wait_until 20 "session $1 connected" state_is "$D" connected
+		# The first exec's stream child is the one asked to try.
+		capsem-shell exec -S "$D" -- sh -c 'sleep 1; echo first' \
+		    >/dev/null 2>&1
+	fi
+	wait_until 20 "$2 $role child killed for $4" violation "$log" \
+	    "$role" "$4"
+	grep -q "$role child (pid [0-9]*) killed by SIGSYS" "$log" ||
+	    fail "$2 log: $role child not reported killed by SIGSYS"
+	n=$(grep -c "sandbox violation" "$log")
+	[ "$n" = 1 ] || fail "$2 $role: $n violations logged, want 1"
+	wait_until 30 "session $1 connected after the restart" \
+	    state_is "$D" connected
+	capsem-shell exec -S "$D" -- echo after >"$TESTDIR/e$1.out" 2>&1 ||
+	    fail "exec after the $2 $role self-test: $(cat "$TESTDIR/e$1.out")"
+	grep -qx after "$TESTDIR/e$1.out" ||
+	    fail "exec output: $(cat "$TESTDIR/e$1.out")"
+	[ "$1" != 1 ] || host_children_sandboxed
+	capsem-shell shutdown -S "$D" || fail "shutdown failed"
+	wait_for "$HOSTDPID" 10
+	[ "$st" != timeout ] || fail "capsem-hostd did not end"
+	HOSTDPID=
+	wait_for "$HOSTDAGENT" 10
+	[ "$st" != timeout ] || fail "capsem-agent did not end"
+	HOSTDAGENT=
+}
+
+selftest 1 agent term:open openat
+selftest 2 agent control:connect socket
+selftest 3 agent audit:execve execve
+selftest 4 hostd control:execve execve
+selftest 5 hostd audit:open openat
+selftest 6 hostd exec:connect socket
+exit 0
