@@ -202,6 +202,7 @@ hctl_read(void)
 	const uint8_t	*body;
 	size_t		 off, used, blen;
 	ssize_t		 n;
+	char		 cut[96];
 	int		 r;
 
 	n = read(sock, buf, sizeof(buf));
@@ -210,8 +211,11 @@ hctl_read(void)
 			return;
 		hctl_lost(CHILD_IOERR, errno, "read");
 	}
-	if (n == 0)
+	if (n == 0) {
+		if (frame_reader_cut(&rd, cut, sizeof(cut)))
+			hctl_lost(CHILD_PROTO, 0, cut);
 		hctl_lost(CHILD_EOF, 0, "guest closed the control connection");
+	}
 	for (off = 0; off < (size_t)n; off += used) {
 		r = frame_reader_feed(&rd, buf + off, n - off, &used);
 		if (r == FRAME_TOOBIG) {

@@ -168,6 +168,7 @@ stream_read(void)
 	uint64_t	 before = audited;
 	size_t		 off;
 	ssize_t		 n;
+	char		 cut[96];
 
 	n = read(sock, buf, sizeof(buf));
 	if (n == -1) {
@@ -179,6 +180,9 @@ stream_read(void)
 		if (port == PORT_EXEC && !exec_started)
 			stream_lost(CHILD_PROTO, 0,
 			    "exec connection closed before execstarted");
+		if ((port != PORT_EXEC || !exec_started) &&
+		    frame_reader_cut(&rd, cut, sizeof(cut)))
+			stream_lost(CHILD_PROTO, 0, cut);
 		stream_lost(CHILD_EOF, 0, "guest closed the connection");
 	}
 	switch (port) {

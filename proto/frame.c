@@ -4,6 +4,7 @@
  * any allocation, and memory is only committed for bytes that arrived.
  * Touches only its own struct and the heap.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +124,18 @@ frame_write_header(uint8_t hdr[FRAME_HDRLEN], size_t len)
 	hdr[1] = len >> 16;
 	hdr[2] = len >> 8;
 	hdr[3] = len;
+}
+
+int
+frame_reader_cut(const struct frame_reader *r, char *buf, size_t len)
+{
+	if (r->state != FRAME_MORE || r->hdrlen == 0)
+		return (0);
+	if (r->hdrlen < FRAME_HDRLEN)
+		snprintf(buf, len, "frame cut short: %zu of %d header bytes",
+		    r->hdrlen, FRAME_HDRLEN);
+	else
+		snprintf(buf, len, "frame cut short: %zu bytes declared, %zu "
+		    "received", r->want, r->len);
+	return (1);
 }

@@ -60,6 +60,11 @@ int		 frame_reader_feed(struct frame_reader *, const uint8_t *,
 const uint8_t	*frame_reader_body(const struct frame_reader *, size_t *);
 /* The declared length after FRAME_TOOBIG, for the log line. */
 size_t		 frame_reader_declared(const struct frame_reader *);
+/*
+ * At the end of a stream: 1 and a description ("frame cut short: 100
+ * bytes declared, 1 received") if it ended inside a frame, else 0.
+ */
+int		 frame_reader_cut(const struct frame_reader *, char *, size_t);
 void		 frame_write_header(uint8_t [FRAME_HDRLEN], size_t);
 
 #endif

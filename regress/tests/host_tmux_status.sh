@@ -25,8 +25,12 @@ type_line kill 'kill -9 $$'
 # Ctrl-C: `sleep 3017` runs (seen in the process table), Ctrl-C, then
 # `echo alive` typed at once must answer well before the sleep would end.
 type_line intr 'sleep 3017'
-sleep_running() {
-	pgrep -f '^sleep 3017$' >/dev/null
+sleep_running() {	# ours only: other tests may run the same sleep
+	for sp in $(pgrep -f '^sleep 3017$'); do
+		tr '\0' '\n' 2>/dev/null <"/proc/$sp/environ" |
+		    grep -qxF "CAPSEM_TESTTAG=$TESTDIR" && return 0
+	done
+	return 1
 }
 wait_until 5 "sleep 3017 to run" sleep_running
 keys intr C-c
