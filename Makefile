@@ -53,6 +53,8 @@ include proto/module.mk
 include $(wildcard agent-parent/module.mk agent-term/module.mk \
 	agent-control/module.mk agent-audit/module.mk host/module.mk)
 include regress/module.mk
+-include regress/fuzz/fuzz.mk
+-include vm/vm.mk
 
 PROTO_OBJS :=	$(PROTO_SRCS:%.c=$(B)/%.o)
 
@@ -108,3 +110,5 @@ shell: all
 	fi
 
 .PHONY: shell
+-include regress/reliability/reliability.mk
+-include bench/bench.mk

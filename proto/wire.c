@@ -404,6 +404,9 @@ enc_write(void *arg, const char *buf, size_t len)
 	return (0);
 }
 
+static int	enc_error(struct enc *, enum wire_errcode, const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
+
 static int
 enc_error(struct enc *e, enum wire_errcode code, const char *fmt, ...)
 {

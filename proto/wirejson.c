@@ -30,6 +30,9 @@ struct jerr {
 	size_t	 len;
 };
 
+static int	jfail(struct jerr *, const char *, ...)
+		    __attribute__((__format__(printf, 2, 3)));
+
 static int
 jfail(struct jerr *e, const char *fmt, ...)
 {
