@@ -78,7 +78,7 @@ check: deps
 
 tests: $(UNIT_TESTS) $(TEST_PROGS)
 
-install: all
+install: all install-vm
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man8
