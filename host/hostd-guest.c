@@ -88,6 +88,7 @@ static int		 booted;	/* bootready on ctl */
 
 static int		 term_fd = -1;
 static int		 term_pending = -1;
+static int		 term_shut;	/* term_fd shut for writing */
 static uint8_t		*term_out;	/* client input for the guest */
 static size_t		 term_out_len;
 
@@ -105,6 +106,7 @@ static int64_t		 drain_deadline;
 static void	 listener_event(short, void *);
 static void	 term_event(short, void *);
 static void	 term_close(const char *);
+static void	 term_flush_old(void);
 static void	 child_start(int, uint32_t);
 static void	 child_event(short, void *);
 static void	 child_dispatch(struct hchild *, struct imsg *);
@@ -184,7 +186,7 @@ guest_poll(void)
 		ev = 0;
 		if (st.state == HS_DRAINING || !clients_blocked())
 			ev |= POLLIN;
-		if (term_out_len > 0)
+		if (term_out_len > 0 && !term_shut)
 			ev |= POLLOUT;
 		poll_add(term_fd, ev, term_event, NULL);
 	}
@@ -336,12 +338,40 @@ term_event(short revents, void *arg)
 	clients_output(buf, n);
 }
 
+/*
+ * A terminal connection being replaced: whatever the guest had sent on it
+ * is already in the socket (the agent closes it before reconnecting), so
+ * take it in, without blocking, before closing.
+ */
+static void
+term_flush_old(void)
+{
+	static uint8_t	 buf[TERM_READ];
+	ssize_t		 n;
+	size_t		 total = 0;
+
+	if (term_fd == -1)
+		return;
+	while ((n = read(term_fd, buf, sizeof(buf))) > 0) {
+		ptylog_write(0, buf, n);
+		clients_output(buf, n);
+		total += n;
+	}
+	if (total > 0)
+		log_debug("old terminal connection: %zu bytes taken in before "
+		    "closing it", total);
+	close(term_fd);
+	term_fd = -1;
+	term_shut = 0;
+}
+
 static void
 term_close(const char *why)
 {
 	log_debug("terminal connection ended: %s", why);
 	close(term_fd);
 	term_fd = -1;
+	term_shut = 0;
 	if (st.state == HS_DRAINING) {
 		drain_done(NULL);
 		return;
@@ -361,7 +391,7 @@ guest_term_write(const void *data, size_t len)
 	if (term_out_len + len > TERM_OUT_MAX)
 		return (-1);
 	ptylog_write(1, data, len);
-	if (term_out_len == 0 && term_fd != -1) {
+	if (term_out_len == 0 && term_fd != -1 && !term_shut) {
 		n = write(term_fd, data, len);
 		if (n == -1)
 			n = 0;
@@ -854,8 +884,7 @@ guest_ready(struct hchild *c, const char *version)
 	ctl = c;
 	booted = 0;
 	if (term_pending != -1) {
-		if (term_fd != -1)
-			close(term_fd);
+		term_flush_old();
 		term_fd = term_pending;
 		term_pending = -1;
 	}
@@ -929,11 +958,17 @@ guest_lost(const char *why)
 		ctl = NULL;
 	}
 	booted = 0;
-	if (term_fd != -1) {
-		close(term_fd);
-		term_fd = -1;
+	/*
+	 * Not closed: shut for writing, so the guest's terminal side stops,
+	 * and read on to its EOF: output it had already sent is still
+	 * delivered.  A newer terminal takes over at the next `ready`.
+	 */
+	if (term_fd != -1 && term_pending == -1) {
+		(void)shutdown(term_fd, SHUT_WR);
+		term_shut = 1;
 	}
-	if (term_pending != -1) {
+	else if (term_pending != -1) {
+		term_flush_old();
 		term_fd = term_pending;
 		term_pending = -1;
 	}

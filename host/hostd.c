@@ -39,6 +39,7 @@
 #define POLL_MAX		256
 #define VM_GRACE_MS		2000
 #define END_MS			2000
+#define VM_LAST_WORDS_MS	1000
 
 struct hconf	 conf;
 struct hstatus	 st;
@@ -50,12 +51,14 @@ static int		 npfds;
 static int		 sigfd = -1;
 static int		 vmfd = -1;	/* pidfd of the VM process */
 static int64_t		 end_deadline;
+static int64_t		 vm_gone;	/* VM exited: verdict due then */
 static int		 finishing;
 
 static __dead void	 usage(void);
 static void		 signal_event(short, void *);
 static void		 vm_event(short, void *);
 static void		 vm_stop(void);
+static void		 vm_verdict(void);
 static __dead void	 session_end(void);
 static int		 wait_pidfd(int, int);
 
@@ -224,6 +227,13 @@ main(int argc, char *argv[])
 		next = guest_timers(now);
 		if ((t = clients_timers(now)) < next)
 			next = t;
+		if (vm_gone != 0) {
+			if (st.exited || now >= vm_gone ||
+			    guest_children() == 0)
+				vm_verdict();
+			else if (vm_gone < next)
+				next = vm_gone;
+		}
 		if (finishing) {
 			if (clients_flushed() || now >= end_deadline)
 				session_end();
@@ -322,12 +332,24 @@ signal_event(short revents, void *arg)
 	}
 }
 
-/* The VM process is gone: nothing will reconnect any more. */
+/*
+ * The VM process is gone: nothing will reconnect any more.  Its last words
+ * may still be on their way (an agent exits as soon as shellexited is
+ * acknowledged, and the control child acknowledges before it forwards), so
+ * the verdict waits for the control child to have passed on what it read.
+ */
 static void
 vm_event(short revents, void *arg)
 {
 	close(vmfd);
 	vmfd = -1;
+	vm_gone = now_ms() + VM_LAST_WORDS_MS;
+}
+
+static void
+vm_verdict(void)
+{
+	vm_gone = 0;
 	if (st.exited)
 		return;
 	log_warnx("the VM (pid %d) exited before the shell did",

@@ -1,0 +1,92 @@
+# Transport drops: one session whose shell prints a counter without end;
+# the test closes the guest's connections from the host side N times
+# (SIGKILL of capsem-hostd's control child: the guest sees its control
+# connection close and reconnects everything).  Each drop must give one
+# more "guest booted" in hostd's log; the agent parent's fd and child
+# counts at every boot ("boot sequence done" line) are the same; the
+# counter seen by an attached client is a sequence whose gaps (numbers lost
+# while the transport was down) are measured; the shell and its variables
+# survive.  Figure: reconnects, numbers lost (max per drop, total).
+R_NAME=drops
+. "$CAPSEM_TOP/regress/reliability/rlib.sh"
+
+N=$(count 200 10)
+S=$TESTDIR/tmp/s
+log=$TESTDIR/s.hostd.log
+alog=$TESTDIR/s.agent.log
+start_session "$S"
+
+mkfifo in.fifo || fail "mkfifo"
+capsem-shell -S "$S" <in.fifo >out 2>err &
+cpid=$!
+exec 4>in.fifo
+printf 'export MARK=m%s\n' $$ >&4
+printf 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.001; done\n' >&4
+
+boots() {
+	grep -c 'guest booted: connection' "$log"
+}
+# last: the last counter value the client has seen.
+last() {
+	tail -c 200 out | tr -d '\r' | grep -x '[0-9][0-9]*' | tail -n 1
+}
+grown() {	# N: the counter went past N
+	l=$(last)
+	[ -n "$l" ] && [ "$l" -gt "$1" ]
+}
+wait_until 10 "the counter to start" grown 10
+
+i=0
+while [ $i -lt "$N" ]; do
+	i=$((i + 1))
+	R_RUNS=$i
+	b=$(boots)
+	ctl=$(pgrep -P "$HOSTDPID" -f capsem-hostd-control)
+	[ -n "$ctl" ] || fail "drop $i: no control child of capsem-hostd"
+	kill -9 $ctl
+	WU_HINT="tail -n 2 $log"
+	wait_until 10 "reconnect $i" eval '[ "$(boots)" -gt "$b" ]'
+	WU_HINT=
+	# The shell goes on printing, and we see it.
+	l=$(last)
+	wait_until 10 "the counter after drop $i" grown "${l:-0}"
+	kill -0 "$cpid" 2>/dev/null || fail "drop $i: the client exited: \
+$(head -c 200 err)"
+	R_PASSED=$i
+done
+
+# Stop the loop, check the shell's state, end it.
+printf '\003' >&4
+printf 'echo mark=$MARK\n' >&4
+wait_until 10 "the variable after $N drops" eval \
+    'plain <out | grep -qx "mark=m$$"'
+printf 'exit\n' >&4
+wait_for "$cpid" 10
+exec 4>&-
+R_FIGURE=
+cst=$st
+
+nb=$(boots)
+# Gaps: numbers missing between consecutive counter lines.
+plain <out | grep -x '[0-9][0-9]*' | awk '
+	NR > 1 && $1 != p + 1 { g = $1 - p - 1; if (g < 0) bad++; else {
+		tot += g; if (g > max) max = g; n++ } }
+	{ p = $1 }
+	END { printf "%d %d %d %d\n", max, tot, n, bad }' >gaps
+read -r gmax gtot gn gbad <gaps
+counts=$(sed -n 's/.*boot sequence done: .*connection [0-9]*, \([0-9]*\) fds open, \([0-9]*\) child.*/\1 \2/p' \
+    "$alog" | sort -u)
+R_FIGURE="$((nb - 1)) reconnects, lost max $gmax / drop, $gtot total"
+[ "$cst" = 0 ] || fail "the client exited $cst at the end: $(head -c 200 err)"
+[ "$((nb - 1))" = "$N" ] || fail "$N drops but $((nb - 1)) reconnects"
+[ "$(printf '%s\n' "$counts" | wc -l)" = 1 ] ||
+    fail "agent fd/child counts differ across boots: $(printf '%s' \
+"$counts" | tr '\n' ',')"
+[ "$gbad" = 0 ] || fail "$gbad times the counter went backwards (dup)"
+wait_for "$HOSTDPID" 10
+HOSTDPID=
+wait_for "$HOSTDAGENT" 10
+HOSTDAGENT=
+no_leftovers
+result
+exit 0

@@ -1,0 +1,54 @@
+# Shared helpers of the reliability scenarios (regress/reliability/*.sh,
+# sourced, POSIX sh).  They build on regress/lib.sh and regress/hostlib.sh
+# (deadline waits, tagged process cleanup, tmux on a private socket) and
+# add the scenario's result line: every scenario ends, pass or fail, with
+#	RESULT name runs passed figure-text
+# which regress/reliability/run.sh collects.  A failure (fail, from any
+# helper) prints its reason, then the RESULT line with the runs so far
+# counted as run and the failing one as not passed.
+
+. "$CAPSEM_TOP/regress/lib.sh"
+. "$CAPSEM_TOP/regress/hostlib.sh"
+
+R_NAME=${R_NAME:?}
+R_RUNS=0	# runs started
+R_PASSED=0	# runs that passed
+R_FIGURE=
+QUICK=${RELIABILITY_QUICK:-0}
+
+# count FULL QUICK: the number of runs for this mode.
+count() {
+	if [ "$QUICK" = 1 ]; then echo "$2"; else echo "$1"; fi
+}
+
+result() {
+	printf 'RESULT %s %s %s %s\n' "$R_NAME" "$R_RUNS" "$R_PASSED" \
+	    "${R_FIGURE:-n/a}"
+}
+
+fail() {
+	echo "FAIL: $*"
+	cleanup
+	R_FIGURE="FAILED: $*${R_FIGURE:+; $R_FIGURE}"
+	R_FIGURE=$(printf '%s' "$R_FIGURE" | sed "s|$TESTDIR/||g" | tr "\n|" "  " | cut -c1-200)
+	result
+	exit 1
+}
+
+# median: of the numbers on stdin, one a line.
+median() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "n/a"; exit }
+		if (NR % 2) print v[(NR + 1) / 2]
+		else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+fd_count() {
+	ls /proc/$$/fd | wc -l
+}
+
+# rss_kib PID: VmRSS of PID in KiB (0 when gone).
+rss_kib() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" \
+	    2>/dev/null | grep . || echo 0
+}
