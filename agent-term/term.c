@@ -207,6 +207,11 @@ term_read_sock(void)
 		return (-1);
 	}
 	if (n == 0) {
+		/*
+		 * The host may have shut only its own side (it reads on to
+		 * our EOF): what we still hold for it goes out first.
+		 */
+		(void)buf_flush(&to_sock, sock);
 		term_lost(CHILD_EOF, 0, "peer closed the terminal");
 		return (-1);
 	}

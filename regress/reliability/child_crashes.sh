@@ -15,12 +15,8 @@ log=$TESTDIR/s.hostd.log
 alog=$TESTDIR/s.agent.log
 start_session "$S"
 
-mkfifo in.fifo || fail "mkfifo"
-capsem-shell -S "$S" <in.fifo >out 2>err &
-cpid=$!
-exec 4>in.fifo
-printf 'export MARK=m%s; echo set-$MARK\n' $$ >&4
-wait_until 10 "the variable to be set" eval 'plain <out | grep -qx "set-m$$"'
+fifo_client "$S"
+set_mark
 
 # role_pid PARENT NAME: the one child of PARENT whose command is NAME.
 role_pid() {

@@ -11,12 +11,8 @@ N=$(count 20 3)
 S=$TESTDIR/tmp/s
 start_session "$S"
 
-mkfifo in.fifo || fail "mkfifo"
-capsem-shell -S "$S" <in.fifo >out 2>err &
-cpid=$!
-exec 4>in.fifo
-printf 'export MARK=m%s; echo set-$MARK\n' $$ >&4
-wait_until 10 "the variable to be set" eval 'plain <out | grep -qx "set-m$$"'
+fifo_client "$S"
+set_mark
 
 hostd_children() {
 	for pid in $(tag_pids); do

@@ -52,3 +52,20 @@ rss_kib() {
 	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" \
 	    2>/dev/null | grep . || echo 0
 }
+
+# fifo_client DIR: a non-tty client of the session in DIR, its stdin the
+# fifo in.fifo held open on our fd 4, its output in out (err: stderr);
+# its pid in $cpid.
+fifo_client() {
+	mkfifo in.fifo || fail "mkfifo"
+	capsem-shell -S "$1" <in.fifo >out 2>err &
+	cpid=$!
+	exec 4>in.fifo
+}
+
+# set_mark: export MARK in the remote shell and wait until it is set.
+set_mark() {
+	printf 'export MARK=m%s; echo set-$MARK\n' $$ >&4
+	wait_until 10 "the variable to be set" eval \
+	    'plain <out | grep -qx "set-m$$"'
+}

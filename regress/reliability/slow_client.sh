@@ -23,10 +23,7 @@ wait_until 10 "the stuck client to attach" eval \
     '[ "$(grep -c "attached (terminal)" "$log")" -ge 1 ]'
 kill -STOP "$stuck"
 
-mkfifo in.fifo || fail "mkfifo"
-capsem-shell -S "$S" <in.fifo >out 2>err &
-cpid=$!
-exec 4>in.fifo
+fifo_client "$S"
 wait_until 10 "the normal client to attach" eval \
     '[ "$(grep -c "attached (terminal)" "$log")" -ge 2 ]'
 # 'Z' (\132) never appears in the command line the pty echoes.
