@@ -99,17 +99,30 @@ main(int argc, char *argv[])
 		if ((pfd[0].revents & POLLOUT) &&
 		    imsgbuf_write(&term.ibuf) == -1)
 			exit(0);
-		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
-			(void)term_read_pty();
-		if (pfd[2].revents & POLLOUT &&
+		/*
+		 * Read what is there (the PTY hands out a few KiB per read)
+		 * and write it on at once: one poll round per burst, not two
+		 * per chunk.
+		 */
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			while (term_read_pty() > 0 &&
+			    to_sock.len < sizeof(to_sock.data))
+				;
+			if (sock != -1 && to_sock.len > 0)
+				pfd[1].revents |= POLLOUT;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			if (term_read_sock() == -1)
+				continue;
+			if (to_pty.len > 0)
+				pfd[2].revents |= POLLOUT;
+		}
+		if (pfd[2].revents & POLLOUT && to_pty.len > 0 &&
 		    buf_flush(&to_pty, ptyfd) == -1 && errno != EAGAIN) {
 			/* The shell side is gone; keystrokes go nowhere. */
 			to_pty.len = 0;
 		}
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR) &&
-		    term_read_sock() == -1)
-			continue;
-		if (sock != -1 && pfd[1].revents & POLLOUT &&
+		if (sock != -1 && pfd[1].revents & POLLOUT && to_sock.len > 0 &&
 		    buf_flush(&to_sock, sock) == -1 && errno != EAGAIN)
 			term_lost(CHILD_IOERR, errno, "write");
 	}

@@ -11,6 +11,7 @@
  * path kills and reaps them and removes the directory.
  */
 #include <sys/types.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -442,16 +443,21 @@ now_ms(void)
 
 /*
  * Reap *pid if it exits within ms; *pid becomes -1 once reaped and its
- * wait status goes to *status if not NULL.
+ * wait status goes to *status if not NULL.  Waits on a pidfd, so the
+ * caller resumes the moment the child exits (no polling tick).
  */
 static int
 reap_within(pid_t *pid, int ms, int *status)
 {
-	const struct timespec	 tick = { 0, 10 * 1000 * 1000 };
-	long long		 deadline = now_ms() + ms;
-	pid_t			 r;
+	struct pollfd	 pfd;
+	long long	 deadline = now_ms() + ms, left;
+	pid_t		 r;
+	int		 fd;
 
-	while (*pid != -1) {
+	if (*pid == -1)
+		return (1);
+	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	for (;;) {
 		r = waitpid(*pid, status, WNOHANG);
 		if (r == *pid || (r == -1 && errno == ECHILD)) {
 			*pid = -1;
@@ -459,10 +465,19 @@ reap_within(pid_t *pid, int ms, int *status)
 		}
 		if (r == -1 && errno != EINTR)
 			break;
-		if (now_ms() >= deadline)
+		if ((left = deadline - now_ms()) <= 0)
 			break;
-		(void)nanosleep(&tick, NULL);
+		if (fd == -1) {
+			/* No pidfd (old kernel): a short sleep instead. */
+			(void)poll(NULL, 0, left < 10 ? (int)left : 10);
+			continue;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, (int)left);
 	}
+	if (fd != -1)
+		close(fd);
 	return (*pid == -1);
 }
 
