@@ -1,0 +1,233 @@
+#!/bin/sh
+# bench/run.sh BUILD: `make bench`.  Measures, on this machine and through
+# one harness (BUILD/bench/ptybench, a PTY driver), the same bash on three
+# paths: raw (the shell on a local PTY), ssh (a throwaway sshd on 127.0.0.1,
+# ssh -tt, default cipher) and capsem (capsem-shell --temp --local from
+# BUILD), plus the codec's instruction counts under callgrind.  Prints the
+# markdown table, writes bench-results.csv and bench-ratios.png in the
+# current directory and, after a full run, the README's Performance section
+# (bench/readme.sh).  BENCH_QUICK=1 shrinks every count for a quick look.
+#
+# It touches only its own temp directory, the sshd it starts (killed on
+# exit, by pid), the sessions capsem-shell makes there (shut down on exit)
+# and, as root, installs missing Debian packages.
+
+set -u
+B=${1:-build}
+TOP=$(pwd)
+QUICK=${BENCH_QUICK:-0}
+PB=$TOP/$B/bench/ptybench
+CB=$TOP/$B/bench/codecbench
+SHELLCMD='/bin/bash --norc --noprofile -i'
+PROMPT='@bench@ '
+
+if [ "$QUICK" = 1 ]; then
+	TPUT_N=1; TPUT_MIB=32; ECHO_N=200; START_N=5; RECON_N=3
+	IDLE_S=3; CODEC_N=500
+else
+	TPUT_N=5; TPUT_MIB=256; ECHO_N=2000; START_N=50; RECON_N=20
+	IDLE_S=10; CODEC_N=5000
+fi
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+# --- what the bench needs -------------------------------------------------
+
+need=
+command -v /usr/sbin/sshd >/dev/null 2>&1 || need="$need openssh-server"
+command -v ssh >/dev/null 2>&1 || need="$need openssh-client"
+command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
+command -v valgrind >/dev/null 2>&1 || need="$need valgrind"
+if [ -n "$need" ]; then
+	if [ "$(id -u)" = 0 ]; then
+		echo "bench: installing$need" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y $need \
+		    >&2 || die "apt-get install$need failed"
+	else
+		die "missing packages; run: sudo apt-get install -y$need"
+	fi
+fi
+[ "$(id -u)" = 0 ] || die "sshd -f with a private config must run as \
+root (run make bench as root)"
+for p in "$PB" "$CB" "$TOP/$B/bin/capsem-shell" "$TOP/$B/sbin/capsem-hostd"
+do
+	[ -x "$p" ] || die "no $p (make all first)"
+done
+
+W=$(mktemp -d /tmp/capsem-bench.XXXXXXXX) || die "mktemp"
+SSHD=
+cleanup() {
+	[ -z "$SSHD" ] || kill "$SSHD" 2>/dev/null
+	for d in "$W"/tmp/capsem.*; do
+		[ -S "$d/attach.sock" ] || continue
+		timeout 10 "$TOP/$B/bin/capsem-shell" shutdown -S "$d" \
+		    >/dev/null 2>&1
+	done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT HUP TERM
+mkdir -p "$W/tmp" || die "mkdir"
+cd "$W" || die "cd $W"
+export TMPDIR="$W/tmp"
+export TERM=xterm
+export CAPSEM_LIBEXECDIR="$TOP/$B/libexec"
+
+# --- the three paths --------------------------------------------------------
+
+ssh-keygen -q -t ed25519 -N '' -f "$W/hostkey" || die "ssh-keygen"
+ssh-keygen -q -t ed25519 -N '' -f "$W/userkey" || die "ssh-keygen"
+cp "$W/userkey.pub" "$W/authorized_keys"
+mkdir -p /run/sshd
+PORT=$("$PB" freeport) || die "no free port"
+cat >"$W/sshd_config" <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $W/hostkey
+PidFile $W/sshd.pid
+AuthorizedKeysFile $W/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PrintMotd no
+PrintLastLog no
+StrictModes no
+EOF
+/usr/sbin/sshd -D -e -f "$W/sshd_config" 2>"$W/sshd.log" &
+SSHD=$!
+
+SSH="ssh -tt -F /dev/null -o StrictHostKeyChecking=no \
+-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes \
+-i $W/userkey -p $PORT root@127.0.0.1"
+i=0
+until $SSH true >/dev/null 2>&1 </dev/null; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || die "sshd on port $PORT does not answer: \
+$(tail -n 2 "$W/sshd.log")"
+	sleep 0.05
+done
+
+# run_path PATH MODE [ptybench options]: the figures of one mode on one
+# path, as "key value" lines in $W/PATH.MODE.out (samples in .err).
+run_path() {
+	rp=$1
+	rm=$2
+	shift 2
+	case $rp in
+	raw)
+		set -- "$@" "$rm" -- env "PS1=$PROMPT" HISTFILE= $SHELLCMD ;;
+	ssh)
+		set -- "$@" "$rm" -- $SSH \
+		    "PS1='$PROMPT' HISTFILE= exec $SHELLCMD" ;;
+	capsem)
+		set -- "$@" "$rm" -- "$TOP/$B/bin/capsem-shell" --temp \
+		    --local -e "PS1=$PROMPT" -e HISTFILE= --shell "$SHELLCMD" ;;
+	esac
+	echo "bench: $rp $rm" >&2
+	"$PB" "$@" >"$W/$rp.$rm.out" 2>"$W/$rp.$rm.err" ||
+	    echo "bench: $rp $rm failed: $(tail -n 1 "$W/$rp.$rm.err")" >&2
+}
+
+val() {	# PATH MODE KEY
+	awk -v k="$3" '$1 == k { print $2 }' "$W/$1.$2.out" 2>/dev/null
+}
+
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+yes 'capsem bench: the quick brown fox jumps over the lazy dog 0123456789' |
+    head -c $((TPUT_MIB * 1048576)) >"$W/data" || die "data file"
+
+for p in raw ssh capsem; do
+	run_path $p tput -n "$TPUT_N" -f "$W/data"
+done
+rm -f "$W/data"
+for p in raw ssh capsem; do
+	run_path $p echo -n "$ECHO_N"
+	run_path $p start -n "$START_N"
+done
+run_path capsem reconnect -n "$RECON_N"
+run_path ssh idle -n "$IDLE_S" -r "$SSHD"
+run_path capsem idle -n "$IDLE_S"
+
+# --- codec: instructions per frame under callgrind ---------------------------
+
+codec() {	# MESSAGE enc|dec: instructions per frame
+	valgrind --tool=callgrind --callgrind-out-file="$W/cg.$1.$2" \
+	    --toggle-collect="$2_$1" "$CB" "$1" "$CODEC_N" \
+	    >"$W/cg.$1.$2.log" 2>&1 || { echo "bench: callgrind $1 $2 \
+failed" >&2; return; }
+	awk -v n="$CODEC_N" '/^(summary|totals):/ { t = $2 }
+	    END { if (t != "") printf "%d\n", t / n + 0.5 }' "$W/cg.$1.$2"
+}
+
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- results -----------------------------------------------------------------
+
+CSV=$TOP/bench-results.csv
+{
+	echo "figure,unit,raw,ssh,capsem"
+	row() {	# FIGURE UNIT KEY MODE: one row from every path's output
+		printf '%s,%s,%s,%s,%s\n' "$1" "$2" "$(val raw "$4" "$3")" \
+		    "$(val ssh "$4" "$3")" "$(val capsem "$4" "$3")"
+	}
+	row throughput MB/s tput_p50_mbs tput
+	row echo_p50 us echo_p50_us echo
+	row echo_p99 us echo_p99_us echo
+	row exit_p50 ms exit_p50_ms start
+	row start_p50 ms start_p50_ms start
+	printf 'reconnect_p50,ms,,,%s\n' \
+	    "$(val capsem reconnect reconnect_p50_ms)"
+	printf 'rss_idle,KiB,,%s,%s\n' "$(val ssh idle rss_idle_kib)" \
+	    "$(val capsem idle rss_idle_kib)"
+	printf 'wakeups_idle,per s,,%s,%s\n' \
+	    "$(val ssh idle wakeups_idle_per_s)" \
+	    "$(val capsem idle wakeups_idle_per_s)"
+	for m in pong filewrite audit; do
+		for f in enc dec; do
+			printf 'codec_%s_%s,instructions,,,%s\n' "$m" "$f" \
+			    "$(codec $m $f)"
+		done
+	done
+} >"$CSV.tmp" && mv "$CSV.tmp" "$CSV"
+
+# The per-process details the table sums up, for bench/NOTES.md.
+{
+	echo "capsem idle processes (VmRSS, wakeups/s over $IDLE_S s):"
+	sed 's/^idle: /  /' "$W/capsem.idle.err"
+	echo "wakeups/s, the busiest capsem process:" \
+	    "$(val capsem idle wakeups_idle_max_per_proc)"
+	echo "ssh idle processes:"
+	sed 's/^idle: /  /' "$W/ssh.idle.err"
+} >"$TOP/$B/bench-details.txt"
+
+MACHINE="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo |
+    head -n 1), $(nproc) CPU, $(awk '/MemTotal/ { printf "%d GiB", \
+$2 / 1048576 + 0.5 }' /proc/meminfo) RAM, Linux $(uname -r)"
+DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+MD=$TOP/$B/bench.md
+{
+	echo "Measured $DATE on $MACHINE; load average $LOAD0 at the start," \
+	    "$LOAD1 at the end.$([ "$QUICK" = 1 ] && echo ' QUICK RUN.')"
+	echo "Counts: throughput median of $TPUT_N cats of $TPUT_MIB MiB," \
+	    "echo $ECHO_N round trips, start and exit medians of $START_N" \
+	    "sessions, reconnect median of $RECON_N, idle over $IDLE_S s," \
+	    "codec over $CODEC_N frames (encode, decode each)."
+	echo
+	WAKE_MAX=$(val capsem idle wakeups_idle_max_per_proc) \
+	    sh "$TOP/bench/table.sh" "$CSV"
+} >"$MD"
+cat "$MD"
+
+sh "$TOP/bench/chart.sh" "$CSV" "$TOP/bench-ratios.png" "$W" ||
+    echo "bench: no chart" >&2
+if [ "$QUICK" != 1 ]; then
+	sh "$TOP/bench/readme.sh" "$MD" "$TOP/README.md" ||
+	    die "README not updated"
+else
+	echo "bench: quick run, README not updated" >&2
+fi
