@@ -34,7 +34,7 @@ CFLAGS ?=	-O2 -g
 CPPFLAGS +=	-D_GNU_SOURCE -Iproto $(PKG_CFLAGS) \
 		-DLIBEXECDIR=\"$(LIBEXECDIR)\"
 ALL_CFLAGS =	$(CFLAGS) $(WARNFLAGS) $(SANFLAGS) -std=gnu11 -MMD -MP
-LDFLAGS +=	$(SANFLAGS)
+LDFLAGS +=	$(SANFLAGS) -Wl,--as-needed
 LDLIBS =	$(PKG_LIBS)
 
 LIBPROTO =	$(B)/proto/libcapsem.a
