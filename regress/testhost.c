@@ -189,6 +189,7 @@ static void	conn_accept(struct host *, int);
 static void	conn_close(struct host *, struct conn *, const char *);
 static void	conn_report(struct host *, struct conn *, const char *);
 static void	exec_settle(struct host *);
+static void	conn_settle(struct host *, enum chan);
 static int	conn_queue(struct conn *, const void *, size_t);
 static int	conn_send_msg(struct host *, struct conn *, struct msg *);
 static int	conn_write(struct host *, struct conn *);
@@ -631,16 +632,25 @@ conn_report(struct host *h, struct conn *c, const char *reason)
 static void
 exec_settle(struct host *h)
 {
+	conn_settle(h, CH_EXEC);
+}
+
+/* The same for the terminal, whose end the agent sends before shellexited. */
+static void
+conn_settle(struct host *h, enum chan chan)
+{
 	struct conn	*c;
 	uint8_t		 buf[READ_CHUNK];
 	ssize_t		 n;
 
-	conn_accept(h, CH_EXEC);
+	conn_accept(h, chan);
 	TAILQ_FOREACH(c, &h->conns, entry) {
-		if (c->chan != CH_EXEC || c->reported)
+		if (c->chan != chan || c->reported)
 			continue;
 		while ((n = read(c->fd, buf, sizeof(buf))) > 0) {
-			if (c->execstarted)
+			if (chan == CH_TERMINAL)
+				term_input(h, buf, n);
+			else if (c->execstarted)
 				exec_output(h, c, buf, n);
 			else if (conn_frames(h, c, buf, n) == -1)
 				break;
@@ -838,6 +848,8 @@ frame_msg(struct host *h, struct conn *c, const uint8_t *p, size_t len)
 	}
 	if (m.type == MSG_EXECDONE)
 		exec_settle(h);
+	else if (m.type == MSG_SHELLEXITED)
+		conn_settle(h, CH_TERMINAL);
 	j = msg_to_json(&m);
 	o = ev_new(h, "frame", c->chan);
 	json_object_set(o, "msg", j != NULL ? j : json_null());
