@@ -28,6 +28,7 @@
 #include "child.h"
 #include "frame.h"
 #include "log.h"
+#include "outbuf.h"
 #include "wire.h"
 
 #define PONG_INTERVAL_MS	3000
@@ -36,8 +37,7 @@
 static struct child		 ctl;
 static int			 sock = -1;
 static struct frame_reader	 rd;
-static struct wbuf		 out;		/* frames for the host */
-static size_t			 out_off;	/* first unsent byte of out */
+static struct outbuf		 out;		/* frames for the host */
 static int			 sent_pending;	/* report IMSG_CTL_SENT */
 static int			 boot_done;	/* bootconfigdone seen */
 static int64_t			 next_pong;
@@ -50,7 +50,7 @@ static void	 ctl_frame(const uint8_t *, size_t);
 static void	 ctl_forward(const struct msg *);
 static void	 ctl_forward_file(uint32_t, const struct msg *);
 static void	 ctl_queue(const struct msg *);
-static void	 ctl_lost(int, int, const char *);
+static __dead void ctl_lost(int, int, const char *);
 static int64_t	 now_ms(void);
 
 int
@@ -62,7 +62,7 @@ main(int argc, char *argv[])
 
 	child_init(&ctl, argc, argv, "control", SANDBOX_CONTROL);
 	frame_reader_init(&rd, FRAME_MAX);
-	wbuf_init(&out);
+	outbuf_init(&out, OUTBUF_MAX);
 
 	for (;;) {
 		memset(pfd, 0, sizeof(pfd));
@@ -73,7 +73,7 @@ main(int argc, char *argv[])
 		pfd[1].fd = sock;
 		if (sock != -1) {
 			pfd[1].events = POLLIN;
-			if (out.len > out_off)
+			if (outbuf_pending(&out) > 0)
 				pfd[1].events |= POLLOUT;
 		}
 		timeout = -1;
@@ -110,6 +110,7 @@ ctl_dispatch_imsg(void)
 {
 	struct imsg	 imsg;
 	size_t		 len;
+	void		*p;
 
 	child_read(&ctl);
 	while (child_next_imsg(&ctl, &imsg)) {
@@ -127,25 +128,14 @@ ctl_dispatch_imsg(void)
 			len = imsg_get_len(&imsg);
 			if (len < FRAME_HDRLEN || len > FRAME_HDRLEN + FRAME_MAX)
 				fatalx("control: IMSG_CTL_SEND of %zu bytes", len);
-			if (out.len - out_off + len > OUTBUF_MAX) {
+			if ((p = outbuf_reserve(&out, len)) == NULL) {
 				imsg_free(&imsg);
-				ctl_lost(CHILD_IOERR, 0,
-				    "host is not reading (output buffer full)");
+				ctl_lost(CHILD_IOERR, errno, "host is not "
+				    "reading (output buffer full)");
 			}
-			if (out.len + len > out.cap) {
-				size_t	 ncap = out.cap ? out.cap : 4096;
-				void	*p;
-
-				while (ncap < out.len + len)
-					ncap *= 2;
-				if ((p = realloc(out.data, ncap)) == NULL)
-					fatal("control: realloc");
-				out.data = p;
-				out.cap = ncap;
-			}
-			if (imsg_get_data(&imsg, out.data + out.len, len) == -1)
+			if (imsg_get_data(&imsg, p, len) == -1)
 				fatal("control: imsg_get_data");
-			out.len += len;
+			outbuf_commit(&out, len);
 			sent_pending = 1;
 			break;
 		case IMSG_CHILD_STOP:
@@ -161,7 +151,7 @@ ctl_dispatch_imsg(void)
 		}
 		imsg_free(&imsg);
 	}
-	if (sock != -1 && out.len > out_off)
+	if (sock != -1 && outbuf_pending(&out) > 0)
 		ctl_flush();
 }
 
@@ -370,7 +360,7 @@ ctl_queue(const struct msg *m)
 {
 	struct wire_err	 err;
 
-	if (msg_encode(m, &out, &err) == -1) {
+	if (msg_encode(m, outbuf_wbuf(&out), &err) == -1) {
 		log_warnx("control: cannot encode %s: %s",
 		    msg_type_name(m->type), err.msg);
 		return;
@@ -382,28 +372,19 @@ ctl_queue(const struct msg *m)
 static void
 ctl_flush(void)
 {
-	ssize_t	 n;
-
-	while (out.len > out_off) {
-		n = write(sock, out.data + out_off, out.len - out_off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return;
-			ctl_lost(CHILD_IOERR, errno, "write");
-		}
-		out_off += n;
+	switch (outbuf_flush(&out, sock)) {
+	case -1:
+		ctl_lost(CHILD_IOERR, errno, "write");
+	case 1:
+		return;
 	}
-	wbuf_reset(&out);
-	out_off = 0;
 	if (sent_pending) {
 		sent_pending = 0;
 		imsg_compose(&ctl.ibuf, IMSG_CTL_SENT, 0, 0, -1, NULL, 0);
 	}
 }
 
-static void
+static __dead void
 ctl_lost(int reason, int error, const char *what)
 {
 	if (reason == CHILD_EOF)

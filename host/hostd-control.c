@@ -29,6 +29,7 @@
 #include "child.h"
 #include "frame.h"
 #include "log.h"
+#include "outbuf.h"
 #include "wire.h"
 
 #define OUTBUF_MAX		(8 * 1024 * 1024)
@@ -39,8 +40,7 @@
 static struct child		 ctl;
 static int			 sock = -1;
 static struct frame_reader	 rd;
-static struct wbuf		 out;	/* frames for the guest */
-static size_t			 out_off; /* first unsent byte of out */
+static struct outbuf		 out;	/* frames for the guest */
 static uint64_t			 frames_in;
 
 static void	 hctl_dispatch_imsg(void);
@@ -54,7 +54,6 @@ static void	 hctl_forward_text(uint32_t, const struct wire_str *);
 static void	 hctl_forward_boottiming(const struct msg *);
 static void	 hctl_forward_filecontent(const struct msg *);
 static void	 hctl_forward_error(const struct msg *);
-static int	 hctl_reserve(size_t);
 static void	 hctl_flush(void);
 static __dead void hctl_lost(int, int, const char *);
 
@@ -65,7 +64,7 @@ main(int argc, char *argv[])
 
 	child_init(&ctl, argc, argv, "control", SANDBOX_HOST_DECODER);
 	frame_reader_init(&rd, FRAME_MAX);
-	wbuf_init(&out);
+	outbuf_init(&out, OUTBUF_MAX);
 
 	for (;;) {
 		memset(pfd, 0, sizeof(pfd));
@@ -77,7 +76,7 @@ main(int argc, char *argv[])
 		if (sock != -1) {
 			if (imsgbuf_queuelen(&ctl.ibuf) < IMSG_QUEUE_MAX)
 				pfd[1].events = POLLIN;
-			if (out.len > out_off)
+			if (outbuf_pending(&out) > 0)
 				pfd[1].events |= POLLOUT;
 		}
 		if (poll(pfd, 2, -1) == -1) {
@@ -124,7 +123,7 @@ hctl_dispatch_imsg(void)
 		}
 		imsg_free(&imsg);
 	}
-	if (sock != -1 && out.len > out_off)
+	if (sock != -1 && outbuf_pending(&out) > 0)
 		hctl_flush();
 }
 
@@ -154,44 +153,19 @@ static void
 hctl_send(struct imsg *imsg)
 {
 	size_t	 len;
+	void	*p;
 
 	len = imsg_get_len(imsg);
 	if (len < FRAME_HDRLEN || len > FRAME_HDRLEN + FRAME_MAX)
 		fatalx("control: IMSG_HOST_SEND of %zu bytes", len);
-	if (out.len - out_off + len > OUTBUF_MAX) {
+	if ((p = outbuf_reserve(&out, len)) == NULL) {
 		imsg_free(imsg);
-		hctl_lost(CHILD_IOERR, 0,
+		hctl_lost(CHILD_IOERR, errno,
 		    "guest is not reading (output buffer full)");
 	}
-	if (hctl_reserve(len) == -1)
-		fatal("control: output buffer");
-	if (imsg_get_data(imsg, out.data + out.len, len) == -1)
+	if (imsg_get_data(imsg, p, len) == -1)
 		fatal("control: imsg_get_data");
-	out.len += len;
-}
-
-/* Room for len more bytes in out, dropping what was already sent. */
-static int
-hctl_reserve(size_t len)
-{
-	size_t	 ncap;
-	void	*p;
-
-	if (out_off > 0) {
-		memmove(out.data, out.data + out_off, out.len - out_off);
-		out.len -= out_off;
-		out_off = 0;
-	}
-	if (out.len + len <= out.cap)
-		return (0);
-	ncap = out.cap ? out.cap : 4096;
-	while (ncap < out.len + len)
-		ncap *= 2;
-	if ((p = realloc(out.data, ncap)) == NULL)
-		return (-1);
-	out.data = p;
-	out.cap = ncap;
-	return (0);
+	outbuf_commit(&out, len);
 }
 
 /* Read what the guest sent and hand each complete frame to hctl_frame(). */
@@ -280,11 +254,10 @@ hctl_ackreply(const struct msg *m)
 		/* shellexited carries no id: ackreply{0}. */
 		break;
 	}
-	if (out.len - out_off > OUTBUF_MAX)
+	if (outbuf_pending(&out) > OUTBUF_MAX)
 		hctl_lost(CHILD_IOERR, 0,
 		    "guest is not reading (output buffer full)");
-	(void)hctl_reserve(0);
-	if (msg_encode(&reply, &out, &err) == -1) {
+	if (msg_encode(&reply, outbuf_wbuf(&out), &err) == -1) {
 		log_warnx("control: cannot encode ackreply: %s", err.msg);
 		return;
 	}
@@ -443,21 +416,8 @@ hctl_forward_error(const struct msg *m)
 static void
 hctl_flush(void)
 {
-	ssize_t	 n;
-
-	while (out.len > out_off) {
-		n = write(sock, out.data + out_off, out.len - out_off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				return;
-			hctl_lost(CHILD_IOERR, errno, "write");
-		}
-		out_off += n;
-	}
-	wbuf_reset(&out);
-	out_off = 0;
+	if (outbuf_flush(&out, sock) == -1)
+		hctl_lost(CHILD_IOERR, errno, "write");
 }
 
 /* Report why the connection ended (after what is queued) and exit. */
