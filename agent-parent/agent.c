@@ -398,7 +398,7 @@ agent_reap(void)
 	char		 why[128];
 	struct proc	*p;
 	pid_t		 pid;
-	int		 st, i, found;
+	int		 st, i, n, found;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		if (pid == shell_pid() && !shell_gone) {
@@ -424,6 +424,13 @@ agent_reap(void)
 				continue;
 			found = 1;
 			p->pid = 0;
+			/*
+			 * The child is dead, its socket closed: what it said
+			 * before it died (why it stopped) is still in there.
+			 * Read it first, then judge.
+			 */
+			for (n = 0; p->running && !p->done && n < 64; n++)
+				agent_dispatch(p);
 			proc_close(p);
 			if (p->done)
 				break;

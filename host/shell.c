@@ -45,6 +45,7 @@
 #define OUT_HARD	(OUT_MAX + 4 * ATTACH_IMSG_MAX)
 #define INPUT_QUEUE	64	/* queued imsgs before stdin is not read */
 #define EXIT_WAIT_MS	5000	/* for our hostd to exit after EXIT */
+#define SHUTDOWN_WAIT_MS 30000	/* for the session to end on shutdown */
 #define ESCAPE_CHAR	'~'
 
 enum command {
@@ -661,11 +662,21 @@ control_shutdown(const char *dir)
 		die("%s/%s: write: %s", dir, ATTACH_SOCKET, strerror(errno));
 	pfd.fd = c.fd;
 	pfd.events = POLLIN;
+	/* Bounded: a guest that is gone cannot end its session. */
 	for (;;) {
-		if (poll(&pfd, 1, -1) == -1) {
+		if ((r = poll(&pfd, 1, SHUTDOWN_WAIT_MS)) == -1) {
 			if (errno == EINTR)
 				continue;
 			die("poll: %s", strerror(errno));
+		}
+		if (r == 0) {
+			imsgbuf_clear(&c.ib);
+			(void)close(c.fd);
+			fprintf(stderr, "capsem-shell: %s: the session did not "
+			    "end within %d s of the shutdown request (is the "
+			    "guest connected?)\n", dir,
+			    SHUTDOWN_WAIT_MS / 1000);
+			return (-1);
 		}
 		if ((r = imsgbuf_read(&c.ib)) <= 0)
 			break;
