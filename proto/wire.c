@@ -698,6 +698,20 @@ dec_bytes(struct mpack_reader *r, const char *path, struct wire_bytes *wb)
 	if ((wb->p = malloc(n + 1)) == NULL)
 		return (mpack_error(r, WERR_NOMEM, r->off, "out of memory"));
 	for (i = 0; i < n; i++) {
+		/*
+		 * The two forms an encoder uses for a byte (positive fixint,
+		 * uint 8) directly; any other form through the generic
+		 * reader, which accepts what fits and names what does not.
+		 */
+		if (r->off < r->len && r->buf[r->off] <= 0x7f) {
+			wb->p[i] = r->buf[r->off++];
+			continue;
+		}
+		if (r->off + 1 < r->len && r->buf[r->off] == 0xcc) {
+			wb->p[i] = r->buf[r->off + 1];
+			r->off += 2;
+			continue;
+		}
 		if (mpack_read_uint(r, path, MPACK_U8, &v) == -1)
 			return (-1);
 		wb->p[i] = v;
