@@ -206,20 +206,7 @@ ctl_frame(const uint8_t *body, size_t len)
 	    !(m.type == MSG_FILEWRITE && m.u.filewrite.id == 0 && !boot_done)) {
 		memset(&reply, 0, sizeof(reply));
 		reply.type = MSG_ACK;
-		switch (m.type) {
-		case MSG_EXEC:
-			reply.u.ack.id = m.u.exec.id;
-			break;
-		case MSG_FILEWRITE:
-			reply.u.ack.id = m.u.filewrite.id;
-			break;
-		case MSG_FILEREAD:
-			reply.u.ack.id = m.u.fileread.id;
-			break;
-		default:
-			reply.u.ack.id = m.u.filedelete.id;
-			break;
-		}
+		reply.u.ack.id = msg_ack_id(&m);
 		ctl_queue(&reply);
 	}
 	if (m.type == MSG_PING) {

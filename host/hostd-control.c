@@ -237,23 +237,7 @@ hctl_ackreply(const struct msg *m)
 
 	memset(&reply, 0, sizeof(reply));
 	reply.type = MSG_ACKREPLY;
-	switch (m->type) {
-	case MSG_EXECDONE:
-		reply.u.ackreply.id = m->u.execdone.id;
-		break;
-	case MSG_FILECONTENT:
-		reply.u.ackreply.id = m->u.filecontent.id;
-		break;
-	case MSG_FILEOPDONE:
-		reply.u.ackreply.id = m->u.fileopdone.id;
-		break;
-	case MSG_ERROR:
-		reply.u.ackreply.id = m->u.error.id;
-		break;
-	default:
-		/* shellexited carries no id: ackreply{0}. */
-		break;
-	}
+	reply.u.ackreply.id = msg_ack_id(m);
 	if (outbuf_pending(&out) > OUTBUF_MAX)
 		hctl_lost(CHILD_IOERR, 0,
 		    "guest is not reading (output buffer full)");

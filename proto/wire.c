@@ -259,6 +259,35 @@ msg_is_ackable(enum msg_type t)
 	return (d != NULL && d->ackable);
 }
 
+/*
+ * The id an ack or ackreply for this ackable message carries (PROTOCOL.md
+ * "Reliability"); shellexited has none and is answered with id 0.
+ */
+uint64_t
+msg_ack_id(const struct msg *m)
+{
+	switch (m->type) {
+	case MSG_EXEC:
+		return (m->u.exec.id);
+	case MSG_FILEWRITE:
+		return (m->u.filewrite.id);
+	case MSG_FILEREAD:
+		return (m->u.fileread.id);
+	case MSG_FILEDELETE:
+		return (m->u.filedelete.id);
+	case MSG_EXECDONE:
+		return (m->u.execdone.id);
+	case MSG_FILECONTENT:
+		return (m->u.filecontent.id);
+	case MSG_FILEOPDONE:
+		return (m->u.fileopdone.id);
+	case MSG_ERROR:
+		return (m->u.error.id);
+	default:
+		return (0);
+	}
+}
+
 void
 wbuf_init(struct wbuf *wb)
 {

@@ -218,6 +218,7 @@ const char	*msg_type_name(enum msg_type);
 enum msg_type	 msg_type_from_name(enum wire_dir, const char *, size_t);
 enum wire_dir	 msg_type_dir(enum msg_type);
 int		 msg_is_ackable(enum msg_type);
+uint64_t	 msg_ack_id(const struct msg *);
 
 /*
  * Encoders append one whole frame (4-byte big-endian length + body) to the

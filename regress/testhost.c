@@ -925,23 +925,7 @@ ctl_ackreply(struct host *h, struct conn *c, const struct msg *in)
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_ACKREPLY;
-	switch (in->type) {
-	case MSG_EXECDONE:
-		m.u.ackreply.id = in->u.execdone.id;
-		break;
-	case MSG_FILECONTENT:
-		m.u.ackreply.id = in->u.filecontent.id;
-		break;
-	case MSG_FILEOPDONE:
-		m.u.ackreply.id = in->u.fileopdone.id;
-		break;
-	case MSG_ERROR:
-		m.u.ackreply.id = in->u.error.id;
-		break;
-	default:	/* shellexited */
-		m.u.ackreply.id = 0;
-		break;
-	}
+	m.u.ackreply.id = msg_ack_id(in);
 	conn_send_msg(h, c, &m);
 }
 
