@@ -22,10 +22,13 @@ endif
 
 CC ?=		cc
 PKGS =		libbsd-overlay msgpack libseccomp jansson
-PKG_CFLAGS :=	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS :=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
-CMOCKA_LIBS :=	$(shell pkg-config --libs cmocka 2>/dev/null)
+# Asked of pkg-config once, when first used: on a fresh machine that is
+# after the dependency step ($(DEPS_OK) below) has installed the packages.
+pkgconf =	$(shell pkg-config $(1) 2>/dev/null)
+PKG_CFLAGS =	$(eval PKG_CFLAGS := $$(call pkgconf,--cflags $$(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS =	$(eval PKG_LIBS := $$(call pkgconf,--libs $$(PKGS)))$(PKG_LIBS)
+CMOCKA_CFLAGS =	$(eval CMOCKA_CFLAGS := $$(call pkgconf,--cflags cmocka))$(CMOCKA_CFLAGS)
+CMOCKA_LIBS =	$(eval CMOCKA_LIBS := $$(call pkgconf,--libs cmocka))$(CMOCKA_LIBS)
 
 WARNFLAGS =	-Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 		-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
@@ -46,13 +49,19 @@ LIBEXEC_PROGS :=
 MANS :=
 UNIT_TESTS :=
 TEST_PROGS :=
+BENCH_PROGS :=
 
 all:
 
+# One directory per program, each with its module.mk naming the program,
+# its objects (OBJS_<program>) and its man page.
+PROG_DIRS =	agent-parent agent-term agent-control agent-audit hostd \
+		hostd-control hostd-stream shell frame
+
 include proto/module.mk
-include $(wildcard agent-parent/module.mk agent-term/module.mk \
-	agent-control/module.mk agent-audit/module.mk host/module.mk)
+include $(PROG_DIRS:%=%/module.mk)
 include regress/module.mk
+include bench/bench.mk
 -include regress/fuzz/fuzz.mk
 -include vm/vm.mk
 
@@ -60,9 +69,27 @@ PROTO_OBJS :=	$(PROTO_SRCS:%.c=$(B)/%.o)
 
 all: $(LIBPROTO) $(PROGS) $(LIBEXEC_PROGS)
 
-$(B)/%.o: %.c
+# Every compile first makes sure the dependencies are there, so any target
+# works as the first command on a fresh machine.
+DEPS_OK =	$(B)/.deps-ok
+
+$(DEPS_OK): tools/deps.sh
+	@sh tools/deps.sh
+	@mkdir -p $(@D)
+	@touch $@
+
+$(B)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# The one link rule: a program is its OBJS_<name> (and any further objects
+# a module.mk names as prerequisites) linked with the proto library.
+LINKED_PROGS =	$(PROGS) $(LIBEXEC_PROGS) $(TEST_PROGS) $(UNIT_TESTS) \
+		$(BENCH_PROGS)
+.SECONDEXPANSION:
+$(LINKED_PROGS): $$(OBJS_$$(@F)) $(LIBPROTO)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPROTO) $(LDLIBS)
 
 $(LIBPROTO): $(PROTO_OBJS)
 	@mkdir -p $(@D)
@@ -71,6 +98,8 @@ $(LIBPROTO): $(PROTO_OBJS)
 
 deps:
 	@sh tools/deps.sh
+	@mkdir -p $(B)
+	@touch $(DEPS_OK)
 
 check: deps
 	@$(MAKE) --no-print-directory all tests
@@ -81,7 +110,7 @@ tests: $(UNIT_TESTS) $(TEST_PROGS)
 install: all install-vm
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	for p in $(filter $(B)/bin/%,$(PROGS)); do \
 		install -m 755 $$p $(DESTDIR)$(BINDIR)/; done
 	for p in $(filter $(B)/sbin/%,$(PROGS)); do \
@@ -111,4 +140,3 @@ shell: all
 
 .PHONY: shell
 -include regress/reliability/reliability.mk
--include bench/bench.mk

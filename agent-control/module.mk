@@ -1,7 +1,4 @@
-# agent-control/: capsem-agent-control, control socket <-> parent.
-CONTROL_OBJS :=	$(B)/agent-control/control.o
+# agent-control/: capsem-agent-control(8), control socket <-> parent.
 LIBEXEC_PROGS += $(B)/libexec/capsem-agent-control
-
-$(B)/libexec/capsem-agent-control: $(CONTROL_OBJS) $(LIBPROTO)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(CONTROL_OBJS) $(LIBPROTO) $(LDLIBS)
+MANS +=		agent-control/capsem-agent-control.8
+OBJS_capsem-agent-control := $(B)/agent-control/control.o

@@ -1,7 +1,4 @@
-# agent-term/: capsem-agent-term, PTY master <-> terminal socket.
-TERM_OBJS :=	$(B)/agent-term/term.o
+# agent-term/: capsem-agent-term(8), PTY master <-> terminal socket.
 LIBEXEC_PROGS += $(B)/libexec/capsem-agent-term
-
-$(B)/libexec/capsem-agent-term: $(TERM_OBJS) $(LIBPROTO)
-	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(TERM_OBJS) $(LIBPROTO) $(LDLIBS)
+MANS +=		agent-term/capsem-agent-term.8
+OBJS_capsem-agent-term := $(B)/agent-term/term.o

@@ -6,11 +6,10 @@
 
 BENCH_QUICK ?=	0
 
-$(B)/bench/ptybench: $(B)/bench/ptybench.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lutil
-
-$(B)/bench/codecbench: $(B)/bench/codecbench.o $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+BENCH_PROGS +=	$(B)/bench/ptybench $(B)/bench/codecbench
+OBJS_ptybench := $(B)/bench/ptybench.o
+OBJS_codecbench := $(B)/bench/codecbench.o
+$(B)/bench/ptybench: LDLIBS += -lutil
 
 bench: all $(B)/bench/ptybench $(B)/bench/codecbench
 	@BENCH_QUICK=$(BENCH_QUICK) sh bench/run.sh $(B)

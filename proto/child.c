@@ -18,6 +18,7 @@
 
 #include "capsem_imsg.h"
 #include "child.h"
+#include "frame.h"
 #include "log.h"
 
 void
@@ -43,8 +44,11 @@ child_init(struct child *c, int argc, char **argv, const char *role,
 		}
 	}
 	snprintf(procname, sizeof(procname), "capsem-agent: %s", role);
-	if (strncmp(getprogname(), "capsem-hostd", 12) == 0)
+	c->peer = "host";
+	if (strncmp(getprogname(), "capsem-hostd", 12) == 0) {
 		snprintf(procname, sizeof(procname), "capsem-hostd: %s", role);
+		c->peer = "guest";
+	}
 	log_init(c->debug, LOG_DAEMON);
 	log_procinit(procname);
 	log_setverbose(verbose);
@@ -152,4 +156,80 @@ child_next_imsg(struct child *c, struct imsg *imsg)
 			return (1);
 		imsg_free(imsg);
 	}
+}
+
+/*
+ * The peer's connection is over (EOF, an I/O error, a protocol error):
+ * one log line, the reason to the parent, exit.  The parent decides what
+ * the end means.
+ */
+__attribute__((__noreturn__)) void
+child_lost(struct child *c, int reason, int error, const char *what)
+{
+	if (reason == CHILD_EOF)
+		log_info("%s: %s", c->role, what);
+	else if (error != 0)
+		log_warnx("%s: %s: %s", c->role, what, strerror(error));
+	else
+		log_warnx("%s: %s", c->role, what);
+	child_done(c, reason, error, "%s", what);
+	exit(0);
+}
+
+/* read(2) from the peer: bytes read, 0 for EOF, -1 for "nothing now". */
+ssize_t
+child_sock_read(struct child *c, int fd, void *buf, size_t len)
+{
+	ssize_t	 n;
+
+	if ((n = read(fd, buf, len)) == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return (-1);
+		child_lost(c, CHILD_IOERR, errno, "read");
+	}
+	return (n);
+}
+
+/*
+ * Input from the peer: untrusted.  Feed len bytes to the frame reader and
+ * hand each whole frame to fn; a length that breaks the framing ends the
+ * child.  Returns how many bytes were used: all of them, unless fn asked
+ * to stop after a frame (the rest is then not framed, as on an exec
+ * connection after execstarted).
+ */
+size_t
+child_frames(struct child *c, struct frame_reader *rd, const uint8_t *buf,
+    size_t len, child_frame_cb fn, void *arg)
+{
+	const uint8_t	*body;
+	size_t		 off, used, blen;
+	int		 r;
+
+	for (off = 0; off < len; off += used) {
+		r = frame_reader_feed(rd, buf + off, len - off, &used);
+		if (r == FRAME_TOOBIG) {
+			log_warnx("%s: %s frame of %zu bytes", c->role,
+			    c->peer, frame_reader_declared(rd));
+			child_lost(c, CHILD_PROTO, 0, "frame length over 2 MiB, "
+			    "framing lost");
+		}
+		if (r != FRAME_READY && r != FRAME_MORE)
+			child_lost(c, CHILD_PROTO, 0, "frame reader failed");
+		if (r == FRAME_READY) {
+			body = frame_reader_body(rd, &blen);
+			if (fn(body, blen, arg) != 0)
+				return (off + used);
+		}
+	}
+	return (off);
+}
+
+/* The stream ended: inside a frame, that is a protocol error. */
+void
+child_frames_eof(struct child *c, struct frame_reader *rd)
+{
+	char	 cut[96];
+
+	if (frame_reader_cut(rd, cut, sizeof(cut)))
+		child_lost(c, CHILD_PROTO, 0, cut);
 }

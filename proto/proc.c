@@ -232,3 +232,113 @@ proc_seccomp_report(struct proc *p, struct imsg *imsg)
 	    "refused, the child is killed", p->role, (int)p->pid,
 	    sandbox_syscall_name(nr, name, sizeof(name)));
 }
+
+/*
+ * Take in what the child sent and dispatch each imsg.  -1: the channel is
+ * gone (closed here); how the child ended comes from waitpid.
+ */
+int
+proc_read(struct proc *p, proc_dispatch_cb cb, void *arg)
+{
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (!p->running)
+		return (-1);
+	if ((n = imsgbuf_read(&p->ibuf)) == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return (0);
+		log_warn("%s child (pid %d): imsg read", p->role, (int)p->pid);
+		n = 0;
+	}
+	if (n == 0) {
+		proc_close(p);
+		return (-1);
+	}
+	for (;;) {
+		if ((n = imsg_get(&p->ibuf, &imsg)) == -1) {
+			proc_malformed(p, NULL, "unreadable imsg");
+			return (-1);
+		}
+		if (n == 0)
+			return (0);
+		cb(p, &imsg, arg);
+		imsg_free(&imsg);
+		if (!p->running)
+			return (-1);
+	}
+}
+
+/* Push queued imsgs to the child; -1 when its end is gone. */
+int
+proc_write(struct proc *p)
+{
+	if (!p->running)
+		return (-1);
+	if (imsgbuf_write(&p->ibuf) == -1) {
+		if (errno != EPIPE)
+			log_warn("%s child (pid %d): imsg write", p->role,
+			    (int)p->pid);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * A malformed imsg from a child: the child is broken or subverted.  One
+ * log line with its role and the imsg type, then it is stopped (killed and
+ * its channel closed); the parent's usual handling of a child that died
+ * without saying why follows from waitpid.
+ */
+void
+proc_malformed(struct proc *p, struct imsg *imsg, const char *what)
+{
+	if (imsg != NULL)
+		log_warnx("%s child (pid %d): malformed imsg %u (%s, %zu "
+		    "bytes): stopped", p->role, (int)p->pid,
+		    imsg_get_type(imsg), what, imsg_get_len(imsg));
+	else
+		log_warnx("%s child (pid %d): %s: stopped", p->role,
+		    (int)p->pid, what);
+	if (p->pid > 0)
+		(void)kill(p->pid, SIGKILL);
+	proc_close(p);
+}
+
+/* A fixed-size imsg: exactly len bytes, or the child is stopped. */
+int
+proc_imsg_exact(struct proc *p, struct imsg *imsg, void *data, size_t len)
+{
+	char	 what[48];
+
+	if (imsg_get_len(imsg) == len && imsg_get_data(imsg, data, len) == 0)
+		return (0);
+	snprintf(what, sizeof(what), "expected %zu bytes", len);
+	proc_malformed(p, imsg, what);
+	return (-1);
+}
+
+/*
+ * One NUL-terminated string of at most max bytes (NUL included), or NULL
+ * and the child is stopped.  The caller frees it.
+ */
+char *
+proc_imsg_string(struct proc *p, struct imsg *imsg, size_t max)
+{
+	size_t	 len = imsg_get_len(imsg);
+	char	*s;
+
+	if (len == 0 || len > max) {
+		proc_malformed(p, imsg, "string of a bad length");
+		return (NULL);
+	}
+	if ((s = malloc(len)) == NULL)
+		fatal("malloc");
+	if (imsg_get_data(imsg, s, len) == -1 || s[len - 1] != '\0' ||
+	    strlen(s) != len - 1) {
+		free(s);
+		proc_malformed(p, imsg, "not one NUL-terminated string");
+		return (NULL);
+	}
+	return (s);
+}

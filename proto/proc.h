@@ -29,4 +29,19 @@ int		 proc_compose(struct proc *, uint32_t, int, const void *,
 void		 proc_selftest(struct proc *, int);
 void		 proc_seccomp_report(struct proc *, struct imsg *);
 
+/*
+ * Reading a child: proc_read() takes in what the child sent and hands each
+ * imsg to the callback; it returns -1 once the channel is gone (EOF, a read
+ * error, or a malformed imsg, after which the child is stopped).  Input
+ * from a child is untrusted: the accessors check an imsg's exact size or
+ * that it is one NUL-terminated string, and on a mismatch apply the one
+ * policy for a malformed imsg: log the role and the type, stop the child.
+ */
+typedef void	 (*proc_dispatch_cb)(struct proc *, struct imsg *, void *);
+int		 proc_read(struct proc *, proc_dispatch_cb, void *);
+int		 proc_write(struct proc *);
+int		 proc_imsg_exact(struct proc *, struct imsg *, void *, size_t);
+char		*proc_imsg_string(struct proc *, struct imsg *, size_t);
+void		 proc_malformed(struct proc *, struct imsg *, const char *);
+
 #endif

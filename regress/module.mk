@@ -9,8 +9,8 @@
 UNIT_TEST_SRCS :=	$(wildcard regress/*/test_*.c)
 UNIT_TESTS +=		$(UNIT_TEST_SRCS:%.c=$(B)/%)
 
-$(B)/regress/%: $(B)/regress/%.o $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIBPROTO) $(CMOCKA_LIBS) $(LDLIBS)
+$(foreach t,$(UNIT_TESTS),$(eval OBJS_$(notdir $(t)) := $(t).o))
+$(UNIT_TESTS): LDLIBS += $(CMOCKA_LIBS)
 
 $(UNIT_TEST_SRCS:%.c=$(B)/%.o): CPPFLAGS += $(CMOCKA_CFLAGS)
 

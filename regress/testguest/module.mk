@@ -2,6 +2,4 @@
 # of the protocol that regress/tests/host_badguest.sh runs capsem-hostd
 # against.
 TEST_PROGS +=	$(B)/regress/capsem-testguest
-
-$(B)/regress/capsem-testguest: $(B)/regress/testguest.o $(LIBPROTO)
-	$(CC) $(LDFLAGS) -o $@ $(B)/regress/testguest.o $(LIBPROTO) $(LDLIBS)
+OBJS_capsem-testguest := $(B)/regress/testguest.o

@@ -34,7 +34,7 @@
 
 #include "capsem_imsg.h"
 #include "imsg.h"
-#include "shell-session.h"
+#include "session.h"
 
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))

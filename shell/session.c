@@ -28,7 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shell-session.h"
+#include "session.h"
 
 #define READY_TIMEOUT_MS	15000	/* hostd up, sockets listening */
 #define KILL_GRACE_MS		1000	/* SIGTERM to SIGKILL */
