@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "capsem_imsg.h"
+#include "ev.h"
 #include "proc.h"
 #include "transport.h"
 #include "wire.h"
@@ -39,6 +40,43 @@ struct agent_conf {
 
 extern struct agent_conf	 conf;
 
+/* agent.c: the phases, and what the other files ask of them */
+int	 agent_running(void);
+int	 agent_first_boot_done(void);
+int	 agent_deaths_exceeded(void);
+int	 agent_common_imsg(struct proc *, struct imsg *);
+int	 agent_child_done(struct proc *, struct imsg *, char *, size_t);
+int	 agent_child_reaped(struct proc *, pid_t, int);
+void	 agent_child_stop(struct proc *);
+int	 agent_send(const struct msg *);
+int	 agent_send_frame(const struct wbuf *);
+int	 agent_send_ackable(const struct msg *, uint64_t);
+void	 agent_send_error(uint64_t, const char *);
+
+/* boot.c */
+void	 boot_begin(void);
+void	 boot_setenv(struct proc *, struct imsg *);
+void	 boot_file(struct proc *, struct imsg *);
+void	 boot_timing(void);
+void	 boot_report(uint64_t);
+void	 clock_set(uint64_t);
+
+/* auditside.c */
+void	 audit_init(void);
+void	 audit_start(void);
+void	 audit_retry(int64_t);
+void	 audit_cancel(void);
+void	 audit_stop(void);
+int	 audit_reaped(pid_t, int);
+
+/* hostreq.c */
+void	 hostreq_init(void);
+int	 file_imsg(struct proc *, struct imsg *, struct imsg_file *, char **,
+	    uint8_t **, size_t *);
+void	 hostreq_file(struct proc *, struct imsg *);
+void	 hostreq_snapshot(void);
+void	 hostreq_unfreeze(void);
+
 /* shell.c */
 int	 shell_open_pty(void);
 int	 shell_master(void);
@@ -53,20 +91,11 @@ int	 user_drop(const char *);
 /* exec.c */
 void	 exec_request(uint64_t, const char *, size_t);
 int	 exec_reaped(pid_t, int);
-void	 exec_runner_readable(int);
-int	 exec_fds(int *, int);
 
 /* pending.c */
 int	 pending_add(enum msg_type, uint64_t, const struct wbuf *);
 void	 pending_ack(uint64_t);
 int	 pending_replay(void);
 size_t	 pending_count(void);
-
-/* agent.c */
-int	 agent_send(const struct msg *);
-int	 agent_send_frame(const struct wbuf *);
-int	 agent_send_ackable(const struct msg *, uint64_t);
-void	 agent_send_error(uint64_t, const char *);
-int64_t	 now_ms(void);
 
 #endif

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ struct exec_ent {
 	uint64_t	 seq;
 	pid_t		 runner;
 	int		 statusfd;	/* read end of the runner's pipe */
+	struct ev	*ev;		/* statusfd in the loop */
 	int32_t		 exit_code;
 	int		 have_code;
 };
@@ -45,6 +47,7 @@ static struct exec_ent	*exec_find(uint64_t);
 static struct exec_ent	*exec_alloc(void);
 static __dead void	 exec_runner(uint64_t, const char *, int);
 static void		 exec_finish(struct exec_ent *);
+static void		 exec_status_event(int, short, void *);
 
 static struct exec_ent *
 exec_find(uint64_t id)
@@ -115,7 +118,7 @@ exec_request(uint64_t id, const char *cmd, size_t len)
 		return;
 	}
 	if ((command = strndup(cmd, len)) == NULL ||
-	    pipe2(p, O_CLOEXEC) == -1) {
+	    pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
 		free(command);
 		agent_send_error(id, "exec failed: out of resources");
 		return;
@@ -138,6 +141,7 @@ exec_request(uint64_t id, const char *cmd, size_t len)
 	e->id = id;
 	e->seq = seq++;
 	e->statusfd = p[0];
+	e->ev = ev_add(p[0], POLLIN, exec_status_event, e);
 	e->have_code = 0;
 	log_info("exec %llu: started (runner pid %d)",
 	    (unsigned long long)id, (int)e->runner);
@@ -220,17 +224,10 @@ exec_runner(uint64_t id, const char *cmd, int statusfd)
 }
 
 /* The runner's pipe is readable: it has written its status, or died. */
-void
-exec_runner_readable(int fd)
+static void
+exec_status_event(int fd, short revents, void *arg)
 {
-	size_t	 i;
-
-	for (i = 0; i < EXECTAB_MAX; i++) {
-		if (tab[i].state == EXEC_RUNNING && tab[i].statusfd == fd) {
-			exec_finish(&tab[i]);
-			return;
-		}
-	}
+	exec_finish(arg);
 }
 
 /* SIGCHLD: returns 1 if pid was an exec runner. */
@@ -259,7 +256,12 @@ exec_finish(struct exec_ent *e)
 
 	if (e->statusfd == -1)
 		return;
-	n = read(e->statusfd, &code, sizeof(code));
+	/* Non-blocking: nothing yet means the runner still runs. */
+	if ((n = read(e->statusfd, &code, sizeof(code))) == -1 &&
+	    errno == EAGAIN && e->runner != 0)
+		return;
+	ev_del(e->ev);
+	e->ev = NULL;
 	close(e->statusfd);
 	e->statusfd = -1;
 	e->state = EXEC_DONE;
@@ -273,17 +275,4 @@ exec_finish(struct exec_ent *e)
 	m.u.execdone.id = e->id;
 	m.u.execdone.exit_code = code;
 	(void)agent_send_ackable(&m, e->id);
-}
-
-/* The pipes to poll: fills fds, returns how many. */
-int
-exec_fds(int *fds, int max)
-{
-	size_t	 i;
-	int	 n = 0;
-
-	for (i = 0; i < EXECTAB_MAX && n < max; i++)
-		if (tab[i].state == EXEC_RUNNING && tab[i].statusfd != -1)
-			fds[n++] = tab[i].statusfd;
-	return (n);
 }

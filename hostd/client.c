@@ -16,11 +16,11 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,18 +47,23 @@ struct client {
 	int			 dead;
 	int			 ending;	/* close once flushed */
 	int			 exec_sent;
-	int64_t			 deadline;	/* HELLO, or ending */
+	struct ev		*ev;
+	struct ev_timer		 deadline;	/* HELLO, or ending */
 };
 
 static TAILQ_HEAD(, client)	 clients = TAILQ_HEAD_INITIALIZER(clients);
 static int			 lfd = -1;
+static struct ev		*lev;
 static uint32_t			 next_id = 1;
 static size_t			 nclients;
 static uint8_t			 replay[REPLAY_MAX];
 static size_t			 replay_len, replay_head;
 
-static void	 client_accept(short, void *);
-static void	 client_event(short, void *);
+static void	 clients_prepare(void *);
+static void	 client_accept(int, short, void *);
+static void	 client_event(int, short, void *);
+static void	 client_deadline(void *);
+static void	 client_ending(struct client *);
 static void	 client_dispatch(struct client *, struct imsg *);
 static void	 client_hello(struct client *, struct imsg *);
 static void	 client_send(struct client *, uint32_t, const void *, size_t);
@@ -71,33 +76,21 @@ static void	 clients_unlisten(void);
 void
 clients_init(void)
 {
-	struct sockaddr_un	 sun;
-	mode_t			 old;
+	char	 path[PATH_MAX];
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    conf.dir, ATTACH_SOCKET) >= sizeof(sun.sun_path))
-		fatalx("%s/%s: path too long for a socket", conf.dir,
-		    ATTACH_SOCKET);
-	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1)
-		fatal("socket");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", conf.dir,
+	    ATTACH_SOCKET) >= sizeof(path))
+		fatalx("%s/%s: path too long", conf.dir, ATTACH_SOCKET);
 	/* Only a stale socket of a dead hostd can be here: we hold the lock. */
-	if (unlink(sun.sun_path) == -1 && errno != ENOENT)
-		fatal("%s", sun.sun_path);
-	old = umask(077);
-	if (bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		fatal("%s: bind", sun.sun_path);
-	umask(old);
-	if (chmod(sun.sun_path, 0600) == -1)
-		fatal("%s: chmod", sun.sun_path);
-	if (listen(lfd, CLIENTS_MAX) == -1)
-		fatal("%s: listen", sun.sun_path);
+	if ((lfd = transport_listen_unix(path)) == -1)
+		fatal("%s", path);
+	lev = ev_add(lfd, POLLIN, client_accept, NULL);
+	ev_prepare(clients_prepare, NULL);
 }
 
-void
-clients_poll(void)
+/* Before every poll: what each client waits for; free the dead. */
+static void
+clients_prepare(void *arg)
 {
 	struct client	*c, *t;
 	short		 ev;
@@ -111,30 +104,25 @@ clients_poll(void)
 		ev = POLLIN;
 		if (imsgbuf_queuelen(&c->ibuf) > 0)
 			ev |= POLLOUT;
-		poll_add(c->ibuf.fd, ev, client_event, c);
+		ev_set(c->ev, ev);
 	}
-	if (lfd != -1)
-		poll_add(lfd, POLLIN, client_accept, NULL);
 }
 
-int64_t
-clients_timers(int64_t now)
+static void
+client_deadline(void *arg)
 {
-	struct client	*c;
-	int64_t		 next = INT64_MAX;
+	struct client	*c = arg;
 
-	TAILQ_FOREACH(c, &clients, entry) {
-		if (c->dead || c->deadline == 0)
-			continue;
-		if (now >= c->deadline) {
-			client_drop(c, c->ending ? "did not read its exit "
-			    "status in time" : "sent no hello in time");
-			continue;
-		}
-		if (c->deadline < next)
-			next = c->deadline;
-	}
-	return (next);
+	client_drop(c, c->ending ? "did not read its exit status in time" :
+	    "sent no hello in time");
+}
+
+/* The client is told how it ends; it is closed once that is flushed. */
+static void
+client_ending(struct client *c)
+{
+	c->ending = 1;
+	ev_timer_in(&c->deadline, END_TIMEOUT_MS);
 }
 
 size_t
@@ -144,7 +132,7 @@ clients_count(void)
 }
 
 static void
-client_accept(short revents, void *arg)
+client_accept(int fd_, short revents, void *arg)
 {
 	struct client	*c;
 	struct ucred	 cred;
@@ -176,7 +164,7 @@ client_accept(short revents, void *arg)
 		client_refuse(fd, "too many clients attached");
 		return;
 	}
-	if (st.state >= HS_ENDING) {
+	if (sess.state >= HS_ENDING) {
 		client_refuse(fd, "the session has ended");
 		return;
 	}
@@ -192,7 +180,9 @@ client_accept(short revents, void *arg)
 	c->id = next_id++;
 	c->uid = cred.uid;
 	c->pid = cred.pid;
-	c->deadline = now_ms() + HELLO_TIMEOUT_MS;
+	c->ev = ev_add(fd, POLLIN, client_event, c);
+	ev_timer_init(&c->deadline, client_deadline, c);
+	ev_timer_in(&c->deadline, HELLO_TIMEOUT_MS);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	nclients++;
 	log_debug("attach: client %u (pid %d, uid %u) connected", c->id,
@@ -215,7 +205,7 @@ client_refuse(int fd, const char *why)
 }
 
 static void
-client_event(short revents, void *arg)
+client_event(int fd, short revents, void *arg)
 {
 	struct client	*c = arg;
 	struct imsg	 imsg;
@@ -289,12 +279,12 @@ client_dispatch(struct client *c, struct imsg *imsg)
 			client_drop(c, "sent input it may not send");
 			return;
 		}
-		if (st.exited)
+		if (sess.exited)
 			break;
 		if ((cmd = malloc(len)) == NULL ||
 		    imsg_get_data(imsg, cmd, len) == -1)
 			fatal("attach: input");
-		if (guest_term_write(cmd, len) == -1)
+		if (term_write(cmd, len) == -1)
 			log_warnx("attach: client %u: %zu bytes of input "
 			    "dropped: the guest is not reading", c->id, len);
 		free(cmd);
@@ -318,11 +308,10 @@ client_dispatch(struct client *c, struct imsg *imsg)
 		    imsg_get_data(imsg, cmd, len) == -1)
 			fatal("attach: exec");
 		c->exec_sent = 1;
-		if (guest_exec(c->id, cmd, len, &why) == -1) {
+		if (exec_request(c->id, cmd, len, &why) == -1) {
 			client_send(c, IMSG_ATTACH_ERROR, why,
 			    strlen(why) + 1);
-			c->ending = 1;
-			c->deadline = now_ms() + END_TIMEOUT_MS;
+			client_ending(c);
 		}
 		free(cmd);
 		break;
@@ -362,11 +351,11 @@ client_hello(struct client *c, struct imsg *imsg)
 		return;
 	}
 	c->mode = h.mode;
-	c->deadline = 0;
+	ev_timer_stop(&c->deadline);
 	memset(&w, 0, sizeof(w));
 	w.version = ATTACH_VERSION;
 	w.client = c->id;
-	w.connected = st.state == HS_CONNECTED;
+	w.connected = sess.state == HS_CONNECTED;
 	client_send(c, IMSG_ATTACH_WELCOME, &w, sizeof(w));
 	log_info("attach: client %u (pid %d) attached (%s)", c->id,
 	    (int)c->pid, c->mode == ATTACH_TERMINAL ? "terminal" :
@@ -377,7 +366,7 @@ client_hello(struct client *c, struct imsg *imsg)
 		if (h.cols != 0 && h.rows != 0)
 			guest_resize(h.cols, h.rows);
 	}
-	session_json();
+	session_changed();
 }
 
 /* The ring of recent output, oldest first, in chunks. */
@@ -490,8 +479,7 @@ client_exec_done(uint32_t id, int code)
 	if ((c = client_find(id)) == NULL || c->ending)
 		return;
 	client_send(c, IMSG_ATTACH_EXECDONE, &v, sizeof(v));
-	c->ending = 1;
-	c->deadline = now_ms() + END_TIMEOUT_MS;
+	client_ending(c);
 }
 
 void
@@ -502,8 +490,7 @@ client_exec_error(uint32_t id, const char *why)
 	if ((c = client_find(id)) == NULL || c->ending)
 		return;
 	client_send(c, IMSG_ATTACH_ERROR, why, strlen(why) + 1);
-	c->ending = 1;
-	c->deadline = now_ms() + END_TIMEOUT_MS;
+	client_ending(c);
 }
 
 /* The shell exited: every client gets its status, then goes. */
@@ -514,8 +501,8 @@ clients_exit(void)
 	struct client		*c;
 
 	memset(&x, 0, sizeof(x));
-	x.exit_code = st.exit_code;
-	x.signal = st.exit_signal;
+	x.exit_code = sess.exit_code;
+	x.signal = sess.exit_signal;
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->ending)
 			continue;
@@ -524,8 +511,7 @@ clients_exit(void)
 			    18);
 		else
 			client_send(c, IMSG_ATTACH_EXIT, &x, sizeof(x));
-		c->ending = 1;
-		c->deadline = now_ms() + END_TIMEOUT_MS;
+		client_ending(c);
 	}
 	clients_unlisten();
 }
@@ -540,8 +526,7 @@ clients_error(const char *why)
 		if (c->dead || c->ending)
 			continue;
 		client_send(c, IMSG_ATTACH_ERROR, why, strlen(why) + 1);
-		c->ending = 1;
-		c->deadline = now_ms() + END_TIMEOUT_MS;
+		client_ending(c);
 	}
 	clients_unlisten();
 }
@@ -554,6 +539,8 @@ clients_unlisten(void)
 
 	if (lfd == -1)
 		return;
+	ev_del(lev);
+	lev = NULL;
 	close(lfd);
 	lfd = -1;
 	snprintf(path, sizeof(path), "%s/%s", conf.dir, ATTACH_SOCKET);
@@ -612,14 +599,17 @@ client_drop(struct client *c, const char *why)
 		log_debug("attach: client %u (pid %d) left", c->id,
 		    (int)c->pid);
 	if (c->mode == ATTACH_EXEC)
-		guest_client_gone(c->id);
+		exec_client_gone(c->id);
+	ev_del(c->ev);
+	c->ev = NULL;
+	ev_timer_stop(&c->deadline);
 	imsgbuf_clear(&c->ibuf);
 	close(c->ibuf.fd);
 	c->ibuf.fd = -1;
 	c->dead = 1;
 	nclients--;
-	if (st.state < HS_ENDING)
-		session_json();
+	if (sess.state < HS_ENDING)
+		session_changed();
 }
 
 static struct client *

@@ -4,14 +4,14 @@
  * relays the terminal between the guest and the attach clients, records it
  * (pty.log), and ends the session when the guest says the shell exited.
  *
- * This file: configuration, the event loop (one poll over every fd, each
- * module adding its own with a callback), signals through a signalfd, and
- * the end of the session: exit status to every client, the VM stopped and
- * the directory removed for a temporary session, exit with the shell's
- * status.
+ * This file: configuration, the event loop (proto/ev.c: every module
+ * registers its own fds and timers), signals, the session's state (changed
+ * by hostd_state() alone, which logs the transition and rewrites
+ * session.json), and the end of the session: exit status to every client,
+ * the VM stopped and the directory removed for a temporary session, exit
+ * with the shell's status.
  */
 #include <sys/types.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capsem_imsg.h"
@@ -36,30 +35,29 @@
 #include "proc.h"
 #include "validate.h"
 
-#define POLL_MAX		256
 #define VM_GRACE_MS		2000
 #define END_MS			2000
 #define VM_LAST_WORDS_MS	1000
 
 struct hconf	 conf;
-struct hstatus	 st;
+struct hsession	 sess;
 
-static struct pollfd	 pfds[POLL_MAX];
-static poll_cb		 pcbs[POLL_MAX];
-static void		*pargs[POLL_MAX];
-static int		 npfds;
-static int		 sigfd = -1;
 static int		 vmfd = -1;	/* pidfd of the VM process */
-static int64_t		 end_deadline;
-static int64_t		 vm_gone;	/* VM exited: verdict due then */
+static struct ev	*vmev;
+static int		 vm_gone;	/* VM exited: verdict pending */
+static struct ev_timer	 vm_timer;	/* ... due by then at the latest */
 static int		 finishing;
+static struct ev_timer	 end_timer;
 
 static __dead void	 usage(void);
-static void		 signal_event(short, void *);
-static void		 vm_event(short, void *);
+static void		 hostd_signal(int, void *);
+static void		 hostd_prepare(void *);
+static void		 vm_event(int, short, void *);
+static void		 vm_due(void *);
 static void		 vm_stop(void);
 static void		 vm_verdict(void);
-static __dead void	 session_end(void);
+static void		 end_due(void *);
+static __dead void	 hostd_exit(void);
 static int		 wait_pidfd(int, int);
 
 static const struct option longopts[] = {
@@ -85,13 +83,12 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	char		 errbuf[160], abs[PATH_MAX];
 	const char	*errstr, *why, *tspec = NULL;
 	struct stat	 sb;
-	sigset_t	 mask;
-	int64_t		 now, next, t;
 	char		*eq;
-	int		 ch, i, timeout;
+	int		 ch;
 
 	conf.ready_fd = -1;
 	conf.ping_secs = 10;
@@ -191,17 +188,20 @@ main(int argc, char *argv[])
 	log_setverbose(conf.verbose);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1)
-		fatal("sigprocmask");
-	if ((sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+	ev_init();
+	if (ev_signals(sigs, sizeof(sigs) / sizeof(sigs[0]), hostd_signal,
+	    NULL) == -1)
 		fatal("signalfd");
+	ev_timer_init(&vm_timer, vm_due, NULL);
+	ev_timer_init(&end_timer, end_due, NULL);
+	ev_prepare(hostd_prepare, NULL);
+	if (vmfd != -1)
+		vmev = ev_add(vmfd, POLLIN, vm_event, NULL);
 
 	session_open();
+	children_init();
+	execs_init();
+	term_init();
 	guest_init();
 	clients_init();
 	if (!conf.debug && daemon(1, 0) == -1)
@@ -214,75 +214,7 @@ main(int argc, char *argv[])
 		close(conf.ready_fd);
 		conf.ready_fd = -1;
 	}
-
-	for (;;) {
-		npfds = 0;
-		poll_add(sigfd, POLLIN, signal_event, NULL);
-		if (vmfd != -1)
-			poll_add(vmfd, POLLIN, vm_event, NULL);
-		guest_poll();
-		clients_poll();
-
-		now = now_ms();
-		next = guest_timers(now);
-		if ((t = clients_timers(now)) < next)
-			next = t;
-		if (vm_gone != 0) {
-			if (st.exited || now >= vm_gone ||
-			    guest_children() == 0)
-				vm_verdict();
-			else if (vm_gone < next)
-				next = vm_gone;
-		}
-		if (finishing) {
-			if (clients_flushed() || now >= end_deadline)
-				session_end();
-			if (end_deadline < next)
-				next = end_deadline;
-		}
-		timeout = -1;
-		if (next != INT64_MAX)
-			timeout = next <= now ? 0 : (int)(next - now);
-		if (poll(pfds, npfds, timeout) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("poll");
-		}
-		for (i = 0; i < npfds; i++)
-			if (pfds[i].revents != 0)
-				pcbs[i](pfds[i].revents, pargs[i]);
-	}
-}
-
-void
-poll_add(int fd, short events, poll_cb cb, void *arg)
-{
-	if (npfds >= POLL_MAX)
-		fatalx("more than %d descriptors to poll", POLL_MAX);
-	pfds[npfds].fd = fd;
-	pfds[npfds].events = events;
-	pfds[npfds].revents = 0;
-	pcbs[npfds] = cb;
-	pargs[npfds] = arg;
-	npfds++;
-}
-
-int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
-int64_t
-now_us_real(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	ev_run();
 }
 
 const char *
@@ -304,32 +236,53 @@ state_name(enum hstate s)
 	return ("?");
 }
 
-static void
-signal_event(short revents, void *arg)
+/*
+ * The one place the session's state changes: the transition is logged and
+ * session.json rewritten at once.
+ */
+void
+hostd_state(enum hstate s)
 {
-	struct signalfd_siginfo	 si;
+	if (sess.state == s)
+		return;
+	log_debug("session state %s -> %s", state_name(sess.state),
+	    state_name(s));
+	sess.state = s;
+	session_json();
+}
 
-	while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
-		switch (si.ssi_signo) {
-		case SIGCHLD:
-			guest_sigchld();
+static void
+hostd_signal(int signo, void *arg)
+{
+	switch (signo) {
+	case SIGCHLD:
+		children_sigchld();
+		break;
+	case SIGTERM:
+	case SIGINT:
+	case SIGHUP:
+		if (finishing)
 			break;
-		case SIGTERM:
-		case SIGINT:
-		case SIGHUP:
-			if (finishing)
-				break;
-			log_info("%s: %s", strsignal(si.ssi_signo),
-			    conf.temp ? "ending the temporary session" :
-			    "leaving; the guest will reconnect to the next "
-			    "capsem-hostd");
-			if (!st.exited) {
-				st.exit_code = 128 + (int)si.ssi_signo;
-				session_finish("capsem-hostd was stopped");
-			}
-			break;
+		log_info("%s: %s", strsignal(signo),
+		    conf.temp ? "ending the temporary session" :
+		    "leaving; the guest will reconnect to the next "
+		    "capsem-hostd");
+		if (!sess.exited) {
+			sess.exit_code = 128 + signo;
+			hostd_end("capsem-hostd was stopped");
 		}
+		break;
 	}
+}
+
+/* Before every poll: the conditions that end a wait. */
+static void
+hostd_prepare(void *arg)
+{
+	if (vm_gone && (sess.exited || children_count() == 0))
+		vm_verdict();
+	if (finishing && clients_flushed())
+		hostd_exit();
 }
 
 /*
@@ -339,64 +292,73 @@ signal_event(short revents, void *arg)
  * the verdict waits for the control child to have passed on what it read.
  */
 static void
-vm_event(short revents, void *arg)
+vm_event(int fd, short revents, void *arg)
 {
+	ev_del(vmev);
+	vmev = NULL;
 	close(vmfd);
 	vmfd = -1;
-	vm_gone = now_ms() + VM_LAST_WORDS_MS;
+	vm_gone = 1;
+	ev_timer_in(&vm_timer, VM_LAST_WORDS_MS);
+}
+
+static void
+vm_due(void *arg)
+{
+	if (vm_gone)
+		vm_verdict();
 }
 
 static void
 vm_verdict(void)
 {
 	vm_gone = 0;
-	if (st.exited)
+	ev_timer_stop(&vm_timer);
+	if (sess.exited)
 		return;
 	log_warnx("the VM (pid %d) exited before the shell did",
 	    (int)conf.vm_pid);
-	st.exit_code = 255;
-	session_finish("the VM exited before the shell did");
+	sess.exit_code = 255;
+	hostd_end("the VM exited before the shell did");
 }
 
 /*
  * The session is over.  why NULL: the shell exited, everybody gets its
  * status; otherwise everybody gets why.  Clients have a moment to read it,
- * then session_end() finishes the job.
+ * then hostd_exit() finishes the job.  (session.json says "disconnected"
+ * for a session that is over for this hostd only: the guest's shell runs
+ * on and a new hostd may take it over.)
  */
 void
-session_finish(const char *why)
+hostd_end(const char *why)
 {
 	if (finishing)
 		return;
 	finishing = 1;
-	st.state = HS_ENDING;
 	guest_close_listeners();
 	if (why == NULL)
 		clients_exit();
 	else
 		clients_error(why);
-	end_deadline = now_ms() + END_MS;
-	if (!st.exited && !conf.temp) {
-		/* Not over for the guest: a new hostd may take it over. */
-		st.state = HS_DISCONNECTED;
-		session_json();
-		st.state = HS_ENDING;
-		return;
-	}
-	session_json();
+	ev_timer_in(&end_timer, END_MS);
+	hostd_state(HS_ENDING);
+}
+
+static void
+end_due(void *arg)
+{
+	hostd_exit();
 }
 
 static __dead void
-session_end(void)
+hostd_exit(void)
 {
-	int	 code = st.exit_code;
+	int	 code = sess.exit_code;
 
 	clients_close();
 	guest_stop_all();
-	if (st.exited || conf.temp) {
-		st.state = HS_EXITED;
-		session_json();
-	}
+	if (sess.exited || conf.temp)
+		hostd_state(HS_EXITED);
 	if (conf.temp) {
 		vm_stop();
 		session_remove();

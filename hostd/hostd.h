@@ -1,21 +1,32 @@
 /*
- * capsem-hostd: what its four files share.  hostd.c has main, the event
- * loop and the end of the session; hostd-guest.c everything facing the
- * guest (listeners, the terminal connection, the decoder children, boot,
- * ping, exec); hostd-client.c the attach clients; hostd-session.c the
- * session directory (lock, session.json, pty.log, audit.jsonl, removal).
+ * capsem-hostd: what its files share.
+ *
+ *	hostd.c		main, the loop, signals, the session's state (the one
+ *			writer) and the end of the session
+ *	guest.c		listeners, pairing, boot, ping, the control child's
+ *			messages, how the guest's side ends
+ *	term.c		the terminal relay (raw bytes, never parsed)
+ *	children.c	the sandboxed decoder children, one per connection
+ *	exec.c		the exec table (requests kept until acked, replayed)
+ *	client.c	the attach clients
+ *	session.c	the session directory (lock, session.json, pty.log,
+ *			audit.jsonl, removal)
  */
 #ifndef CAPSEM_HOSTD_H
 #define CAPSEM_HOSTD_H
 
 #include <sys/types.h>
+#include <sys/queue.h>
 
-#include <poll.h>
 #include <stdint.h>
 
+#include "ev.h"
+#include "imsg.h"
+#include "proc.h"
 #include "transport.h"
+#include "wire.h"
 
-#define HOSTD_ENV_MAX		128	/* -e entries (PROTOCOL.md) */
+#define HOSTD_ENV_MAX		128	/* -e entries (capsem-protocol(7)) */
 #define REPLAY_MAX		65536	/* recent output a late client gets */
 #define PTYLOG_ROTATE		(20 * 1024 * 1024)
 
@@ -46,7 +57,8 @@ enum hstate {
 	HS_EXITED
 };
 
-struct hstatus {
+/* The session; state changes only through hostd_state(). */
+struct hsession {
 	enum hstate	 state;
 	int		 exited;	/* shellexited (or equivalent) seen */
 	int		 exit_code;
@@ -55,37 +67,71 @@ struct hstatus {
 	char		 agent_version[64];
 };
 
+/* A decoder child: one framed connection from the guest. */
+struct hchild {
+	TAILQ_ENTRY(hchild)	 entry;
+	struct proc		 p;
+	uint32_t		 port;
+	int			 reaped;
+	int			 waitst;
+	int			 reported;	/* CHILD_DONE seen */
+	char			 why[128];
+	uint64_t		 exec_id;	/* exec: from execstarted */
+	int			 has_exec;
+};
+
 extern struct hconf	 conf;
-extern struct hstatus	 st;
+extern struct hsession	 sess;
 
-/* The loop: each module adds its fds every iteration. */
-typedef void	(*poll_cb)(short, void *);
-void		 poll_add(int, short, poll_cb, void *);
-int64_t		 now_ms(void);
-int64_t		 now_us_real(void);
+/* hostd.c */
+void		 hostd_state(enum hstate);
 const char	*state_name(enum hstate);
+void		 hostd_end(const char *);
 
-/* hostd.c: the session is over (shell exited, VM gone, signal). */
-void		 session_finish(const char *);
-
-/* hostd-guest.c */
+/* guest.c */
 void		 guest_init(void);
-void		 guest_poll(void);
-int64_t		 guest_timers(int64_t);
-void		 guest_sigchld(void);
 void		 guest_close_listeners(void);
 void		 guest_stop_all(void);
-int		 guest_term_write(const void *, size_t);
 void		 guest_resize(uint16_t, uint16_t);
 void		 guest_shutdown(void);
-int		 guest_exec(uint32_t, const char *, size_t, const char **);
-void		 guest_client_gone(uint32_t);
-size_t		 guest_children(void);
+int		 guest_send_frame(const void *, size_t);
+void		 guest_exited(int, int);
+void		 guest_drain_done(const char *);
+void		 guest_ctl_imsg(struct hchild *, struct imsg *);
+void		 guest_ctl_gone(struct hchild *);
 
-/* hostd-client.c */
+/* term.c */
+void		 term_init(void);
+void		 term_accept(int);
+void		 term_pair(void);
+void		 term_unpaired(void);
+void		 term_exited(void);
+int		 term_write(const void *, size_t);
+void		 term_close_all(void);
+
+/* children.c */
+void		 children_init(void);
+void		 child_start(int, uint32_t);
+void		 children_sigchld(void);
+void		 children_stop_all(void);
+size_t		 children_count(void);
+
+/* exec.c */
+void		 execs_init(void);
+int		 exec_request(uint32_t, const char *, size_t, const char **);
+void		 exec_client_gone(uint32_t);
+int		 exec_client_blocked(uint64_t);
+void		 exec_replay(void);
+void		 exec_acked(uint64_t);
+void		 exec_done(uint64_t, int);
+void		 exec_failed(uint64_t, const char *);
+void		 exec_stream_started(struct hchild *, uint64_t);
+void		 exec_stream_output(struct hchild *, const void *, size_t);
+void		 exec_stream_done(struct hchild *);
+void		 execs_free(void);
+
+/* client.c */
 void		 clients_init(void);
-void		 clients_poll(void);
-int64_t		 clients_timers(int64_t);
 void		 clients_output(const void *, size_t);
 void		 clients_seed(const void *, size_t);
 int		 clients_blocked(void);
@@ -99,8 +145,9 @@ int		 clients_flushed(void);
 void		 clients_close(void);
 size_t		 clients_count(void);
 
-/* hostd-session.c */
+/* session.c */
 void		 session_open(void);
+void		 session_changed(void);
 void		 session_json(void);
 void		 ptylog_write(int, const void *, size_t);
 int		 session_auditfd(void);

@@ -2,5 +2,5 @@
 # parent: it never parses what the guest sends, its decoder children do.
 PROGS +=	$(B)/sbin/capsem-hostd
 MANS +=		hostd/capsem-hostd.8
-OBJS_capsem-hostd := $(addprefix $(B)/hostd/, hostd.o guest.o client.o \
-		session.o)
+OBJS_capsem-hostd := $(addprefix $(B)/hostd/, hostd.o guest.o term.o \
+		children.o exec.o client.o session.o)

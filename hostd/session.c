@@ -41,6 +41,10 @@ static int	 auditfd = -1;
 static int64_t	 started_us;
 static int64_t	 ended_us;
 
+static int	 json_dirty;
+
+static void	 session_prepare(void *);
+static const char *session_state_name(void);
 static int	 ptylog_open(void);
 static void	 ptylog_replay(void);
 static void	 iso8601(int64_t, char *, size_t);
@@ -80,7 +84,7 @@ session_open(void)
 					started_us = (int64_t)timegm(&tm) *
 					    1000000;
 			}
-			st.connections = json_integer_value(json_object_get(
+			sess.connections = json_integer_value(json_object_get(
 			    old, "connections"));
 			log_info("%s: taking over the session (started %s)",
 			    conf.dir, s ? s : "?");
@@ -93,7 +97,38 @@ session_open(void)
 	if ((auditfd = openat(dirfd_, "audit.jsonl", O_WRONLY | O_APPEND |
 	    O_CREAT | O_CLOEXEC, 0600)) == -1)
 		fatal("%s/audit.jsonl", conf.dir);
-	session_json();
+	ev_prepare(session_prepare, NULL);
+}
+
+/*
+ * Something session.json shows changed (clients, boots): it is rewritten
+ * once, before the next poll.  State changes write it at once
+ * (hostd_state()).
+ */
+void
+session_changed(void)
+{
+	json_dirty = 1;
+}
+
+static void
+session_prepare(void *arg)
+{
+	if (json_dirty)
+		session_json();
+}
+
+/*
+ * The state as session.json names it.  A session that is over for this
+ * hostd but not for the guest (no exit status, not temporary) is
+ * "disconnected": its shell runs on and a new hostd may take it over.
+ */
+static const char *
+session_state_name(void)
+{
+	if (sess.state == HS_ENDING && !sess.exited && !conf.temp)
+		return ("disconnected");
+	return (state_name(sess.state));
 }
 
 int
@@ -102,7 +137,10 @@ session_auditfd(void)
 	return (auditfd);
 }
 
-/* Rewrite session.json: write a temporary file, rename it over. */
+/*
+ * Rewrite session.json: write a temporary file, rename it over.  Called
+ * by hostd_state() and before a poll after session_changed() only.
+ */
 void
 session_json(void)
 {
@@ -111,10 +149,11 @@ session_json(void)
 
 	if (dirfd_ == -1)
 		return;
-	if (st.state >= HS_EXITED && ended_us == 0)
+	json_dirty = 0;
+	if (sess.state >= HS_EXITED && ended_us == 0)
 		ended_us = now_us_real();
 	o = json_object();
-	json_object_set_new(o, "state", json_string(state_name(st.state)));
+	json_object_set_new(o, "state", json_string(session_state_name()));
 	json_object_set_new(o, "hostd_pid", json_integer(getpid()));
 	json_object_set_new(o, "vm_pid", conf.vm_pid > 0 ?
 	    json_integer(conf.vm_pid) : json_null());
@@ -127,13 +166,13 @@ session_json(void)
 		json_object_set_new(o, "ended", json_string(when));
 	} else
 		json_object_set_new(o, "ended", json_null());
-	json_object_set_new(o, "exit_code", st.exited ?
-	    json_integer(st.exit_code) : json_null());
-	json_object_set_new(o, "signal", st.exited && st.exit_signal ?
-	    json_integer(st.exit_signal) : json_null());
-	json_object_set_new(o, "connections", json_integer(st.connections));
-	json_object_set_new(o, "agent_version", st.agent_version[0] ?
-	    json_string(st.agent_version) : json_null());
+	json_object_set_new(o, "exit_code", sess.exited ?
+	    json_integer(sess.exit_code) : json_null());
+	json_object_set_new(o, "signal", sess.exited && sess.exit_signal ?
+	    json_integer(sess.exit_signal) : json_null());
+	json_object_set_new(o, "connections", json_integer(sess.connections));
+	json_object_set_new(o, "agent_version", sess.agent_version[0] ?
+	    json_string(sess.agent_version) : json_null());
 	json_object_set_new(o, "clients", json_integer(clients_count()));
 
 	snprintf(tmp, sizeof(tmp), "%s/.session.json.%d", conf.dir,

@@ -22,9 +22,14 @@
 #include <unistd.h>
 
 #include "capsem_imsg.h"
+#include "ev.h"
 #include "log.h"
 #include "proc.h"
 #include "sandbox.h"
+
+static void	 proc_event(int, short, void *);
+static void	 proc_update(struct proc *);
+static void	 proc_lost(struct proc *);
 
 /* Where the child programs live: $CAPSEM_LIBEXECDIR overrides the build's. */
 const char *
@@ -106,6 +111,8 @@ proc_start(struct proc *p, int debug, int verbose)
 	p->pid = pid;
 	p->running = 1;
 	p->done = 0;
+	p->paused = 0;
+	p->ev = ev_add(p->ibuf.fd, POLLIN, proc_event, p);
 	log_debug("started %s (pid %d)", p->role, (int)pid);
 	return (0);
 }
@@ -116,6 +123,8 @@ proc_close(struct proc *p)
 {
 	if (!p->running)
 		return;
+	ev_del(p->ev);
+	p->ev = NULL;
 	imsgbuf_clear(&p->ibuf);
 	close(p->ibuf.fd);
 	p->ibuf.fd = -1;
@@ -175,6 +184,7 @@ proc_compose(struct proc *p, uint32_t type, int fd, const void *data,
 			close(fd);
 		return (-1);
 	}
+	proc_update(p);
 	return (0);
 }
 
@@ -233,12 +243,62 @@ proc_seccomp_report(struct proc *p, struct imsg *imsg)
 	    sandbox_syscall_name(nr, name, sizeof(name)));
 }
 
+/* The loop's callback for a child's channel. */
+static void
+proc_event(int fd, short revents, void *arg)
+{
+	struct proc	*p = arg;
+
+	if ((revents & POLLOUT) && imsgbuf_write(&p->ibuf) == -1) {
+		if (errno != EPIPE)
+			log_warn("%s child (pid %d): imsg write", p->role,
+			    (int)p->pid);
+		proc_lost(p);
+		return;
+	}
+	if ((revents & (POLLIN | POLLHUP | POLLERR)) && proc_read(p) == -1)
+		return;
+	proc_update(p);
+}
+
+/* What the channel waits for: input unless paused, output if queued. */
+static void
+proc_update(struct proc *p)
+{
+	short	 ev = 0;
+
+	if (!p->running)
+		return;
+	if (!p->paused)
+		ev |= POLLIN;
+	if (imsgbuf_queuelen(&p->ibuf) > 0)
+		ev |= POLLOUT;
+	ev_set(p->ev, ev);
+}
+
+/* Backpressure: stop (or resume) reading what the child sends. */
+void
+proc_pause(struct proc *p, int paused)
+{
+	p->paused = paused;
+	proc_update(p);
+}
+
+static void
+proc_lost(struct proc *p)
+{
+	proc_close(p);
+	if (p->gone != NULL)
+		p->gone(p);
+}
+
 /*
  * Take in what the child sent and dispatch each imsg.  -1: the channel is
- * gone (closed here); how the child ended comes from waitpid.
+ * gone: lost (closed here, and gone() called) or closed by the parent
+ * while dispatching; how the child ended comes from waitpid.
  */
 int
-proc_read(struct proc *p, proc_dispatch_cb cb, void *arg)
+proc_read(struct proc *p)
 {
 	struct imsg	 imsg;
 	ssize_t		 n;
@@ -252,7 +312,7 @@ proc_read(struct proc *p, proc_dispatch_cb cb, void *arg)
 		n = 0;
 	}
 	if (n == 0) {
-		proc_close(p);
+		proc_lost(p);
 		return (-1);
 	}
 	for (;;) {
@@ -262,26 +322,11 @@ proc_read(struct proc *p, proc_dispatch_cb cb, void *arg)
 		}
 		if (n == 0)
 			return (0);
-		cb(p, &imsg, arg);
+		p->dispatch(p, &imsg);
 		imsg_free(&imsg);
 		if (!p->running)
 			return (-1);
 	}
-}
-
-/* Push queued imsgs to the child; -1 when its end is gone. */
-int
-proc_write(struct proc *p)
-{
-	if (!p->running)
-		return (-1);
-	if (imsgbuf_write(&p->ibuf) == -1) {
-		if (errno != EPIPE)
-			log_warn("%s child (pid %d): imsg write", p->role,
-			    (int)p->pid);
-		return (-1);
-	}
-	return (0);
 }
 
 /*
@@ -302,7 +347,7 @@ proc_malformed(struct proc *p, struct imsg *imsg, const char *what)
 		    (int)p->pid, what);
 	if (p->pid > 0)
 		(void)kill(p->pid, SIGKILL);
-	proc_close(p);
+	proc_lost(p);
 }
 
 /* A fixed-size imsg: exactly len bytes, or the child is stopped. */

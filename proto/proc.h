@@ -8,15 +8,30 @@
 
 #include <sys/types.h>
 
+#include "ev.h"
 #include "imsg.h"
 
+struct proc;
+typedef void	 (*proc_dispatch_cb)(struct proc *, struct imsg *);
+
+/*
+ * One child.  The parent fills in role, prog, dispatch (each imsg the
+ * child sends) and, if it wants to know, gone (the channel closed: EOF, an
+ * error, or a malformed imsg) before proc_start(); the channel then lives
+ * in the event loop until proc_close().
+ */
 struct proc {
 	const char	*role;		/* "term" */
 	const char	*prog;		/* "capsem-agent-term" */
+	proc_dispatch_cb dispatch;
+	void		(*gone)(struct proc *);
+	void		*arg;		/* the parent's, untouched here */
 	pid_t		 pid;		/* 0 when not running */
 	int		 running;	/* imsgbuf is live */
 	int		 done;		/* IMSG_CHILD_DONE received */
+	int		 paused;	/* not read: backpressure */
 	struct imsgbuf	 ibuf;
+	struct ev	*ev;
 };
 
 const char	*proc_libexecdir(void);
@@ -30,16 +45,16 @@ void		 proc_selftest(struct proc *, int);
 void		 proc_seccomp_report(struct proc *, struct imsg *);
 
 /*
- * Reading a child: proc_read() takes in what the child sent and hands each
- * imsg to the callback; it returns -1 once the channel is gone (EOF, a read
- * error, or a malformed imsg, after which the child is stopped).  Input
+ * Reading a child: the loop calls proc_read() when the channel is readable
+ * (a parent may also call it to take in a dead child's last words); it
+ * hands each imsg to dispatch and returns -1 once the channel is gone (EOF,
+ * a read error, or a malformed imsg, after which the child is stopped).  Input
  * from a child is untrusted: the accessors check an imsg's exact size or
  * that it is one NUL-terminated string, and on a mismatch apply the one
  * policy for a malformed imsg: log the role and the type, stop the child.
  */
-typedef void	 (*proc_dispatch_cb)(struct proc *, struct imsg *, void *);
-int		 proc_read(struct proc *, proc_dispatch_cb, void *);
-int		 proc_write(struct proc *);
+int		 proc_read(struct proc *);
+void		 proc_pause(struct proc *, int);
 int		 proc_imsg_exact(struct proc *, struct imsg *, void *, size_t);
 char		*proc_imsg_string(struct proc *, struct imsg *, size_t);
 void		 proc_malformed(struct proc *, struct imsg *, const char *);

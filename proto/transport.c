@@ -41,6 +41,9 @@ static int	transport_parse_path(const char *, const char *, size_t,
 static int	transport_addr(const struct transport *, uint32_t,
 		    union transport_addr *, socklen_t *);
 static int	transport_unlink_stale(const char *);
+static int	transport_unix_addr(const char *, union transport_addr *);
+static int	transport_listen_addr(union transport_addr *, socklen_t);
+static int	transport_connect_addr(union transport_addr *, socklen_t);
 
 static int
 transport_error(char *err, size_t errlen, int errnum, const char *fmt, ...)
@@ -183,14 +186,21 @@ transport_connect(const struct transport *t, uint32_t logical)
 {
 	union transport_addr	ua;
 	socklen_t		len;
-	int			fd, saved_errno;
 
 	if (transport_addr(t, logical, &ua, &len) == -1)
 		return (-1);
-	if ((fd = socket(ua.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC,
+	return (transport_connect_addr(&ua, len));
+}
+
+static int
+transport_connect_addr(union transport_addr *ua, socklen_t len)
+{
+	int			fd, saved_errno;
+
+	if ((fd = socket(ua->sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC,
 	    0)) == -1)
 		return (-1);
-	while (connect(fd, &ua.sa, len) == -1) {
+	while (connect(fd, &ua->sa, len) == -1) {
 		if (errno == EINTR)
 			continue;
 		saved_errno = errno;
@@ -240,15 +250,74 @@ transport_listen(const struct transport *t, uint32_t logical)
 {
 	union transport_addr	ua;
 	socklen_t		len;
-	mode_t			omask;
-	int			fd, r, saved_errno;
 
 	if (transport_addr(t, logical, &ua, &len) == -1)
 		return (-1);
-	if (ua.sa.sa_family == AF_UNIX &&
-	    transport_unlink_stale(ua.sun.sun_path) == -1)
+	return (transport_listen_addr(&ua, len));
+}
+
+/* A listening unix socket at path (mode 0600), as for a port. */
+int
+transport_listen_unix(const char *path)
+{
+	union transport_addr	ua;
+
+	if (transport_unix_addr(path, &ua) == -1)
 		return (-1);
-	if ((fd = socket(ua.sa.sa_family,
+	return (transport_listen_addr(&ua, sizeof(ua.sun)));
+}
+
+/* A connected, blocking, close-on-exec stream socket to path. */
+int
+transport_connect_unix(const char *path)
+{
+	union transport_addr	ua;
+
+	if (transport_unix_addr(path, &ua) == -1)
+		return (-1);
+	return (transport_connect_addr(&ua, sizeof(ua.sun)));
+}
+
+/*
+ * Remove the socket file a listener on this port left (unix and hybrid);
+ * nothing for vsock.  For a session that is over: a file left behind
+ * would look like a live session.
+ */
+void
+transport_unlink(const struct transport *t, uint32_t logical)
+{
+	union transport_addr	ua;
+	socklen_t		len;
+
+	if (t->kind == TRANSPORT_VSOCK ||
+	    transport_addr(t, logical, &ua, &len) == -1)
+		return;
+	(void)unlink(ua.sun.sun_path);
+}
+
+static int
+transport_unix_addr(const char *path, union transport_addr *ua)
+{
+	memset(ua, 0, sizeof(*ua));
+	ua->sun.sun_family = AF_UNIX;
+	if (strlcpy(ua->sun.sun_path, path, sizeof(ua->sun.sun_path)) >=
+	    sizeof(ua->sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+transport_listen_addr(union transport_addr *ua, socklen_t len)
+{
+	mode_t			omask;
+	int			fd, r, saved_errno;
+
+	if (ua->sa.sa_family == AF_UNIX &&
+	    transport_unlink_stale(ua->sun.sun_path) == -1)
+		return (-1);
+	if ((fd = socket(ua->sa.sa_family,
 	    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1)
 		return (-1);
 	/*
@@ -256,12 +325,12 @@ transport_listen(const struct transport *t, uint32_t logical)
 	 * does not reach the file, so the umask makes it 0600 from the start:
 	 * no window in which another user could connect.
 	 */
-	if (ua.sa.sa_family == AF_UNIX) {
+	if (ua->sa.sa_family == AF_UNIX) {
 		omask = umask(0177);
-		r = bind(fd, &ua.sa, len);
+		r = bind(fd, &ua->sa, len);
 		umask(omask);
 	} else
-		r = bind(fd, &ua.sa, len);
+		r = bind(fd, &ua->sa, len);
 	if (r == -1 || listen(fd, TRANSPORT_BACKLOG) == -1) {
 		saved_errno = errno;
 		close(fd);

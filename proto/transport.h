@@ -51,6 +51,16 @@ int	transport_connect(const struct transport *, uint32_t);
 /* A listening, non-blocking, close-on-exec stream socket, or -1 with errno. */
 int	transport_listen(const struct transport *, uint32_t);
 
+/* Remove the socket file of a port's listener (unix, hybrid). */
+void	transport_unlink(const struct transport *, uint32_t);
+
+/*
+ * The same for a named unix socket outside the port scheme (a session's
+ * attach.sock): listening with mode 0600, or connected.
+ */
+int	transport_listen_unix(const char *);
+int	transport_connect_unix(const char *);
+
 /*
  * The port offset given on a kernel command line (capsem.vsock_port_offset=N,
  * the last one wins).  Absent or not a number: 0 (PROTOCOL.md).  Returns -1

@@ -1,0 +1,240 @@
+/*
+ * The parent's side of the audit child.  agent-audit follows the audit log
+ * and sends records on the audit port; the parent opens the log for it
+ * (the child cannot open anything), connects the port, keeps the read
+ * position the child reports so that a restarted child neither resends nor
+ * skips a record, and passes down the new file after a rotation.
+ *
+ * The audit channel is not part of the session: it is started once the
+ * session runs, retried with its own backoff while the port refuses, and
+ * restarted when its child ends; it never takes the terminal or control
+ * down with it.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+
+#define AUDIT_BACKOFF_MIN_MS	1000
+#define AUDIT_BACKOFF_MAX_MS	5000
+#define AUDIT_STOP_MS		1000
+
+static void	 audit_imsg(struct proc *, struct imsg *);
+static void	 audit_timer_fired(void *);
+static void	 audit_position(struct proc *, struct imsg *);
+static void	 audit_reopen(void);
+
+static struct proc	 audit = {
+	.role = "audit", .prog = "capsem-agent-audit", .dispatch = audit_imsg
+};
+static struct ev_timer	 audit_timer;
+static int		 audit_backoff_ms = AUDIT_BACKOFF_MIN_MS;
+static struct imsg_audit_pos audit_pos;
+static int		 audit_pos_valid;
+
+void
+audit_init(void)
+{
+	ev_timer_init(&audit_timer, audit_timer_fired, NULL);
+}
+
+static void
+audit_timer_fired(void *arg)
+{
+	audit_start();
+}
+
+/* Start the audit child in ms (0: the usual backoff). */
+void
+audit_retry(int64_t ms)
+{
+	ev_timer_in(&audit_timer, ms > 0 ? ms : audit_backoff_ms);
+}
+
+void
+audit_cancel(void)
+{
+	ev_timer_stop(&audit_timer);
+}
+
+/* Connect the audit port and start a child on it (the session runs). */
+void
+audit_start(void)
+{
+	struct imsg_audit_pos	 pos;
+	struct stat		 sb;
+	char			 desc[160];
+	int			 sock, fd;
+
+	if (!agent_running() || audit.running || audit.pid)
+		return;
+	if ((sock = transport_connect(&conf.transport, PORT_AUDIT)) == -1) {
+		log_debug("audit: connect %s: %s",
+		    transport_describe(&conf.transport, PORT_AUDIT, desc,
+		    sizeof(desc)), strerror(errno));
+		audit_retry(0);
+		if (audit_backoff_ms < AUDIT_BACKOFF_MAX_MS)
+			audit_backoff_ms *= 2;
+		return;
+	}
+	audit_backoff_ms = AUDIT_BACKOFF_MIN_MS;
+	if (proc_start(&audit, conf.debug, conf.verbose) == -1) {
+		log_warn("audit: cannot start the audit child");
+		close(sock);
+		return;
+	}
+	proc_compose(&audit, IMSG_AUDIT_SOCKET, sock, NULL, 0);
+	if ((fd = open(conf.auditlog, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_debug("audit: %s: %s", conf.auditlog, strerror(errno));
+		proc_compose(&audit, IMSG_AUDIT_NOLOG, -1, NULL, 0);
+		return;
+	}
+	memset(&pos, 0, sizeof(pos));
+	if (fstat(fd, &sb) == 0) {
+		pos.dev = sb.st_dev;
+		pos.ino = sb.st_ino;
+	}
+	if (!audit_pos_valid)
+		pos.from_end = 1;	/* first start: tail from the end */
+	else {
+		pos.last_sec = audit_pos.last_sec;
+		pos.last_msec = audit_pos.last_msec;
+		pos.last_serial = audit_pos.last_serial;
+		if (audit_pos.dev == pos.dev && audit_pos.ino == pos.ino)
+			pos.offset = audit_pos.offset;
+		else
+			log_info("audit: %s was replaced while we were away: "
+			    "reading the new file from its start",
+			    conf.auditlog);
+	}
+	proc_compose(&audit, IMSG_AUDIT_LOG, fd, &pos, sizeof(pos));
+}
+
+/* Input from agent-audit: typed, but from an untrusted process. */
+static void
+audit_imsg(struct proc *p, struct imsg *imsg)
+{
+	char	 detail[128];
+
+	if (agent_common_imsg(p, imsg))
+		return;
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CHILD_DONE:
+		if (agent_child_done(p, imsg, detail, sizeof(detail)) == -1)
+			return;
+		proc_close(p);
+		if (agent_running())
+			audit_retry(0);
+		break;
+	case IMSG_AUDIT_POS:
+		audit_position(p, imsg);
+		break;
+	case IMSG_AUDIT_REOPEN:
+		audit_reopen();
+		break;
+	default:
+		proc_malformed(p, imsg, "unexpected type");
+		break;
+	}
+}
+
+static void
+audit_position(struct proc *p, struct imsg *imsg)
+{
+	struct imsg_audit_pos	 pos;
+
+	if (proc_imsg_exact(p, imsg, &pos, sizeof(pos)) == -1)
+		return;
+	audit_pos = pos;
+	audit_pos_valid = 1;
+}
+
+/* Rotated?  Only a new file (dev/ino) is passed down. */
+static void
+audit_reopen(void)
+{
+	struct imsg_audit_pos	 pos;
+	struct stat		 sb;
+	int			 fd;
+
+	if (stat(conf.auditlog, &sb) == -1)
+		return;
+	if (audit_pos_valid && sb.st_dev == audit_pos.dev &&
+	    sb.st_ino == audit_pos.ino)
+		return;
+	if ((fd = open(conf.auditlog, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if (fstat(fd, &sb) == -1) {
+		close(fd);
+		return;
+	}
+	memset(&pos, 0, sizeof(pos));
+	pos.dev = sb.st_dev;
+	pos.ino = sb.st_ino;
+	pos.last_sec = audit_pos.last_sec;
+	pos.last_msec = audit_pos.last_msec;
+	pos.last_serial = audit_pos.last_serial;
+	audit_pos = pos;
+	audit_pos_valid = 1;
+	log_info("audit: following %s to its new file", conf.auditlog);
+	proc_compose(&audit, IMSG_AUDIT_LOG, fd, &pos, sizeof(pos));
+}
+
+/* SIGCHLD: 1 if pid was the audit child (then handled here). */
+int
+audit_reaped(pid_t pid, int status)
+{
+	if (pid == 0 || pid != audit.pid)
+		return (0);
+	audit.pid = 0;
+	if (agent_child_reaped(&audit, pid, status))
+		audit_retry(agent_deaths_exceeded() ? AUDIT_BACKOFF_MAX_MS : 0);
+	return (1);
+}
+
+/*
+ * Stop the audit child in order: it reports its last read position before
+ * it exits, so the next one neither resends nor skips a record.  Bounded;
+ * then it is reaped like the others.
+ */
+void
+audit_stop(void)
+{
+	struct pollfd	 pfd;
+	struct imsg	 imsg;
+	int64_t		 deadline = now_ms() + AUDIT_STOP_MS;
+	ssize_t		 n;
+
+	audit_cancel();
+	if (audit.running && proc_compose(&audit, IMSG_CHILD_STOP, -1, NULL,
+	    0) == 0 && imsgbuf_flush(&audit.ibuf) == 0) {
+		while (!audit.done && now_ms() < deadline) {
+			pfd.fd = audit.ibuf.fd;
+			pfd.events = POLLIN;
+			if (poll(&pfd, 1, (int)(deadline - now_ms())) <= 0)
+				break;
+			if ((n = imsgbuf_read(&audit.ibuf)) == 0 ||
+			    (n == -1 && errno != EAGAIN))
+				break;
+			while ((n = imsg_get(&audit.ibuf, &imsg)) > 0) {
+				if (imsg_get_type(&imsg) == IMSG_AUDIT_POS)
+					audit_position(&audit, &imsg);
+				else if (imsg_get_type(&imsg) ==
+				    IMSG_CHILD_DONE)
+					audit.done = 1;
+				imsg_free(&imsg);
+			}
+			if (n == -1)
+				break;
+		}
+	}
+	agent_child_stop(&audit);
+}
