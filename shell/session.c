@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "session.h"
 
 #define READY_TIMEOUT_MS	15000	/* hostd up, sockets listening */
@@ -50,7 +51,6 @@ static int	remove_entry(const char *, const struct stat *, int,
 		    struct FTW *);
 static void	stop_child(pid_t *);
 static void	remove_dir(struct session *);
-static long long	now_ms(void);
 
 int
 session_existing(struct session *s, const char *dir)
@@ -430,15 +430,6 @@ session_create(struct session *s, const struct session_opts *o)
 		(void)close(ready[1]);
 	session_abort(s);
 	return (-1);
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /*

@@ -15,11 +15,11 @@
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -35,6 +35,7 @@
 #include "capsem_imsg.h"
 #include "imsg.h"
 #include "session.h"
+#include "transport.h"
 
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))
@@ -55,7 +56,7 @@ enum command {
 };
 
 /* One connection to capsem-hostd and the state of the terminal around it. */
-struct client {
+struct conn {
 	struct imsgbuf	 ib;
 	int		 fd;
 	uint32_t	 mode;		/* enum attach_mode */
@@ -84,23 +85,23 @@ static void		set_signals(void);
 static void		get_winsize(uint16_t *, uint16_t *);
 static __dead void	die(const char *, ...)
 			    __attribute__((__format__(printf, 1, 2)));
-static __dead void	finish(struct client *, int);
+static __dead void	finish(struct conn *, int);
 static int		attach_connect(const char *);
-static void		client_open(struct client *, uint32_t, const char *);
-static void		client_send(struct client *, uint32_t, const void *,
+static void		conn_open(struct conn *, uint32_t, const char *);
+static void		conn_send(struct conn *, uint32_t, const void *,
 			    size_t);
-static void		out_append(struct client *, const void *, size_t);
-static int		out_write(struct client *);
-static void		out_drain(struct client *);
-static void		stdin_read(struct client *);
-static void		input_send(struct client *, const unsigned char *,
+static void		out_append(struct conn *, const void *, size_t);
+static int		out_write(struct conn *);
+static void		out_drain(struct conn *);
+static void		stdin_read(struct conn *);
+static void		input_send(struct conn *, const unsigned char *,
 			    size_t);
-static size_t		escape_scan(struct client *, const unsigned char *,
+static size_t		escape_scan(struct conn *, const unsigned char *,
 			    size_t, unsigned char *);
-static __dead void	detach(struct client *);
-static void		socket_read(struct client *);
-static void		dispatch(struct client *, struct imsg *);
-static __dead void	client_loop(struct client *);
+static __dead void	detach(struct conn *);
+static void		socket_read(struct conn *);
+static void		dispatch(struct conn *, struct imsg *);
+static __dead void	conn_loop(struct conn *);
 static char		*exec_command(int, char **);
 static int		control_shutdown(const char *);
 
@@ -214,7 +215,7 @@ die(const char *fmt, ...)
 
 /* The session ended: show all its output, restore, wait for our hostd. */
 static __dead void
-finish(struct client *c, int code)
+finish(struct conn *c, int code)
 {
 	out_drain(c);
 	term_restore();
@@ -227,24 +228,20 @@ finish(struct client *c, int code)
 static int
 attach_connect(const char *dir)
 {
-	struct sockaddr_un	 sun;
-	int			 fd;
+	char	 path[PATH_MAX];
+	int	 fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/%s",
-	    dir, ATTACH_SOCKET) >= sizeof(sun.sun_path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+	    ATTACH_SOCKET) >= sizeof(path))
 		die("%s/%s: path too long", dir, ATTACH_SOCKET);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		die("socket: %s", strerror(errno));
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		die("%s: connect: %s", sun.sun_path, strerror(errno));
+	if ((fd = transport_connect_unix(path)) == -1)
+		die("%s: connect: %s", path, strerror(errno));
 	return (fd);
 }
 
 /* Connect and say hello; the answer is read by the loop. */
 static void
-client_open(struct client *c, uint32_t mode, const char *dir)
+conn_open(struct conn *c, uint32_t mode, const char *dir)
 {
 	struct attach_hello	 hello;
 
@@ -260,7 +257,7 @@ client_open(struct client *c, uint32_t mode, const char *dir)
 		get_winsize(&hello.cols, &hello.rows);
 		hello.flags = ATTACH_REPLAY;
 	}
-	client_send(c, IMSG_ATTACH_HELLO, &hello, sizeof(hello));
+	conn_send(c, IMSG_ATTACH_HELLO, &hello, sizeof(hello));
 	if (imsgbuf_flush(&c->ib) == -1) {
 		/*
 		 * A hostd that refuses us says why and closes at once, maybe
@@ -282,7 +279,7 @@ client_open(struct client *c, uint32_t mode, const char *dir)
 }
 
 static void
-client_send(struct client *c, uint32_t type, const void *data, size_t len)
+conn_send(struct conn *c, uint32_t type, const void *data, size_t len)
 {
 	if (c->wdead)
 		return;
@@ -291,7 +288,7 @@ client_send(struct client *c, uint32_t type, const void *data, size_t len)
 }
 
 static void
-out_append(struct client *c, const void *data, size_t len)
+out_append(struct conn *c, const void *data, size_t len)
 {
 	size_t	 need;
 
@@ -320,7 +317,7 @@ out_append(struct client *c, const void *data, size_t len)
 
 /* Write what stdout takes now.  Returns 0, or -1 (reported) on error. */
 static int
-out_write(struct client *c)
+out_write(struct conn *c)
 {
 	ssize_t	 n;
 
@@ -342,7 +339,7 @@ out_write(struct client *c)
 
 /* Before exit: everything pending reaches stdout, waiting if need be. */
 static void
-out_drain(struct client *c)
+out_drain(struct conn *c)
 {
 	struct pollfd	 pfd;
 
@@ -365,7 +362,7 @@ out_drain(struct client *c)
  * count; ~. does not return.
  */
 static size_t
-escape_scan(struct client *c, const unsigned char *src, size_t len,
+escape_scan(struct conn *c, const unsigned char *src, size_t len,
     unsigned char *dst)
 {
 	static const char	 help[] = "Supported escape sequences:\r\n"
@@ -404,20 +401,20 @@ escape_scan(struct client *c, const unsigned char *src, size_t len,
 }
 
 static void
-input_send(struct client *c, const unsigned char *buf, size_t len)
+input_send(struct conn *c, const unsigned char *buf, size_t len)
 {
 	size_t	 n;
 
 	while (len > 0) {
 		n = len > ATTACH_CHUNK ? ATTACH_CHUNK : len;
-		client_send(c, IMSG_ATTACH_INPUT, buf, n);
+		conn_send(c, IMSG_ATTACH_INPUT, buf, n);
 		buf += n;
 		len -= n;
 	}
 }
 
 static void
-stdin_read(struct client *c)
+stdin_read(struct conn *c)
 {
 	static unsigned char	 in[ATTACH_CHUNK];
 	static unsigned char	 sendbuf[ATTACH_CHUNK + 1];
@@ -443,9 +440,9 @@ stdin_read(struct client *c)
 }
 
 static __dead void
-detach(struct client *c)
+detach(struct conn *c)
 {
-	client_send(c, IMSG_ATTACH_DETACH, NULL, 0);
+	conn_send(c, IMSG_ATTACH_DETACH, NULL, 0);
 	(void)imsgbuf_flush(&c->ib);
 	out_drain(c);
 	term_restore();
@@ -455,7 +452,7 @@ detach(struct client *c)
 }
 
 static void
-socket_read(struct client *c)
+socket_read(struct conn *c)
 {
 	struct imsg	 imsg;
 	ssize_t		 n;
@@ -485,7 +482,7 @@ socket_read(struct client *c)
 
 /* One message from capsem-hostd: checked before it is believed. */
 static void
-dispatch(struct client *c, struct imsg *imsg)
+dispatch(struct conn *c, struct imsg *imsg)
 {
 	struct attach_welcome	 welcome;
 	struct attach_exit	 ex;
@@ -500,7 +497,7 @@ dispatch(struct client *c, struct imsg *imsg)
 			die("%s: bad welcome (version or size)", sess.dir);
 		c->welcomed = 1;
 		if (c->mode == ATTACH_EXEC)
-			client_send(c, IMSG_ATTACH_EXEC, c->exec_cmd,
+			conn_send(c, IMSG_ATTACH_EXEC, c->exec_cmd,
 			    strlen(c->exec_cmd));
 		break;
 	case IMSG_ATTACH_ERROR:
@@ -539,7 +536,7 @@ dispatch(struct client *c, struct imsg *imsg)
 }
 
 static __dead void
-client_loop(struct client *c)
+conn_loop(struct conn *c)
 {
 	struct pollfd	 pfd[3];
 	struct imsg_resize rs;
@@ -554,7 +551,7 @@ client_loop(struct client *c)
 			winched = 0;
 			get_winsize(&rs.cols, &rs.rows);
 			if (c->mode == ATTACH_TERMINAL)
-				client_send(c, IMSG_ATTACH_RESIZE, &rs,
+				conn_send(c, IMSG_ATTACH_RESIZE, &rs,
 				    sizeof(rs));
 		}
 		/* Backpressure: full stdout buffer, stop reading hostd. */
@@ -648,7 +645,7 @@ exec_command(int argc, char **argv)
 static int
 control_shutdown(const char *dir)
 {
-	struct client	 c;
+	struct conn	 c;
 	struct imsg	 imsg;
 	struct pollfd	 pfd;
 	ssize_t		 n;
@@ -656,8 +653,8 @@ control_shutdown(const char *dir)
 	int		 r;
 
 	memset(&c, 0, sizeof(c));
-	client_open(&c, ATTACH_CONTROL, dir);
-	client_send(&c, IMSG_ATTACH_SHUTDOWN, NULL, 0);
+	conn_open(&c, ATTACH_CONTROL, dir);
+	conn_send(&c, IMSG_ATTACH_SHUTDOWN, NULL, 0);
 	if (imsgbuf_flush(&c.ib) == -1)
 		die("%s/%s: write: %s", dir, ATTACH_SOCKET, strerror(errno));
 	pfd.fd = c.fd;
@@ -714,7 +711,7 @@ main(int argc, char *argv[])
 		{ NULL,		0,		NULL,	0 }
 	};
 	struct session_opts	 so;
-	struct client		 c;
+	struct conn		 c;
 	enum command		 cmd = CMD_ATTACH;
 	const char		*dir = NULL;
 	int			 ch, temp = 0, create = 0, local = 0;
@@ -814,15 +811,15 @@ main(int argc, char *argv[])
 		exit(255);
 
 	if (cmd == CMD_EXEC) {
-		client_open(&c, ATTACH_EXEC, sess.dir);
+		conn_open(&c, ATTACH_EXEC, sess.dir);
 	} else {
 		c.stdin_open = 1;
 		c.line_start = 1;
-		client_open(&c, ATTACH_TERMINAL, sess.dir);
+		conn_open(&c, ATTACH_TERMINAL, sess.dir);
 		if (isatty(STDIN_FILENO)) {
 			c.escapes = 1;
 			term_raw();
 		}
 	}
-	client_loop(&c);
+	conn_loop(&c);
 }
