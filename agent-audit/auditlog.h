@@ -1,7 +1,7 @@
 /*
  * The auditd log parser of the guest audit child: bytes of
  * /var/log/audit/audit.log in, one struct audit_record per successful
- * execve out (shared/PROTOCOL.md "Audit records").  Pure: no I/O, no
+ * execve out (capsem-protocol(7) "Audit records").  Pure: no I/O, no
  * logging, only malloc; the child tails the log and feeds whatever read(2)
  * returned, in chunks of any size.
  *

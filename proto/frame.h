@@ -1,6 +1,6 @@
 /*
  * Incremental reader of length-prefixed frames (4-byte big-endian length,
- * then the body; PROTOCOL.md "Framing").  Bytes may arrive split anywhere,
+ * then the body; capsem-protocol(7) "Framing").  Bytes may arrive split anywhere,
  * one at a time if need be.  A length over the reader's maximum is refused
  * as soon as the 4 header bytes are known, before anything is allocated, and
  * the body buffer only grows as body bytes actually arrive (geometrically,

@@ -10,7 +10,7 @@
  * The first error wins; after it the reader should be abandoned.
  *
  * Encoding is done with msgpack-c's packer (see wire.c), which already emits
- * the smallest forms PROTOCOL.md requires.
+ * the smallest forms capsem-protocol(7) requires.
  */
 #ifndef CAPSEM_MPACK_H
 #define CAPSEM_MPACK_H

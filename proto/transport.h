@@ -1,6 +1,6 @@
 /*
  * Transports: how the guest reaches the host for each logical port
- * (PROTOCOL.md).  The only place that knows about AF_VSOCK and the socket
+ * (capsem-protocol(7)).  The only place that knows about AF_VSOCK and the socket
  * file naming of local mode and of Firecracker/Cloud Hypervisor "hybrid"
  * vsock; everything else asks for a connected or listening fd.
  *
@@ -63,7 +63,7 @@ int	transport_connect_unix(const char *);
 
 /*
  * The port offset given on a kernel command line (capsem.vsock_port_offset=N,
- * the last one wins).  Absent or not a number: 0 (PROTOCOL.md).  Returns -1
+ * the last one wins).  Absent or not a number: 0 (capsem-protocol(7)).  Returns -1
  * with errno EOVERFLOW only for a number too large to be a port offset.
  */
 int	transport_cmdline_offset(const char *, uint32_t *);

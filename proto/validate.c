@@ -1,5 +1,5 @@
 /*
- * Boot validation rules (PROTOCOL.md; see validate.h).  Input comes from the
+ * Boot validation rules (capsem-protocol(7); see validate.h).  Input comes from the
  * host during boot: each rule bounds what the guest will put into the
  * shell's environment or onto its disk.  Pure functions, no side effects.
  */

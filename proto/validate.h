@@ -1,5 +1,5 @@
 /*
- * The boot validation rules of PROTOCOL.md ("Boot sequence"), applied by the
+ * The boot validation rules of capsem-protocol(7) ("Boot sequence"), applied by the
  * guest to what the host sends during boot.  Each check returns 0 when the
  * input is acceptable, or -1 with *why set to a static reason string (why may
  * be NULL).  Strings are given with their length, since a wire str may hold

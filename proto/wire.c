@@ -1,5 +1,5 @@
 /*
- * The MessagePack codec of every capsem wire message (PROTOCOL.md), driven
+ * The MessagePack codec of every capsem wire message (capsem-protocol(7)), driven
  * by one table: each message is its tag, direction and field list, and one
  * generic encoder and decoder walk it.  Decoding runs on untrusted input
  * through the strict reader of mpack.c; encoding uses msgpack-c's packer
@@ -260,7 +260,7 @@ msg_is_ackable(enum msg_type t)
 }
 
 /*
- * The id an ack or ackreply for this ackable message carries (PROTOCOL.md
+ * The id an ack or ackreply for this ackable message carries (capsem-protocol(7)
  * "Reliability"); shellexited has none and is answered with id 0.
  */
 uint64_t

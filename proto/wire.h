@@ -1,5 +1,5 @@
 /*
- * The capsem wire protocol (shared/PROTOCOL.md): every control message of
+ * The capsem wire protocol (capsem-protocol(7)): every control message of
  * both directions, the audit record of port 5006, and their MessagePack
  * codec.  Decoders take untrusted input: they are strict (type, range,
  * UTF-8, required fields, known tag, no trailing bytes) and never allocate
@@ -17,7 +17,7 @@
 #define FRAME_MAX		2097152		/* largest frame body, bytes */
 #define FRAME_HDRLEN		4
 
-/* Logical ports (PROTOCOL.md "Transport and ports"). */
+/* Logical ports (capsem-protocol(7) "Transport and ports"). */
 #define PORT_CONTROL		5000
 #define PORT_TERMINAL		5001
 #define PORT_LIFECYCLE		5004

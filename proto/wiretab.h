@@ -1,6 +1,6 @@
 /*
  * The message table behind wire.c and wirejson.c: for every message of
- * PROTOCOL.md its tag, direction, ackability and fields in wire order, each
+ * capsem-protocol(7) its tag, direction, ackability and fields in wire order, each
  * field given by its type and its offset in struct msg (or struct
  * audit_record, or struct boot_stage).  Internal to proto/: programs use
  * wire.h and wirejson.h.

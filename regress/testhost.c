@@ -1,5 +1,5 @@
 /*
- * capsem-testhost: the host side of shared/PROTOCOL.md over the unix:DIR
+ * capsem-testhost: the host side of capsem-protocol(7) over the unix:DIR
  * transport, driven by a script, so that the integration tests can run the
  * real capsem-agent against something they control and inspect.
  *

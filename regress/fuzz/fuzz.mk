@@ -28,7 +28,7 @@ FUZZ_LIB_SRCS := proto/mpack.c proto/wire.c proto/wirejson.c proto/frame.c \
 FUZZ_LIB :=	$(FUZZ_B)/libcapsem-fuzz.a
 FUZZ_BINS :=	$(FUZZ_TARGETS:%=$(FUZZ_B)/%)
 
-$(FUZZ_B)/%.o: %.c
+$(FUZZ_B)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
@@ -40,7 +40,7 @@ $(FUZZ_BINS): $(FUZZ_B)/%: $(FUZZ_B)/regress/fuzz/%.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 # The seed generator runs on the build machine: no sanitizer, any cc.
-$(FUZZ_B)/fuzzseed: regress/fuzz/fuzzseed.c proto/imsg.h
+$(FUZZ_B)/fuzzseed: regress/fuzz/fuzzseed.c proto/imsg.h | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNFLAGS) -std=gnu11 -o $@ $< $(LDLIBS)
 

@@ -1,5 +1,5 @@
 /*
- * Boundary values of the limits in shared/PROTOCOL.md that the other proto
+ * Boundary values of the limits in capsem-protocol(7) that the other proto
  * tests do not already pin down (test_frame.c has the frame reader at
  * FRAME_MAX and one over, test_validate.c every boot validation limit,
  * test_decode_errors.c the encoder at FRAME_MAX and one over for filewrite
