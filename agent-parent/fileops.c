@@ -288,6 +288,35 @@ ws_openat2(int dfd, const char *rel, uint64_t flags, uint64_t mode)
 }
 
 /*
+ * One step down a path being created: the directory comp beneath dfd, made
+ * if missing and opened right after mkdirat (confined: with the workspace
+ * rules of ws_openat2, so a symlink swapped in between is refused).  dfd
+ * is closed if closeit.  An O_PATH fd, or -1 with errno.
+ */
+static int
+dir_step(int dfd, int closeit, const char *comp, int confined)
+{
+	int	 nfd, e;
+
+	nfd = confined ? ws_openat2(dfd, comp, O_PATH | O_DIRECTORY, 0) :
+	    openat(dfd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (nfd == -1 && errno == ENOENT) {
+		if (mkdirat(dfd, comp, FILEOPS_DIRMODE) == -1 &&
+		    errno != EEXIST)
+			nfd = -1;
+		else
+			nfd = confined ? ws_openat2(dfd, comp,
+			    O_PATH | O_DIRECTORY, 0) : openat(dfd, comp,
+			    O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	e = errno;
+	if (closeit)
+		close(dfd);
+	errno = e;
+	return (nfd);
+}
+
+/*
  * The directory holding the last component, as an O_PATH fd (-1, errno).
  * With create, missing directories are made one component at a time and
  * each is opened beneath its parent right after mkdirat, so a symlink
@@ -299,7 +328,7 @@ ws_parent(int wsfd, const struct ws_path *wp, int create)
 	char		 comp[PATH_MAX];
 	const char	*p, *end;
 	size_t		 clen;
-	int		 dfd, nfd, e;
+	int		 dfd;
 
 	if (wp->ncomp == 1)
 		return (fcntl(wsfd, F_DUPFD_CLOEXEC, 0));
@@ -315,23 +344,8 @@ ws_parent(int wsfd, const struct ws_path *wp, int create)
 		clen = end - p;
 		memcpy(comp, p, clen);
 		comp[clen] = '\0';
-		nfd = ws_openat2(dfd, comp, O_PATH | O_DIRECTORY, 0);
-		if (nfd == -1 && errno == ENOENT) {
-			if (mkdirat(dfd, comp, FILEOPS_DIRMODE) == -1 &&
-			    errno != EEXIST)
-				nfd = -1;
-			else
-				nfd = ws_openat2(dfd, comp,
-				    O_PATH | O_DIRECTORY, 0);
-		}
-		e = errno;
-		if (dfd != wsfd)
-			close(dfd);
-		if (nfd == -1) {
-			errno = e;
+		if ((dfd = dir_step(dfd, dfd != wsfd, comp, 1)) == -1)
 			return (-1);
-		}
-		dfd = nfd;
 	}
 	return (dfd);
 }
@@ -539,7 +553,7 @@ boot_parent(const char *path, const char **namep)
 	char		 comp[PATH_MAX];
 	const char	*p, *end, *name;
 	size_t		 clen;
-	int		 dfd, nfd, e;
+	int		 dfd;
 
 	name = strrchr(path, '/') + 1;
 	*namep = name;
@@ -554,22 +568,8 @@ boot_parent(const char *path, const char **namep)
 			break;
 		memcpy(comp, p, clen);
 		comp[clen] = '\0';
-		nfd = openat(dfd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (nfd == -1 && errno == ENOENT) {
-			if (mkdirat(dfd, comp, FILEOPS_DIRMODE) == -1 &&
-			    errno != EEXIST)
-				nfd = -1;
-			else
-				nfd = openat(dfd, comp,
-				    O_PATH | O_DIRECTORY | O_CLOEXEC);
-		}
-		e = errno;
-		close(dfd);
-		if (nfd == -1) {
-			errno = e;
+		if ((dfd = dir_step(dfd, 1, comp, 0)) == -1)
 			return (-1);
-		}
-		dfd = nfd;
 	}
 	return (dfd);
 }

@@ -342,52 +342,45 @@ mpack_read_bin(struct mpack_reader *r, const char *what, const uint8_t **p,
  * Array and map headers: every element takes at least one byte, so a count
  * larger than the bytes left (twice that for a map) cannot be honest.
  */
-int
-mpack_read_array(struct mpack_reader *r, const char *what, size_t *count)
+static int
+read_container(struct mpack_reader *r, const char *what, size_t *count,
+    int map)
 {
+	const uint8_t	fix = map ? 0x80 : 0x90;
+	const uint8_t	b16 = map ? 0xde : 0xdc;
+	const char	*kind = map ? "map" : "array";
 	size_t		start = r->off;
 	uint64_t	n;
 	uint8_t		b;
 
 	if (next_byte(r, what, &b) == -1)
 		return (-1);
-	if (b >= 0x90 && b <= 0x9f)
+	if (b >= fix && b <= fix + 0x0f)
 		n = b & 0x0f;
-	else if (b == 0xdc || b == 0xdd) {
-		if (read_be(r, what, b == 0xdc ? 2 : 4, &n) == -1)
+	else if (b == b16 || b == b16 + 1) {
+		if (read_be(r, what, b == b16 ? 2 : 4, &n) == -1)
 			return (-1);
 	} else
-		return (wrong_type(r, what, start, "array", b));
-	if (n > mpack_left(r))
+		return (wrong_type(r, what, start, kind, b));
+	if (n > mpack_left(r) / (map ? 2 : 1))
 		return (mpack_error(r, WERR_LENGTH, start,
-		    "%s: declared array of %" PRIu64 " elements exceeds the "
-		    "%zu bytes left", what, n, mpack_left(r)));
+		    "%s: declared %s of %" PRIu64 " %s exceeds the %zu bytes "
+		    "left", what, kind, n, map ? "entries" : "elements",
+		    mpack_left(r)));
 	*count = n;
 	return (0);
 }
 
 int
+mpack_read_array(struct mpack_reader *r, const char *what, size_t *count)
+{
+	return (read_container(r, what, count, 0));
+}
+
+int
 mpack_read_map(struct mpack_reader *r, const char *what, size_t *count)
 {
-	size_t		start = r->off;
-	uint64_t	n;
-	uint8_t		b;
-
-	if (next_byte(r, what, &b) == -1)
-		return (-1);
-	if (b >= 0x80 && b <= 0x8f)
-		n = b & 0x0f;
-	else if (b == 0xde || b == 0xdf) {
-		if (read_be(r, what, b == 0xde ? 2 : 4, &n) == -1)
-			return (-1);
-	} else
-		return (wrong_type(r, what, start, "map", b));
-	if (n > mpack_left(r) / 2)
-		return (mpack_error(r, WERR_LENGTH, start,
-		    "%s: declared map of %" PRIu64 " entries exceeds the "
-		    "%zu bytes left", what, n, mpack_left(r)));
-	*count = n;
-	return (0);
+	return (read_container(r, what, count, 1));
 }
 
 static int

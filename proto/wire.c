@@ -21,8 +21,8 @@
 #include "wiretab.h"
 
 /* A field path for messages; truncation is harmless there. */
-static void __attribute__((__format__(printf, 3, 4)))
-mkpath(char *dst, size_t len, const char *fmt, ...)
+void
+wire_mkpath(char *dst, size_t len, const char *fmt, ...)
 {
 	va_list	ap;
 
@@ -536,7 +536,7 @@ enc_field(struct enc *e, const char *path, const void *base,
 		if (msgpack_pack_array(&e->pk, n))
 			return (-1);
 		for (i = 0; i < n; i++) {
-			mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
+			wire_mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
 			if (enc_fields(e, sub, &st[i], &stage_desc) == -1)
 				return (-1);
 		}
@@ -547,7 +547,7 @@ enc_field(struct enc *e, const char *path, const void *base,
 		if (msgpack_pack_array(&e->pk, n))
 			return (-1);
 		for (i = 0; i < n; i++) {
-			mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
+			wire_mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
 			if (enc_str(e, sub, &caps[i], 0) == -1)
 				return (-1);
 		}
@@ -576,7 +576,7 @@ enc_fields(struct enc *e, const char *prefix, const void *base,
 		f = &d->fields[i];
 		if (f->type == WF_CAPS && !*WF_CPTR(base, f->aux2, int))
 			continue;
-		mkpath(path, sizeof(path), "%s%s%s", prefix,
+		wire_mkpath(path, sizeof(path), "%s%s%s", prefix,
 		    *prefix ? "." : "", f->name);
 		if (enc_cstr(e, f->name) == -1 ||
 		    enc_field(e, path, base, f) == -1)
@@ -787,7 +787,7 @@ dec_array(struct mpack_reader *r, const char *path, void *base,
 	for (i = 0; i < n; i++) {
 		if (dec_grow(r, arr, &cap, i, size) == -1)
 			return (-1);
-		mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
+		wire_mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
 		if (f->type == WF_STAGES) {
 			if (dec_fields(r, sub, (char *)*arr + i * size,
 			    &stage_desc) == -1) {
@@ -869,7 +869,7 @@ safe_name(char *dst, size_t dstlen, const uint8_t *p, size_t len)
 
 	strvisx(tmp, (const char *)p, len > 32 ? 32 : len,
 	    VIS_SAFE | VIS_CSTYLE | VIS_OCTAL | VIS_NL | VIS_TAB);
-	mkpath(dst, dstlen, "%s%s", tmp, len > 32 ? "..." : "");
+	wire_mkpath(dst, dstlen, "%s%s", tmp, len > 32 ? "..." : "");
 }
 
 /* A map of named fields, in any order; unknown keys are skipped. */
@@ -887,7 +887,7 @@ dec_fields(struct mpack_reader *r, const char *prefix, void *base,
 		return (-1);
 	for (i = 0; i < n; i++) {
 		start = r->off;
-		mkpath(path, sizeof(path), "%s%skey", prefix,
+		wire_mkpath(path, sizeof(path), "%s%skey", prefix,
 		    *prefix ? "." : "");
 		if (mpack_read_str(r, path, &key, &klen) == -1)
 			return (-1);
@@ -897,14 +897,14 @@ dec_fields(struct mpack_reader *r, const char *prefix, void *base,
 				break;
 		if (k == d->nfields) {
 			safe_name(name, sizeof(name), key, klen);
-			mkpath(path, sizeof(path), "%s%s%s", prefix,
+			wire_mkpath(path, sizeof(path), "%s%s%s", prefix,
 			    *prefix ? "." : "", name);
 			if (mpack_skip(r, path) == -1)
 				return (-1);
 			continue;
 		}
 		f = &d->fields[k];
-		mkpath(path, sizeof(path), "%s%s%s", prefix,
+		wire_mkpath(path, sizeof(path), "%s%s%s", prefix,
 		    *prefix ? "." : "", f->name);
 		if (seen & (1U << k))
 			return (mpack_error(r, WERR_DUPLICATE, start,

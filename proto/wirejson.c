@@ -14,17 +14,6 @@
 #include "wirejson.h"
 #include "wiretab.h"
 
-/* A field path for messages; truncation is harmless there. */
-static void __attribute__((__format__(printf, 3, 4)))
-mkpath(char *dst, size_t len, const char *fmt, ...)
-{
-	va_list	ap;
-
-	va_start(ap, fmt);
-	vsnprintf(dst, len, fmt, ap);
-	va_end(ap);
-}
-
 struct jerr {
 	char	*buf;
 	size_t	 len;
@@ -121,7 +110,7 @@ j_array(struct jerr *e, const char *path, json_t *v, void *base,
 	if ((*arr = calloc(n + 1, size)) == NULL)
 		return (jfail(e, "%s: out of memory", path));
 	for (i = 0; i < n; i++) {
-		mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
+		wire_mkpath(sub, sizeof(sub), "%s[%zu]", path, i);
 		*count = i + 1;
 		if (f->type == WF_STAGES ?
 		    from_fields(e, sub, json_array_get(v, i),
@@ -215,7 +204,7 @@ from_fields(struct jerr *e, const char *prefix, json_t *obj, void *base,
 	}
 	for (i = 0; i < d->nfields; i++) {
 		f = &d->fields[i];
-		mkpath(path, sizeof(path), "%s%s%s", prefix,
+		wire_mkpath(path, sizeof(path), "%s%s%s", prefix,
 		    *prefix ? "." : "", f->name);
 		if ((v = json_object_get(obj, f->name)) == NULL) {
 			if (optional(f->type))

@@ -56,4 +56,8 @@ void			 wire_fields_free(void *, const struct wire_desc *);
 #define WF_CPTR(base, off, type) \
 	((type const *)(const void *)((const char *)(base) + (off)))
 
+/* The path of a field ("bootconfig.caps[2]") for error messages. */
+void	wire_mkpath(char *, size_t, const char *, ...)
+	    __attribute__((__format__(printf, 3, 4)));
+
 #endif
