@@ -14,6 +14,7 @@
 #include <sys/queue.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -73,7 +74,7 @@ void
 child_start(int fd, uint32_t port)
 {
 	struct hchild	*c;
-	int		 afd;
+	int		 afd, e;
 
 	if (nchildren >= CHILDREN_MAX) {
 		log_warnx("port %u: connection refused: %d connections "
@@ -96,9 +97,17 @@ child_start(int fd, uint32_t port)
 		c->p.prog = "capsem-hostd-stream";
 	}
 	if (proc_start(&c->p, conf.debug, conf.verbose) == -1) {
-		log_warn("port %u: cannot start %s", port, c->p.prog);
+		e = errno;
 		close(fd);
 		free(c);
+		/* A program that cannot be run is not retried. */
+		if (e == ENOENT || e == EACCES || e == ENOEXEC)
+			hostd_fault("cannot run %s/%s: %s", proc_libexecdir(),
+			    port == PORT_CONTROL ? "capsem-hostd-control" :
+			    "capsem-hostd-stream", strerror(e));
+		else
+			log_warnx("port %u: cannot start a decoder child: %s",
+			    port, strerror(e));
 		return;
 	}
 	TAILQ_INSERT_TAIL(&children, c, entry);
@@ -111,6 +120,21 @@ child_start(int fd, uint32_t port)
 			    NULL, 0);
 	}
 	(void)proc_compose(&c->p, IMSG_HOST_SOCKET, fd, &port, sizeof(port));
+}
+
+/*
+ * Close a child's channel on purpose: it exits, and the guest connection
+ * it owns closes with it (an exec connection closed so ends its command).
+ */
+void
+child_stop(struct hchild *c)
+{
+	if (!c->p.running)
+		return;
+	c->stopped = 1;
+	c->reported = 1;
+	proc_close(&c->p);
+	child_gone(&c->p);
 }
 
 /* Input from a decoder child: typed, but the child read the guest. */

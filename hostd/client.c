@@ -71,6 +71,7 @@ static void	 client_drop(struct client *, const char *);
 static void	 client_refuse(int, const char *);
 static void	 client_replay(struct client *);
 static struct client *client_find(uint32_t);
+static size_t	 clients_attached(void);
 static void	 clients_unlisten(void);
 
 void
@@ -318,7 +319,7 @@ client_dispatch(struct client *c, struct imsg *imsg)
 	case IMSG_ATTACH_SHUTDOWN:
 		log_info("attach: client %u (pid %d) asked for a shutdown",
 		    c->id, (int)c->pid);
-		guest_shutdown();
+		hostd_shutdown(c->pid);
 		break;
 	case IMSG_ATTACH_DETACH:
 		client_drop(c, NULL);
@@ -355,7 +356,7 @@ client_hello(struct client *c, struct imsg *imsg)
 	memset(&w, 0, sizeof(w));
 	w.version = ATTACH_VERSION;
 	w.client = c->id;
-	w.connected = sess.state == HS_CONNECTED;
+	w.connected = guest_booted_once();
 	client_send(c, IMSG_ATTACH_WELCOME, &w, sizeof(w));
 	log_info("attach: client %u (pid %d) attached (%s)", c->id,
 	    (int)c->pid, c->mode == ATTACH_TERMINAL ? "terminal" :
@@ -586,16 +587,25 @@ client_send(struct client *c, uint32_t type, const void *data, size_t len)
 		client_drop(c, NULL);
 }
 
-/* why NULL: the client left (or its socket failed), nothing to report. */
+/*
+ * why NULL: the client left (or its socket failed), nothing to report;
+ * otherwise it is told why before it is disconnected (best effort).
+ */
 static void
 client_drop(struct client *c, const char *why)
 {
+	char	 msg[160];
+
 	if (c->dead)
 		return;
-	if (why != NULL)
+	if (why != NULL) {
 		log_warnx("attach: client %u (pid %d) %s: disconnected", c->id,
 		    (int)c->pid, why);
-	else
+		snprintf(msg, sizeof(msg), "disconnected: the client %s", why);
+		if (imsg_compose(&c->ibuf, IMSG_ATTACH_ERROR, 0, 0, -1, msg,
+		    strlen(msg) + 1) != -1)
+			(void)imsgbuf_write(&c->ibuf);
+	} else
 		log_debug("attach: client %u (pid %d) left", c->id,
 		    (int)c->pid);
 	if (c->mode == ATTACH_EXEC)
@@ -610,6 +620,46 @@ client_drop(struct client *c, const char *why)
 	nclients--;
 	if (sess.state < HS_ENDING)
 		session_changed();
+	if ((c->mode == ATTACH_TERMINAL || c->mode == ATTACH_EXEC) &&
+	    clients_attached() == 0)
+		hostd_orphaned();
+}
+
+/* Terminal and exec clients: the ones a temporary session belongs to. */
+static size_t
+clients_attached(void)
+{
+	struct client	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (!c->dead && !c->ending && (c->mode == ATTACH_TERMINAL ||
+		    c->mode == ATTACH_EXEC))
+			n++;
+	return (n);
+}
+
+/* A line for the user of every terminal and exec client. */
+void
+clients_notice(const char *line)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (!c->dead && !c->ending && c->mode != ATTACH_CONTROL)
+			client_send(c, IMSG_ATTACH_NOTICE, line,
+			    strlen(line) + 1);
+}
+
+/* The guest booted for the first time: clients stop saying "waiting". */
+void
+clients_connected(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (!c->dead && !c->ending && c->mode == ATTACH_TERMINAL)
+			client_send(c, IMSG_ATTACH_CONNECTED, NULL, 0);
 }
 
 static struct client *

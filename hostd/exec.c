@@ -7,6 +7,11 @@
  * its own exec connection (a stream child); the exec is over once both
  * its execdone and the end of its output are in, or EXEC_TAIL_MS after
  * execdone at the latest.
+ *
+ * Nothing an exec started outlives its client: when the client goes, the
+ * exec's connection is closed (the agent then hangs up the command's
+ * process group, capsem-protocol(7)), and a request not yet started is
+ * neither replayed nor given a connection.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -31,6 +36,8 @@ struct hexec {
 	int			 stream_done;
 	int			 done;		/* execdone received */
 	int			 code;
+	int			 cancelled;	/* the client left */
+	struct hchild		*stream;	/* its exec connection */
 	struct ev_timer		 tail;		/* output tail after execdone */
 };
 
@@ -100,15 +107,25 @@ exec_replay(void)
 			(void)guest_send_frame(x->frame.data, x->frame.len);
 }
 
-/* The exec's client left: the command runs on, its output is dropped. */
+/* The exec's client left: the command goes too. */
 void
 exec_client_gone(uint32_t client)
 {
 	struct hexec	*x;
 
-	TAILQ_FOREACH(x, &execs, entry)
-		if (x->client == client)
-			x->client = 0;
+	TAILQ_FOREACH(x, &execs, entry) {
+		if (x->client != client)
+			continue;
+		x->client = 0;
+		if (x->done)
+			continue;
+		log_info("exec %llu: its client left: ending the command",
+		    (unsigned long long)x->id);
+		x->cancelled = 1;
+		x->acked = 1;		/* never sent again */
+		if (x->stream != NULL)
+			child_stop(x->stream);
+	}
 }
 
 /* 1 while the exec's client is behind: its stream child is not read. */
@@ -183,6 +200,9 @@ exec_stream_started(struct hchild *c, uint64_t id)
 		return;
 	}
 	x->started = 1;
+	x->stream = c;
+	if (x->cancelled)
+		child_stop(c);
 }
 
 void
@@ -201,8 +221,9 @@ exec_stream_done(struct hchild *c)
 {
 	struct hexec	*x;
 
-	if ((x = exec_find(c->exec_id)) == NULL)
+	if ((x = exec_find(c->exec_id)) == NULL || x->stream != c)
 		return;
+	x->stream = NULL;
 	x->stream_done = 1;
 	if (x->done)
 		exec_finish(x);

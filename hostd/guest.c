@@ -40,11 +40,13 @@ static int		 booted;	/* bootready on ctl */
 static uint16_t		 win_cols, win_rows;
 static int		 shutdown_wanted;
 static struct ev_timer	 ping_timer;
+static struct ev_timer	 boot_timer;	/* the first boot's deadline */
 static int		 awaiting_pong;
 static int		 missed;
 
 static void	 listener_event(int, short, void *);
 static void	 ping_due(void *);
+static void	 boot_due(void *);
 static void	 guest_ready(struct hchild *, const char *);
 static void	 guest_booted(void);
 static void	 guest_lost(const char *);
@@ -70,6 +72,37 @@ guest_init(void)
 	    transport_describe(&conf.transport, PORT_CONTROL, desc,
 	    sizeof(desc)));
 	ev_timer_init(&ping_timer, ping_due, NULL);
+	ev_timer_init(&boot_timer, boot_due, NULL);
+	if (conf.boot_secs > 0)
+		ev_timer_in(&boot_timer, (int64_t)conf.boot_secs * 1000);
+}
+
+/*
+ * Starting has a deadline: a temporary session whose guest never booted
+ * ends; a persistent one says so in session.json and waits on.
+ */
+static void
+boot_due(void *arg)
+{
+	char	 why[96];
+
+	if (sess.connections > 0 || sess.exited)
+		return;
+	snprintf(why, sizeof(why), "the guest did not connect within %d s",
+	    conf.boot_secs);
+	if (conf.temp) {
+		hostd_fault("%s", why);
+		return;
+	}
+	log_warnx("%s: waiting on", why);
+	hostd_reason("%s", why);
+}
+
+/* 1 once the guest has completed a boot sequence. */
+int
+guest_booted_once(void)
+{
+	return (sess.connections > 0);
 }
 
 /* No new connection: a socket file left behind would look like a session. */
@@ -149,19 +182,24 @@ guest_resize(uint16_t cols, uint16_t rows)
 	(void)send_msg(&m);
 }
 
-void
+/*
+ * Ask the guest to hang up the shell's session (SIGHUP, then SIGKILL);
+ * its exit then ends the session.  -1 if no guest is booted to ask: the
+ * request is kept for the next boot.
+ */
+int
 guest_shutdown(void)
 {
 	struct msg	 m;
 
 	if (sess.exited)
-		return;
+		return (0);
 	shutdown_wanted = 1;
 	if (ctl == NULL || !booted)
-		return;		/* sent after the next boot */
+		return (-1);
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_SHUTDOWN;
-	(void)send_msg(&m);
+	return (send_msg(&m) == -1 ? -1 : 0);
 }
 
 /* A frame encoded elsewhere (exec.c), for a booted guest only. */
@@ -287,6 +325,7 @@ guest_exited(int code, int sig)
 	if (sess.exited)
 		return;
 	sess.exited = 1;
+	sess.over = 1;
 	sess.exit_code = code;
 	sess.exit_signal = sig;
 	hostd_state(HS_DRAINING);
@@ -374,7 +413,10 @@ guest_booted(void)
 	if (booted)
 		return;
 	booted = 1;
-	sess.connections++;
+	if (sess.connections++ == 0) {
+		ev_timer_stop(&boot_timer);
+		clients_connected();
+	}
 	awaiting_pong = 0;
 	missed = 0;
 	ev_timer_in(&ping_timer, (int64_t)conf.ping_secs * 1000);
@@ -417,6 +459,7 @@ guest_stop_all(void)
 {
 	ctl = NULL;
 	ev_timer_stop(&ping_timer);
+	ev_timer_stop(&boot_timer);
 	children_stop_all();
 	execs_free();
 	term_close_all();

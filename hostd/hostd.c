@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,13 @@
 #include "log.h"
 #include "proc.h"
 #include "validate.h"
+#include "version.h"
 
 #define VM_GRACE_MS		2000
 #define END_MS			2000
 #define VM_LAST_WORDS_MS	1000
+#define HANGUP_MS		2000	/* shell hung up: its exit due by then */
+#define BOOT_SECS_DEFAULT	60
 
 struct hconf	 conf;
 struct hsession	 sess;
@@ -47,7 +51,9 @@ static struct ev	*vmev;
 static int		 vm_gone;	/* VM exited: verdict pending */
 static struct ev_timer	 vm_timer;	/* ... due by then at the latest */
 static int		 finishing;
+static int		 stop_vm;	/* stop the VM side at the end */
 static struct ev_timer	 end_timer;
+static struct ev_timer	 hangup_timer;
 
 static __dead void	 usage(void);
 static void		 hostd_signal(int, void *);
@@ -57,6 +63,7 @@ static void		 vm_due(void *);
 static void		 vm_stop(void);
 static void		 vm_verdict(void);
 static void		 end_due(void *);
+static void		 hangup_due(void *);
 static __dead void	 hostd_exit(void);
 static int		 wait_pidfd(int, int);
 
@@ -68,15 +75,18 @@ static const struct option longopts[] = {
 	{ "ready-fd",	required_argument,	NULL, 'R' },
 	{ "ping",	required_argument,	NULL, 'p' },
 	{ "missed",	required_argument,	NULL, 'm' },
+	{ "boot-timeout", required_argument,	NULL, 'B' },
+	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
 };
 
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-CdTv] [-e key=value] [-K vm-stop-command] "
-	    "[-k vm-pid]\n\t[-m missed-pongs] [-p ping-seconds] [-R fd] "
-	    "[-t transport] -S dir\n", getprogname());
+	fprintf(stderr, "usage: %s [-CdTVv] [-B boot-seconds] [-e key=value] "
+	    "[-K vm-stop-command]\n\t[-k vm-pid] [-m missed-pongs] "
+	    "[-p ping-seconds] [-R fd] [-t transport]\n\t-S dir\n",
+	    getprogname());
 	exit(1);
 }
 
@@ -93,12 +103,22 @@ main(int argc, char *argv[])
 	conf.ready_fd = -1;
 	conf.ping_secs = 10;
 	conf.max_missed = 3;
-	while ((ch = getopt_long(argc, argv, "Cde:K:k:m:p:R:S:Tt:v", longopts,
+	conf.boot_secs = BOOT_SECS_DEFAULT;
+	while ((ch = getopt_long(argc, argv, "B:Cde:K:k:m:p:R:S:Tt:Vv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			conf.boot_secs = strtonum(optarg, 0, 86400, &errstr);
+			if (errstr != NULL)
+				errx(1, "--boot-timeout %s: seconds is %s",
+				    optarg, errstr);
+			break;
 		case 'C':
 			conf.no_clock = 1;
 			break;
+		case 'V':
+			printf("capsem-hostd %s\n", CAPSEM_VERSION);
+			exit(0);
 		case 'd':
 			conf.debug = 1;
 			break;
@@ -194,6 +214,9 @@ main(int argc, char *argv[])
 		fatal("signalfd");
 	ev_timer_init(&vm_timer, vm_due, NULL);
 	ev_timer_init(&end_timer, end_due, NULL);
+	ev_timer_init(&hangup_timer, hangup_due, NULL);
+	stop_vm = conf.temp;
+	sess.over = conf.temp;
 	ev_prepare(hostd_prepare, NULL);
 	if (vmfd != -1)
 		vmev = ev_add(vmfd, POLLIN, vm_event, NULL);
@@ -249,6 +272,99 @@ hostd_state(enum hstate s)
 	    state_name(s));
 	sess.state = s;
 	session_json();
+}
+
+/*
+ * Why the session ended (session.json "reason", the log).  The first
+ * reason given stands: a shell hung up because its last client left
+ * exits with a status too, and that status is not the reason.
+ */
+void
+hostd_reason(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (sess.reason[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(sess.reason, sizeof(sess.reason), fmt, ap);
+	va_end(ap);
+	session_changed();
+}
+
+/*
+ * A fault that no retry can mend (a child program that cannot be run, a
+ * sandbox that cannot be set up): one log line, the reason to every
+ * client, the end.
+ */
+void
+hostd_fault(const char *fmt, ...)
+{
+	char	 why[160];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", why);
+	if (!sess.exited)
+		sess.exit_code = 255;
+	hostd_end(why);
+}
+
+/*
+ * A temporary session belongs to its clients, as an ssh session does: the
+ * last one is gone (closed terminal, killed client, closed output pipe,
+ * detach), so the shell's session is hung up and the session ends
+ * through the normal path, bounded by HANGUP_MS.
+ */
+void
+hostd_orphaned(void)
+{
+	if (!conf.temp || finishing || sess.exited)
+		return;
+	log_info("the last client left: ending the temporary session");
+	hostd_reason("the last client left");
+	if (guest_shutdown() == 0) {
+		ev_timer_in(&hangup_timer, HANGUP_MS);
+		return;
+	}
+	sess.exit_code = 128 + SIGHUP;
+	hostd_end(NULL);
+}
+
+/* A client asked for the end of the session. */
+void
+hostd_shutdown(pid_t by)
+{
+	char	 note[96];
+
+	if (finishing || sess.exited)
+		return;
+	hostd_reason("shut down (capsem-shell shutdown, pid %d)", (int)by);
+	snprintf(note, sizeof(note), "the session is being shut down "
+	    "(requested by pid %d)", (int)by);
+	clients_notice(note);
+	stop_vm = 1;
+	if (guest_shutdown() == 0) {
+		ev_timer_in(&hangup_timer, HANGUP_MS + END_MS);
+		return;
+	}
+	/* No guest to ask: the session ends now, the VM side with it. */
+	sess.over = 1;
+	sess.exit_code = 128 + SIGHUP;
+	hostd_end(NULL);
+}
+
+static void
+hangup_due(void *arg)
+{
+	if (finishing || sess.exited)
+		return;
+	log_warnx("the shell did not end within %d ms of its hangup",
+	    HANGUP_MS);
+	sess.exit_code = 128 + SIGKILL;
+	hostd_end(NULL);
 }
 
 static void
@@ -335,10 +451,20 @@ hostd_end(const char *why)
 	if (finishing)
 		return;
 	finishing = 1;
-	guest_close_listeners();
-	if (why == NULL)
-		clients_exit();
+	ev_timer_stop(&hangup_timer);
+	if (why != NULL)
+		hostd_reason("%s", why);
+	else if (sess.exited)
+		hostd_reason("the shell exited");
 	else
+		hostd_reason("the session was ended");
+	guest_close_listeners();
+	if (why == NULL) {
+		if (sess.reason[0] != '\0' && strcmp(sess.reason,
+		    "the shell exited") != 0)
+			clients_notice(sess.reason);
+		clients_exit();
+	} else
 		clients_error(why);
 	ev_timer_in(&end_timer, END_MS);
 	hostd_state(HS_ENDING);
@@ -357,10 +483,11 @@ hostd_exit(void)
 
 	clients_close();
 	guest_stop_all();
-	if (sess.exited || conf.temp)
+	if (sess.over)
 		hostd_state(HS_EXITED);
-	if (conf.temp) {
+	if (stop_vm)
 		vm_stop();
+	if (conf.temp) {
 		session_remove();
 		log_info("temporary session removed");
 	}

@@ -41,6 +41,7 @@ struct hconf {
 	int		 ready_fd;	/* -1: none */
 	int		 ping_secs;
 	int		 max_missed;
+	int		 boot_secs;	/* first boot deadline, 0: none */
 	int		 debug;
 	int		 verbose;
 	char		*env[HOSTD_ENV_MAX];	/* "KEY=VALUE" */
@@ -61,10 +62,13 @@ enum hstate {
 struct hsession {
 	enum hstate	 state;
 	int		 exited;	/* shellexited (or equivalent) seen */
+	int		 over;		/* over for the guest too (exited,
+					   temporary, shut down) */
 	int		 exit_code;
 	int		 exit_signal;
 	uint64_t	 connections;	/* boots completed */
 	char		 agent_version[64];
+	char		 reason[160];	/* why it ended (or is ending) */
 };
 
 /* A decoder child: one framed connection from the guest. */
@@ -78,6 +82,7 @@ struct hchild {
 	char			 why[128];
 	uint64_t		 exec_id;	/* exec: from execstarted */
 	int			 has_exec;
+	int			 stopped;	/* closed by us, on purpose */
 };
 
 extern struct hconf	 conf;
@@ -86,14 +91,21 @@ extern struct hsession	 sess;
 /* hostd.c */
 void		 hostd_state(enum hstate);
 const char	*state_name(enum hstate);
+void		 hostd_reason(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2)));
 void		 hostd_end(const char *);
+void		 hostd_fault(const char *, ...)
+		    __attribute__((__format__(printf, 1, 2)));
+void		 hostd_orphaned(void);
+void		 hostd_shutdown(pid_t);
 
 /* guest.c */
 void		 guest_init(void);
 void		 guest_close_listeners(void);
 void		 guest_stop_all(void);
 void		 guest_resize(uint16_t, uint16_t);
-void		 guest_shutdown(void);
+int		 guest_shutdown(void);
+int		 guest_booted_once(void);
 int		 guest_send_frame(const void *, size_t);
 void		 guest_exited(int, int);
 void		 guest_drain_done(const char *);
@@ -112,6 +124,7 @@ void		 term_close_all(void);
 /* children.c */
 void		 children_init(void);
 void		 child_start(int, uint32_t);
+void		 child_stop(struct hchild *);
 void		 children_sigchld(void);
 void		 children_stop_all(void);
 size_t		 children_count(void);
@@ -140,6 +153,8 @@ int		 client_exec_blocked(uint32_t);
 void		 client_exec_done(uint32_t, int);
 void		 client_exec_error(uint32_t, const char *);
 void		 clients_exit(void);
+void		 clients_notice(const char *);
+void		 clients_connected(void);
 void		 clients_error(const char *);
 int		 clients_flushed(void);
 void		 clients_close(void);

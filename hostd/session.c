@@ -126,7 +126,7 @@ session_prepare(void *arg)
 static const char *
 session_state_name(void)
 {
-	if (sess.state == HS_ENDING && !sess.exited && !conf.temp)
+	if (sess.state == HS_ENDING && !sess.over)
 		return ("disconnected");
 	return (state_name(sess.state));
 }
@@ -174,6 +174,8 @@ session_json(void)
 	json_object_set_new(o, "agent_version", sess.agent_version[0] ?
 	    json_string(sess.agent_version) : json_null());
 	json_object_set_new(o, "clients", json_integer(clients_count()));
+	json_object_set_new(o, "reason", sess.reason[0] ?
+	    json_string(sess.reason) : json_null());
 
 	snprintf(tmp, sizeof(tmp), "%s/.session.json.%d", conf.dir,
 	    (int)getpid());

@@ -95,7 +95,11 @@ enum imsg_type {
 	IMSG_ATTACH_EXIT = 207,	/* hostd: struct attach_exit, the shell ended */
 	IMSG_ATTACH_EXECDONE = 208, /* hostd: int32_t exit code of the exec */
 	IMSG_ATTACH_ERROR = 209, /* hostd: reason (NUL-ended); it then closes */
-	IMSG_ATTACH_DETACH = 210, /* client: leaving, the session goes on */
+	IMSG_ATTACH_DETACH = 210, /* client: leaving (the session goes on
+				   unless it is temporary) */
+	IMSG_ATTACH_NOTICE = 211, /* hostd: a line for the user (NUL-ended):
+				   why the session is ending, or waiting */
+	IMSG_ATTACH_CONNECTED = 212, /* hostd: the guest has booted */
 };
 
 /* Why a child stopped (IMSG_CHILD_DONE). */
@@ -170,8 +174,9 @@ struct imsg_host_shellexited {
  * The attach protocol: imsg over the session's attach.sock.  A client sends
  * IMSG_ATTACH_HELLO first; capsem-hostd answers IMSG_ATTACH_WELCOME or
  * IMSG_ATTACH_ERROR (then closes).  Terminal clients then send INPUT and
- * RESIZE and get OUTPUT (after a replay of recent output if asked), and
- * finally EXIT.  An exec client sends one EXEC and gets OUTPUT, then
+ * RESIZE and get OUTPUT (after a replay of recent output if asked),
+ * CONNECTED once the guest has booted (at once if it had), NOTICE lines
+ * for the user, and finally EXIT.  An exec client sends one EXEC and gets OUTPUT, then
  * EXECDONE.  A control client sends SHUTDOWN and gets EXIT when the session
  * ends.  Any message longer than ATTACH_IMSG_MAX ends the connection.
  */
@@ -199,7 +204,7 @@ struct attach_hello {
 struct attach_welcome {
 	uint32_t	version;
 	uint32_t	client;		/* this client's number, for logs */
-	int32_t		connected;	/* 1: the guest is connected now */
+	int32_t		connected;	/* 1: the guest has booted */
 	int32_t		pad;
 };
 

@@ -11,10 +11,12 @@
  * path kills and reaps them and removes the directory.
  */
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -28,10 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "ev.h"
 #include "session.h"
 
 #define READY_TIMEOUT_MS	15000	/* hostd up, sockets listening */
+#define BOOT_SECS_LOCAL		10	/* the guest's first boot, local */
+#define BOOT_SECS_VM		60	/* ... and with --vm */
 #define KILL_GRACE_MS		1000	/* SIGTERM to SIGKILL */
 #define LOG_TAIL		2048	/* hostd.log bytes shown on error */
 #define MAX_ARGS		24
@@ -217,7 +223,7 @@ static pid_t
 start_hostd(struct session *s, const struct session_opts *o, pid_t vm_pid,
     int ready_wr)
 {
-	char		 hostd[PATH_MAX], pidbuf[16], fdbuf[16];
+	char		 hostd[PATH_MAX], pidbuf[16], fdbuf[16], bootbuf[16];
 	char		 transport[PATH_MAX + 16];
 	char		**argv;
 	size_t		 i = 0, j;
@@ -237,7 +243,12 @@ start_hostd(struct session *s, const struct session_opts *o, pid_t vm_pid,
 		argv[i++] = (char *)"-v";
 	argv[i++] = (char *)"-S";
 	argv[i++] = s->dir;
-	argv[i++] = (char *)"-T";
+	if (!o->persistent)
+		argv[i++] = (char *)"-T";
+	(void)snprintf(bootbuf, sizeof(bootbuf), "%d", o->boot_secs >= 0 ?
+	    o->boot_secs : o->vm_cmd != NULL ? BOOT_SECS_VM : BOOT_SECS_LOCAL);
+	argv[i++] = (char *)"--boot-timeout";
+	argv[i++] = bootbuf;
 	argv[i++] = (char *)"--vm-pid";
 	argv[i++] = pidbuf;
 	argv[i++] = (char *)"--ready-fd";
@@ -368,14 +379,27 @@ session_create(struct session *s, const struct session_opts *o)
 
 	memset(s, 0, sizeof(*s));
 	s->hostd_pid = s->vm_pid = -1;
-	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
-		tmp = "/tmp";
-	if ((size_t)snprintf(s->dir, sizeof(s->dir), "%s/capsem.XXXXXXXX",
-	    tmp) >= sizeof(s->dir) || mkdtemp(s->dir) == NULL) {
+	tmp = session_root();
+	if (o->dir != NULL) {
+		if (strlcpy(s->dir, o->dir, sizeof(s->dir)) >= sizeof(s->dir)) {
+			fprintf(stderr, "capsem-shell: %s: path too long\n",
+			    o->dir);
+			return (-1);
+		}
+		if (mkdir(s->dir, 0700) == -1) {
+			fprintf(stderr, "capsem-shell: %s: %s\n", s->dir,
+			    errno == EEXIST ? "exists already (a new session "
+			    "needs a new directory)" : strerror(errno));
+			return (-1);
+		}
+	} else if ((size_t)snprintf(s->dir, sizeof(s->dir),
+	    "%s/capsem.XXXXXXXX", tmp) >= sizeof(s->dir) ||
+	    mkdtemp(s->dir) == NULL) {
 		fprintf(stderr, "capsem-shell: %s: mkdtemp: %s\n", s->dir,
 		    strerror(errno));
 		return (-1);
 	}
+	/* Ours to remove until it is made, a temporary one for good. */
 	s->temp = 1;
 	set_libexecdir();
 
@@ -417,6 +441,11 @@ session_create(struct session *s, const struct session_opts *o)
 		goto fail;
 	}
 	(void)close(hold[1]);
+	if (o->persistent) {
+		/* Made: from now on it outlives us, as a tmux session does. */
+		s->temp = 0;
+		s->hostd_pid = s->vm_pid = -1;
+	}
 	return (0);
 
  fail:
@@ -525,4 +554,188 @@ session_abort(struct session *s)
 	stop_child(&s->hostd_pid);
 	stop_child(&s->vm_pid);
 	remove_dir(s);
+}
+
+const char *
+session_root(void)
+{
+	const char	*tmp;
+
+	if ((tmp = getenv("TMPDIR")) == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	return (tmp);
+}
+
+/*
+ * A session is served while its capsem-hostd holds the lock on the
+ * directory (flock, dropped by the kernel when hostd dies): 1 if so, 0 if
+ * not, -1 if the directory cannot be opened.
+ */
+static int
+session_alive(const char *dir)
+{
+	int	 fd, r;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return (-1);
+	r = flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	(void)close(fd);
+	return (r);
+}
+
+static json_t *
+session_json_load(const char *dir)
+{
+	char	 path[PATH_MAX + 16];
+
+	(void)snprintf(path, sizeof(path), "%s/session.json", dir);
+	return (json_load_file(path, 0, NULL));
+}
+
+int
+session_check(const char *dir, char *why, size_t len)
+{
+	json_t		*j;
+	const char	*state;
+	int		 alive;
+
+	if ((alive = session_alive(dir)) == -1) {
+		(void)snprintf(why, len, "%s", errno == ENOENT ?
+		    "not a capsem session (no such directory)" :
+		    strerror(errno));
+		return (-1);
+	}
+	if (alive == 1)
+		return (0);
+	if ((j = session_json_load(dir)) == NULL) {
+		(void)snprintf(why, len, "not a capsem session");
+		return (-1);
+	}
+	state = json_string_value(json_object_get(j, "state"));
+	if (state != NULL && strcmp(state, "exited") == 0)
+		(void)snprintf(why, len, "the session has ended");
+	else
+		(void)snprintf(why, len, "the session's capsem-hostd is gone "
+		    "(capsem-shell prune removes what is left)");
+	json_decref(j);
+	return (-1);
+}
+
+pid_t
+session_hostd_pid(const char *dir)
+{
+	json_t	*j;
+	pid_t	 pid = -1;
+
+	if ((j = session_json_load(dir)) == NULL)
+		return (-1);
+	if (json_is_integer(json_object_get(j, "hostd_pid")))
+		pid = (pid_t)json_integer_value(json_object_get(j,
+		    "hostd_pid"));
+	json_decref(j);
+	return (pid);
+}
+
+static void
+session_list_one(const char *dir, int prune)
+{
+	json_t		*j;
+	const char	*state, *started;
+	long long	 clients;
+	int		 alive;
+
+	if ((alive = session_alive(dir)) == -1)
+		return;
+	j = session_json_load(dir);
+	if (j == NULL && alive == 0)
+		return;		/* a directory of ours, not a session */
+	state = json_string_value(json_object_get(j, "state"));
+	started = json_string_value(json_object_get(j, "started"));
+	clients = json_integer_value(json_object_get(j, "clients"));
+	if (!alive && prune) {
+		(void)nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		printf("removed %s\n", dir);
+	} else if (!prune)
+		printf("%-36s %-12s %-20s %7lld  %s\n", dir,
+		    state ? state : "?", started ? started : "?",
+		    alive ? clients : 0, alive ? "running" :
+		    "gone (stale: capsem-shell prune)");
+	json_decref(j);
+}
+
+/*
+ * The sessions under the root: directories named capsem.* of ours with
+ * a session.json or a live capsem-hostd.  prune: remove the stale ones.
+ */
+int
+session_list(int prune)
+{
+	char		 path[PATH_MAX];
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+
+	if ((d = opendir(session_root())) == NULL) {
+		fprintf(stderr, "capsem-shell: %s: %s\n", session_root(),
+		    strerror(errno));
+		return (-1);
+	}
+	if (!prune)
+		printf("%-36s %-12s %-20s %7s  %s\n", "SESSION", "STATE",
+		    "STARTED", "CLIENTS", "CAPSEM-HOSTD");
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "capsem.", 7) != 0)
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%s", session_root(),
+		    de->d_name);
+		if (lstat(path, &st) == -1 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != getuid())
+			continue;
+		session_list_one(path, prune);
+	}
+	(void)closedir(d);
+	return (0);
+}
+
+/* The last line of a log in the session directory, on stderr. */
+void
+session_log_hint(const struct session *s, const char *name)
+{
+	char		 path[PATH_MAX], buf[LOG_TAIL], *p, *end;
+	struct stat	 st;
+	ssize_t		 n;
+	off_t		 off = 0;
+	int		 fd;
+
+	(void)snprintf(path, sizeof(path), "%s/%s", s->dir, name);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > LOG_TAIL)
+		off = st.st_size - LOG_TAIL;
+	n = pread(fd, buf, sizeof(buf) - 1, off);
+	(void)close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	p = (end = strrchr(buf, '\n')) != NULL ? end + 1 : buf;
+	if (*p != '\0')
+		fprintf(stderr, "capsem-shell: %s: %s\r\n", name, p);
+}
+
+/* 1 if the session ends with its last client (ours, or session.json). */
+int
+session_is_temporary(const struct session *s)
+{
+	json_t	*j;
+	int	 temp;
+
+	if (s->temp)
+		return (1);
+	if ((j = session_json_load(s->dir)) == NULL)
+		return (0);
+	temp = json_is_true(json_object_get(j, "temporary"));
+	json_decref(j);
+	return (temp);
 }

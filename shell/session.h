@@ -23,6 +23,9 @@ struct session_opts {
 	char		*audit_log;	/* NULL: DIR/guest-audit.log */
 	char		**env;		/* -e KEY=VALUE, for hostd */
 	size_t		 nenv;
+	int		 persistent;	/* capsem-shell new: outlives clients */
+	const char	*dir;		/* new -S DIR, or NULL: a new one */
+	int		 boot_secs;	/* -1: the mode's default */
 };
 
 struct session {
@@ -36,8 +39,30 @@ struct session {
 int	session_existing(struct session *, const char *);
 
 /*
- * Make a temporary session directory, start the VM side and capsem-hostd,
- * wait until hostd listens.  Returns 0, or -1 after printing why, with every
+ * Whether dir holds a session: 0 if one is served there; else -1 and why
+ * in buf ("not a capsem session", "the session has ended", ...).
+ */
+int	session_check(const char *, char *, size_t);
+
+/* The directory sessions are made in: $TMPDIR, or /tmp. */
+const char *session_root(void);
+
+/* capsem-shell ls and prune: the sessions under the root. */
+int	session_list(int);
+
+/* The last line of a log of the session (agent.log), for an error. */
+void	session_log_hint(const struct session *, const char *);
+
+/* 1 if the session ends with its last client. */
+int	session_is_temporary(const struct session *);
+
+/* The pid of the session's capsem-hostd from session.json, or -1. */
+pid_t	session_hostd_pid(const char *);
+
+/*
+ * Make a session directory (temporary, or persistent for `new`), start
+ * the VM side and capsem-hostd, wait until hostd listens.  A persistent
+ * session's processes are not ours once it is made: they outlive us.  Returns 0, or -1 after printing why, with every
  * process it started killed and reaped and the directory removed.
  */
 int	session_create(struct session *, const struct session_opts *);

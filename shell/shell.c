@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,15 +28,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 /* The OpenBSD strnvis(dst, dstlen, src, flag), not NetBSD's. */
 #define LIBBSD_OPENBSD_VIS
 #include <vis.h>
 
 #include "capsem_imsg.h"
+#include "ev.h"
 #include "imsg.h"
 #include "session.h"
 #include "transport.h"
+#include "version.h"
 
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))
@@ -48,11 +52,16 @@
 #define EXIT_WAIT_MS	5000	/* for our hostd to exit after EXIT */
 #define SHUTDOWN_WAIT_MS 30000	/* for the session to end on shutdown */
 #define ESCAPE_CHAR	'~'
+#define WAIT_NOTE_MS	1000	/* "waiting for the guest" after this */
+#define CTRL_C		0x03
 
 enum command {
 	CMD_ATTACH,
 	CMD_EXEC,
-	CMD_SHUTDOWN
+	CMD_SHUTDOWN,
+	CMD_NEW,
+	CMD_LS,
+	CMD_PRUNE
 };
 
 /* One connection to capsem-hostd and the state of the terminal around it. */
@@ -62,6 +71,8 @@ struct conn {
 	uint32_t	 mode;		/* enum attach_mode */
 	const char	*exec_cmd;	/* ATTACH_EXEC: the command line */
 	int		 welcomed;
+	int		 connected;	/* the guest has booted */
+	int64_t		 wait_note_at;	/* say "waiting" then (0: said) */
 	int		 wdead;		/* socket refused writes */
 	int		 stdin_open;
 	int		 escapes;	/* stdin is a tty: ~ escapes */
@@ -104,18 +115,24 @@ static void		dispatch(struct conn *, struct imsg *);
 static __dead void	conn_loop(struct conn *);
 static char		*exec_command(int, char **);
 static int		control_shutdown(const char *);
+static int		wait_hostd(const char *, pid_t);
 
 static __dead void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: capsem-shell [-v] [-S dir] [-T | --temp] "
+	    "usage: capsem-shell [-Vv] [-S dir] [-T | --temp] "
 	    "[--local | --vm cmd]\n"
 	    "                    [-e key=value] [-t transport] "
 	    "[--shell \"cmd args\"]\n"
-	    "                    [--audit-log file]\n"
-	    "       capsem-shell exec [options] [--] command [arg ...]\n"
-	    "       capsem-shell shutdown -S dir\n");
+	    "                    [--audit-log file] [--boot-timeout "
+	    "seconds]\n"
+	    "       capsem-shell new [-d] [-S dir] [options]\n"
+	    "       capsem-shell exec [-S dir] [options] [--] command "
+	    "[arg ...]\n"
+	    "       capsem-shell shutdown -S dir\n"
+	    "       capsem-shell ls\n"
+	    "       capsem-shell prune\n");
 	exit(status);
 }
 
@@ -228,14 +245,19 @@ finish(struct conn *c, int code)
 static int
 attach_connect(const char *dir)
 {
-	char	 path[PATH_MAX];
+	char	 path[PATH_MAX], why[256];
 	int	 fd;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
 	    ATTACH_SOCKET) >= sizeof(path))
 		die("%s/%s: path too long", dir, ATTACH_SOCKET);
-	if ((fd = transport_connect_unix(path)) == -1)
+	if ((fd = transport_connect_unix(path)) == -1) {
+		/* Say what the directory is rather than what connect saw. */
+		if ((errno == ENOENT || errno == ECONNREFUSED) &&
+		    session_check(dir, why, sizeof(why)) == -1)
+			die("%s: %s", dir, why);
 		die("%s: connect: %s", path, strerror(errno));
+	}
 	return (fd);
 }
 
@@ -433,6 +455,14 @@ stdin_read(struct conn *c)
 		c->stdin_open = 0;
 		return;
 	}
+	/* Ctrl-C before the guest ever came cancels the start. */
+	if (c->escapes && !c->connected && memchr(in, CTRL_C, n) != NULL) {
+		term_restore();
+		fprintf(stderr, "capsem-shell: cancelled before the guest "
+		    "connected\n");
+		session_abort(&sess);
+		exit(130);
+	}
 	if (c->escapes)
 		input_send(c, sendbuf, escape_scan(c, in, n, sendbuf));
 	else
@@ -446,8 +476,13 @@ detach(struct conn *c)
 	(void)imsgbuf_flush(&c->ib);
 	out_drain(c);
 	term_restore();
-	fprintf(stderr, "capsem-shell: disconnected; the session goes on: "
-	    "capsem-shell -S %s\n", sess.dir);
+	if (session_is_temporary(&sess))
+		fprintf(stderr, "capsem-shell: disconnected; the temporary "
+		    "session ends (capsem-shell new makes one that goes "
+		    "on)\n");
+	else
+		fprintf(stderr, "capsem-shell: disconnected; the session goes "
+		    "on: capsem-shell -S %s\n", sess.dir);
 	exit(255);
 }
 
@@ -464,9 +499,10 @@ socket_read(struct conn *c)
 		if (r == -1)
 			fprintf(stderr, "capsem-shell: %s/%s: read: %s\n",
 			    sess.dir, ATTACH_SOCKET, strerror(errno));
-		fprintf(stderr, "capsem-shell: connection to %s lost\n",
-		    sess.dir);
-		session_finish(&sess, EXIT_WAIT_MS);
+		/* hostd is gone: nothing will end the session for us. */
+		fprintf(stderr, "capsem-shell: connection to %s lost: its "
+		    "capsem-hostd is gone\n", sess.dir);
+		session_abort(&sess);
 		exit(255);
 	}
 	for (;;) {
@@ -496,6 +532,9 @@ dispatch(struct conn *c, struct imsg *imsg)
 		    welcome.version != ATTACH_VERSION)
 			die("%s: bad welcome (version or size)", sess.dir);
 		c->welcomed = 1;
+		c->connected = welcome.connected != 0;
+		if (!c->connected)
+			c->wait_note_at = now_ms() + WAIT_NOTE_MS;
 		if (c->mode == ATTACH_EXEC)
 			conn_send(c, IMSG_ATTACH_EXEC, c->exec_cmd,
 			    strlen(c->exec_cmd));
@@ -507,7 +546,26 @@ dispatch(struct conn *c, struct imsg *imsg)
 		msg[len] = '\0';
 		msg[strcspn(msg, "\n")] = '\0';
 		(void)strnvis(vis, msg, sizeof(vis), VIS_SAFE | VIS_NL);
+		/* A session we made: the agent's last words say more. */
+		if (sess.hostd_pid != -1) {
+			term_restore();
+			session_log_hint(&sess, "agent.log");
+		}
 		die("%s: %s", sess.dir, vis);
+	case IMSG_ATTACH_NOTICE:
+		if (len >= sizeof(msg))
+			len = sizeof(msg) - 1;
+		memcpy(msg, imsg->data, len);
+		msg[len] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		(void)strnvis(vis, msg, sizeof(vis), VIS_SAFE | VIS_NL);
+		out_drain(c);
+		fprintf(stderr, "capsem-shell: %s\r\n", vis);
+		break;
+	case IMSG_ATTACH_CONNECTED:
+		c->connected = 1;
+		c->wait_note_at = 0;
+		break;
 	case IMSG_ATTACH_OUTPUT:
 		if (len > 0)
 			out_append(c, imsg->data, len);
@@ -540,7 +598,9 @@ conn_loop(struct conn *c)
 {
 	struct pollfd	 pfd[3];
 	struct imsg_resize rs;
+	struct timespec	 ts, *tsp;
 	sigset_t	 mask;
+	int64_t		 left;
 	int		 r;
 
 	(void)sigprocmask(SIG_SETMASK, NULL, &mask);
@@ -572,7 +632,20 @@ conn_loop(struct conn *c)
 		pfd[2].fd = c->outlen > 0 ? STDOUT_FILENO : -1;
 		pfd[2].events = POLLOUT;
 
-		if ((r = ppoll(pfd, 3, NULL, &mask)) == -1) {
+		/* A guest slow to come: say so rather than show nothing. */
+		tsp = NULL;
+		if (c->wait_note_at != 0 && !c->connected) {
+			if ((left = c->wait_note_at - now_ms()) <= 0) {
+				c->wait_note_at = 0;
+				fprintf(stderr, "capsem-shell: waiting for the "
+				    "guest to connect (Ctrl-C cancels)\r\n");
+				continue;
+			}
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (left % 1000) * 1000000;
+			tsp = &ts;
+		}
+		if ((r = ppoll(pfd, 3, tsp, &mask)) == -1) {
 			if (errno == EINTR)
 				continue;
 			die("ppoll: %s", strerror(errno));
@@ -639,6 +712,32 @@ exec_command(int argc, char **argv)
 }
 
 /*
+ * After EXIT: the session is over once its capsem-hostd has exited (and
+ * with it removed a temporary directory).  Bounded.
+ */
+static int
+wait_hostd(const char *dir, pid_t pid)
+{
+	struct pollfd	 pfd;
+	int		 fd;
+
+	if (pid <= 0 || (fd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return (0);	/* gone already */
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (poll(&pfd, 1, SHUTDOWN_WAIT_MS) == -1 && errno == EINTR)
+		;
+	(void)close(fd);
+	if (pfd.revents == 0) {
+		fprintf(stderr, "capsem-shell: %s: capsem-hostd (pid %d) did "
+		    "not exit within %d s of the session's end\n", dir,
+		    (int)pid, SHUTDOWN_WAIT_MS / 1000);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
  * Ask the session in dir to shut down and wait for its end.  Returns 0 once
  * EXIT came, -1 (reported) if the connection was lost first.
  */
@@ -650,9 +749,11 @@ control_shutdown(const char *dir)
 	struct pollfd	 pfd;
 	ssize_t		 n;
 	uint32_t	 type;
+	pid_t		 hostd;
 	int		 r;
 
 	memset(&c, 0, sizeof(c));
+	hostd = session_hostd_pid(dir);
 	conn_open(&c, ATTACH_CONTROL, dir);
 	conn_send(&c, IMSG_ATTACH_SHUTDOWN, NULL, 0);
 	if (imsgbuf_flush(&c.ib) == -1)
@@ -685,7 +786,7 @@ control_shutdown(const char *dir)
 			if (type == IMSG_ATTACH_EXIT) {
 				imsgbuf_clear(&c.ib);
 				(void)close(c.fd);
-				return (0);
+				return (wait_hostd(dir, hostd));
 			}
 		}
 		if (n == -1)
@@ -700,9 +801,11 @@ control_shutdown(const char *dir)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG };
+	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG, OPT_BOOT };
 	static const struct option longopts[] = {
 		{ "temp",	no_argument,	NULL,	'T' },
+		{ "boot-timeout", required_argument, NULL, OPT_BOOT },
+		{ "version",	no_argument,	NULL,	'V' },
 		{ "local",	no_argument,	NULL,	OPT_LOCAL },
 		{ "vm",		required_argument, NULL, OPT_VM },
 		{ "shell",	required_argument, NULL, OPT_SHELL },
@@ -712,17 +815,27 @@ main(int argc, char *argv[])
 	};
 	struct session_opts	 so;
 	struct conn		 c;
+	static const struct {
+		const char	*name;
+		enum command	 cmd;
+	} commands[] = {
+		{ "exec", CMD_EXEC }, { "shutdown", CMD_SHUTDOWN },
+		{ "new", CMD_NEW }, { "ls", CMD_LS }, { "prune", CMD_PRUNE },
+	};
 	enum command		 cmd = CMD_ATTACH;
-	const char		*dir = NULL;
+	const char		*dir = NULL, *errstr;
+	size_t			 k;
 	int			 ch, temp = 0, create = 0, local = 0;
+	int			 detached = 0;
 
 	memset(&so, 0, sizeof(so));
 	memset(&c, 0, sizeof(c));
+	so.boot_secs = -1;
 	(void)session_existing(&sess, "");
-	if (argc > 1 && strcmp(argv[1], "exec") == 0)
-		cmd = CMD_EXEC;
-	else if (argc > 1 && strcmp(argv[1], "shutdown") == 0)
-		cmd = CMD_SHUTDOWN;
+	for (k = 0; argc > 1 && k < sizeof(commands) / sizeof(commands[0]);
+	    k++)
+		if (strcmp(argv[1], commands[k].name) == 0)
+			cmd = commands[k].cmd;
 	if (cmd != CMD_ATTACH) {
 		argc--;
 		argv++;
@@ -731,9 +844,26 @@ main(int argc, char *argv[])
 		die("%s", strerror(errno));
 
 	/* "+": exec's command starts at the first non-option. */
-	while ((ch = getopt_long(argc, argv, "+e:hS:Tt:v", longopts,
+	while ((ch = getopt_long(argc, argv, "+de:hS:Tt:Vv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'd':
+			if (cmd != CMD_NEW)
+				usage(255);
+			detached = 1;
+			break;
+		case 'V':
+			printf("capsem-shell %s\n", CAPSEM_VERSION);
+			exit(0);
+		case OPT_BOOT:
+			so.boot_secs = strtonum(optarg, 0, 86400, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "capsem-shell: --boot-timeout "
+				    "%s: seconds is %s\n", optarg, errstr);
+				usage(255);
+			}
+			create = 1;
+			break;
 		case 'e':
 			if (strchr(optarg, '=') == NULL ||
 			    optarg[0] == '=') {
@@ -783,6 +913,18 @@ main(int argc, char *argv[])
 
 	if (local && so.vm_cmd != NULL)
 		usage(255);
+	if ((cmd == CMD_LS || cmd == CMD_PRUNE) && (argc != 0 || dir != NULL ||
+	    temp || create))
+		usage(255);
+	if (cmd == CMD_LS || cmd == CMD_PRUNE)
+		exit(session_list(cmd == CMD_PRUNE) == 0 ? 0 : 255);
+	if (cmd == CMD_NEW) {
+		if (argc != 0 || temp)
+			usage(255);
+		so.persistent = 1;
+		so.dir = dir;
+		dir = NULL;
+	}
 	if (dir != NULL && (temp || create)) {
 		fprintf(stderr, "capsem-shell: -S attaches to a session; "
 		    "the session options only apply to a new one\n");
@@ -809,6 +951,11 @@ main(int argc, char *argv[])
 	}
 	if (dir == NULL && session_create(&sess, &so) == -1)
 		exit(255);
+	if (cmd == CMD_NEW) {
+		fprintf(stderr, "capsem-shell: new session %s\n", sess.dir);
+		if (detached)
+			exit(0);
+	}
 
 	if (cmd == CMD_EXEC) {
 		conn_open(&c, ATTACH_EXEC, sess.dir);
