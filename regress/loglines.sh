@@ -1,5 +1,6 @@
-# The log lines the integration tests rely on (sourced by regress/lib.sh;
-# POSIX sh).
+# The log lines the integration tests (regress/tests/) and the reliability
+# scenarios (regress/reliability/) rely on.  Sourced by regress/lib.sh, and
+# by the tests that do not use it; POSIX sh.
 #
 # THESE LINES ARE A STABLE INTERFACE of the programs that print them.
 # Changing the wording of one (the format string in the C source named next
@@ -10,10 +11,10 @@
 # counts of capsem-testhost, the output file of capsem-testguest,
 # session.json of capsem-hostd, exit statuses, /proc.  A log line is used
 # only where the line itself is the behaviour under test (a diagnostic that
-# must name what went wrong and why), or, marked "sync only", where no
-# machine-readable fact exists yet; each of those says which product change
-# would remove it.  No test spells out log wording of its own: every
-# pattern comes from here.
+# must name what went wrong and why), or, marked "No fact yet", where no
+# machine-readable fact exists (for a wait or for a count a test asserts
+# on); each of those says what change would remove it.  No test spells out
+# log wording of its own: every pattern comes from here.
 #
 # Not in this file: what the command-line tools print on stderr for their
 # user (capsem-shell's messages, capsem-frame's "frame N at byte M: reason",
@@ -117,6 +118,21 @@ LL_AGENT_SETENV_REJECTED='boot: setenv @KEY@ rejected: @WHY@'
 # (agent-parent/agent.c agent_schedule_connect).
 LL_AGENT_GIVING_UP='no connection to the host for @SECS@ s: giving up'
 
+# capsem-agent: each connection attempt that reached the host
+# (agent_connect), and the exit told to the host (agent_drained).  The
+# reliability scenario exit_storm checks that none of the first follows the
+# second.  No fact yet: capsem-hostd refuses such a reconnect once the
+# shell has exited and only logs that; a count of refused guest
+# connections in session.json would replace these two.
+LL_AGENT_CONNECTED='connected (attempt @N@), booting'
+LL_AGENT_SENT_SHELLEXITED='sent shellexited (exit code @CODE@)'
+
+# capsem-agent: the parent's own resources at each boot (agent_bootdone);
+# the reliability scenario drops compares them across its boots.  No fact
+# yet in the scenario: agent_drops.sh reads them in /proc instead, which
+# the scenario could do at the cost of a settling wait per drop.
+LL_AGENT_BOOT_DONE='boot sequence done: session running (connection @N@, @FDS@ fds open, @CHILDREN@ child processes)'
+
 # capsem-agent: preparesnapshot could not freeze the -f mount point MOUNT;
 # STEP is open or freeze, followed by ": strerror" (agent-parent/agent.c
 # agent_snapshot).
@@ -131,8 +147,8 @@ LL_AGENT_FRAME_DROPPED='control: host frame @N@ dropped: @WHY@'
 # The control connection given up, and why (ctl_lost).
 LL_AGENT_CONTROL_LOST='control: @WHY@'
 
-# Sync only, debug level (-v): every message the host sent (ctl_frame).
-# Used by host_ping.sh to count the pings of capsem-hostd; a count of pings
+# Debug level (-v): every message the host sent (ctl_frame).  No fact yet:
+# host_ping.sh waits on it for five pings of capsem-hostd; a count of pings
 # sent (and pongs received) in session.json would replace it.
 LL_AGENT_HOST_SENT='control: host sent @TAG@'
 
@@ -172,3 +188,10 @@ LL_HOSTD_CONN_ENDED='@ROLE@ connection ended: @WHY@'
 
 # The ping deadline: N pings unanswered (guest_timers).
 LL_HOSTD_DECLARED_DEAD='guest missed @N@ pings in a row: declared dead, dropping its connections'
+
+# --- capsem-hostd (host/hostd-client.c) ------------------------------------
+
+# An attached client dropped, and why (client_drop); WHY for a terminal
+# client 16 MiB behind (clients_output).
+LL_HOSTD_CLIENT_DROPPED='attach: client @ID@ (pid @PID@) @WHY@: disconnected'
+LL_HOSTD_CLIENT_NOT_READING='is not reading its output (16 MiB queued)'
