@@ -16,7 +16,6 @@ done
 
 TM_SOCK=capsemtest$$
 TM_STARTED=
-WU_HINT=
 EXTRA_RM=
 SESSDIR=
 HOSTDPID=
@@ -79,25 +78,7 @@ cleanup() {
 trap 'cleanup' EXIT
 trap 'cleanup; exit 1' INT HUP
 
-# now_ms: a monotonic clock in ms (/proc/uptime, 10 ms steps): the local
-# agent may step the wall clock (it sets it from the host's boot epoch).
-now_ms() {
-	read -r nm_up nm_idle </proc/uptime
-	printf '%s0\n' "${nm_up%.*}${nm_up#*.}"
-}
-
-# wait_until SECONDS WHAT COMMAND...: run COMMAND every 20 ms until it
-# succeeds; fail naming WHAT past the deadline.
-wait_until() {
-	wu_end=$(($(now_ms) + $1 * 1000))
-	wu_what=$2
-	shift 2
-	until "$@"; do
-		[ "$(now_ms)" -lt "$wu_end" ] ||
-		    fail "waited for $wu_what${WU_HINT:+ ($(eval "$WU_HINT"))}"
-		sleep 0.02
-	done
-}
+# now_ms and wait_until are in regress/lib.sh.
 
 file_has() {	# FILE STRING
 	grep -aqF -- "$2" "$1" 2>/dev/null

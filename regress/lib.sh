@@ -10,6 +10,8 @@ SHELLCMD=${SHELLCMD:-"/bin/bash --norc --noprofile -i"}
 HOSTPID=
 AGENTPID=
 WATCHDOGS=
+WU_HINT=
+. "$CAPSEM_TOP/regress/loglines.sh"
 
 fail() {
 	echo "$*"
@@ -79,9 +81,80 @@ session_left() {
 	    awk -v s="$1" '$1 == s && $3 !~ /^Z/ { n++ } END { print n + 0 }'
 }
 
+# now_ms: a monotonic clock in ms (/proc/uptime, 10 ms steps): the local
+# agent may step the wall clock (it sets it from the host's boot epoch).
+now_ms() {
+	read -r nm_up nm_idle </proc/uptime
+	printf '%s0\n' "${nm_up%.*}${nm_up#*.}"
+}
+
+# wait_until SECONDS WHAT COMMAND...: run COMMAND every 20 ms until it
+# succeeds; fail naming WHAT past the deadline (and, when WU_HINT is set,
+# what evaluating it prints).
+wait_until() {
+	wu_end=$(($(now_ms) + $1 * 1000))
+	wu_what=$2
+	shift 2
+	until "$@"; do
+		[ "$(now_ms)" -lt "$wu_end" ] ||
+		    fail "waited for $wu_what${WU_HINT:+ ($(eval "$WU_HINT"))}"
+		sleep 0.02
+	done
+}
+
+# count_is NAME N: the testhost's counts file says NAME N (connections
+# accepted on channel NAME, or bootready frames received).
+count_is() {
+	grep -qx "$1 $2" "$TESTDIR/counts" 2>/dev/null
+}
+
+# wait_boots N: the testhost has seen N bootready frames.
+wait_boots() {
+	WU_HINT="cat $TESTDIR/counts | tr '\n' ' '"
+	wait_until 15 "bootready $1 (counts)" count_is bootready "$1"
+	WU_HINT=
+}
+
+# children_of PID: its live children, one PID a line.
+children_of() {
+	cat "/proc/$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep .
+}
+
+# agent_child ROLE: the pid of the agent's channel child ROLE (term,
+# control, audit), found in /proc by its program name.
+agent_child() {
+	for ac_p in $(children_of "$AGENTPID"); do
+		ac_a=$(tr '\0' ' ' <"/proc/$ac_p/cmdline" 2>/dev/null)
+		[ "${ac_a%% *}" = "capsem-agent-$1" ] || continue
+		printf '%s\n' "$ac_p"
+		return 0
+	done
+	return 1
+}
+
+# shell_pid: the shell the agent started: its child whose command line is
+# $SHELLCMD (the agent execs it directly, in a session of its own, so the
+# pid is also the session id).  Empty until the agent has exec'd it.
 shell_pid() {
-	sed -n 's/.*shell .* started (pid \([0-9]*\)).*/\1/p' \
-	    "$TESTDIR/agent.log" | head -n 1
+	for sp_p in $(children_of "$AGENTPID"); do
+		[ "$(tr '\0' ' ' <"/proc/$sp_p/cmdline" 2>/dev/null)" = \
+		    "$SHELLCMD " ] || continue
+		printf '%s\n' "$sp_p"
+		return 0
+	done
+}
+
+has_shell() {
+	[ -n "$(shell_pid)" ]
+}
+
+# wait_shell: the shell's pid, in $SHELLPID, once the agent started it; its
+# session (what session_left counts) holds the shell itself at least.
+wait_shell() {
+	wait_until 10 "the agent's shell ($SHELLCMD) in /proc" has_shell
+	SHELLPID=$(shell_pid)
+	[ "$(session_left "$SHELLPID")" -ge 1 ] ||
+	    fail "the shell (pid $SHELLPID) leads no session"
 }
 
 # No control frame ever appears on the terminal stream.

@@ -27,6 +27,8 @@
  *   expect-term-eof [MS]    one more terminal EOF
  *   expect-exec ID [MS]     exec ID's output connection closed
  *   expect-audit SUBSTRING [MS]  an audit record whose JSON contains it
+ *   wait-file PATH [MS]     PATH exists: the test's go-ahead, so that it can
+ *                           look at the agent (/proc) at a known point
  *   drop, noack on|off, quiet MS, sleep MS, exit
  * Every expect consumes what it matched.  A failure prints
  * "testhost: line N: REASON" and exits 1; the end of the script exits 0.
@@ -73,6 +75,7 @@
 #define DEFAULT_MS	10000
 #define RANDOM_SEED	4242
 #define FLUSH_MS	1000
+#define WAIT_FILE_MS	10
 
 enum chan { CH_CONTROL, CH_TERMINAL, CH_LIFECYCLE, CH_EXEC, CH_AUDIT, CH_N };
 
@@ -161,11 +164,13 @@ struct script {
 	int			 started;
 	uint64_t		 deadline;
 	uint64_t		 timeout;
+	int			 recheck_ms;	/* >0: poll no longer than this */
 	uint64_t		 n;
 	unsigned int		 count0;
 	enum msg_type		 tag;
 	char			*needle;
 	size_t			 needlelen;
+	char			*path;		/* wait-file */
 	char			 err[512];
 };
 
@@ -237,6 +242,7 @@ static int	cmd_expect_term(struct host *, struct script *, char *);
 static int	cmd_expect_term_eof(struct host *, struct script *, char *);
 static int	cmd_expect_exec(struct host *, struct script *, char *);
 static int	cmd_expect_audit(struct host *, struct script *, char *);
+static int	cmd_wait_file(struct host *, struct script *, char *);
 static int	cmd_drop(struct host *, struct script *, char *);
 static int	cmd_noack(struct host *, struct script *, char *);
 static int	cmd_quiet(struct host *, struct script *, char *);
@@ -262,6 +268,7 @@ static const struct command commands[] = {
 	{ "expect-term-eof",	cmd_expect_term_eof },
 	{ "expect-exec",	cmd_expect_exec },
 	{ "expect-audit",	cmd_expect_audit },
+	{ "wait-file",		cmd_wait_file },
 	{ "drop",		cmd_drop },
 	{ "noack",		cmd_noack },
 	{ "quiet",		cmd_quiet },
@@ -1359,6 +1366,25 @@ cmd_expect_audit(struct host *h, struct script *sc, char *args)
 	    "expect-audit"));
 }
 
+/* Nothing tells us when the file appears: look again every WAIT_FILE_MS. */
+static int
+cmd_wait_file(struct host *h, struct script *sc, char *args)
+{
+	char	*tok;
+
+	if (!sc->started) {
+		if ((tok = token(&args)) == NULL)
+			return (fail(sc, "wait-file: missing path"));
+		if ((sc->path = strdup(tok)) == NULL)
+			fatal("strdup");
+		if (parse_timeout(sc, args) == -1)
+			return (CMD_FAIL);
+		sc->recheck_ms = WAIT_FILE_MS;
+	}
+	return (script_wait(sc, access(sc->path, F_OK) == 0,
+	    "wait-file"));
+}
+
 static int
 cmd_drop(struct host *h, struct script *sc, char *args)
 {
@@ -1471,11 +1497,13 @@ script_done(struct script *sc)
 {
 	free(sc->line);
 	free(sc->needle);
-	sc->line = sc->args = sc->needle = NULL;
+	free(sc->path);
+	sc->line = sc->args = sc->needle = sc->path = NULL;
 	sc->needlelen = 0;
 	sc->cmd = NULL;
 	sc->started = 0;
 	sc->deadline = 0;
+	sc->recheck_ms = 0;
 }
 
 static void
@@ -1561,6 +1589,8 @@ host_loop(struct host *h, struct script *sc)
 			now = now_ms();
 			timeout = sc->deadline > now ?
 			    (int)(sc->deadline - now) : 0;
+			if (sc->recheck_ms > 0 && timeout > sc->recheck_ms)
+				timeout = sc->recheck_ms;
 		}
 		if (poll(pfd, npfd, timeout) == -1) {
 			if (errno == EINTR)

@@ -55,7 +55,8 @@ do
 		echo $((t1 - t0)) >>repair
 		kill -0 "$cpid" 2>/dev/null || fail "capsem-$role kill $k: \
 the client exited: $(head -c 200 err)"
-		n=$(grep -c "(pid $old) .*signal 9" "$plog")
+		n=$(log_count "$plog" "$LL_CHILD_DIED" PID="$old" \
+		    HOW="$(ll "$LL_EXIT_SIGNAL" SIG=9)")
 		[ "$n" = 1 ] || fail "capsem-$role (pid $old) death logged $n \
 times"
 		R_PASSED=$i

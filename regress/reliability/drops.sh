@@ -2,8 +2,8 @@
 # the test closes the guest's connections from the host side N times
 # (SIGKILL of capsem-hostd's control child: the guest sees its control
 # connection close and reconnects everything).  Each drop must give one
-# more "guest booted" in hostd's log; the agent parent's fd and child
-# counts at every boot ("boot sequence done" line) are the same; the
+# more boot in session.json's connections; the agent parent's fd and child
+# counts at every boot (its "boot sequence done" line) are the same; the
 # counter seen by an attached client is a sequence whose gaps (numbers lost
 # while the transport was down) are measured; the shell and its variables
 # survive.  Figure: reconnects, numbers lost (max per drop, total).
@@ -21,7 +21,7 @@ printf 'export MARK=m%s\n' $$ >&4
 printf 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.001; done\n' >&4
 
 boots() {
-	grep -c 'guest booted: connection' "$log"
+	json_field "$S/session.json" connections
 }
 # last: the last counter value the client has seen.
 last() {
@@ -77,11 +77,12 @@ plain <out | grep -x '[0-9][0-9]*' | awk '
 	{ p = $1 }
 	END { printf "%d %d %d %d\n", max, tot, n, bad }' >gaps
 read -r gmax gtot gn gbad <gaps
-counts=$(sed -n 's/.*boot sequence done: .*connection [0-9]*, \([0-9]*\) fds open, \([0-9]*\) child.*/\1 \2/p' \
-    "$alog" | sort -u)
+counts=$(sed -n "s/.*$(ll "$LL_AGENT_BOOT_DONE" FDS='\([0-9]*\)' \
+    CHILDREN='\([0-9]*\)').*/\1 \2/p" "$alog" | sort -u)
 R_FIGURE="$((nb - 1)) reconnects, lost max $gmax / drop, $gtot total"
 [ "$cst" = 0 ] || fail "the client exited $cst at the end: $(head -c 200 err)"
 [ "$((nb - 1))" = "$N" ] || fail "$N drops but $((nb - 1)) reconnects"
+[ -n "$counts" ] || fail "no boot line with fd/child counts in $alog"
 [ "$(printf '%s\n' "$counts" | wc -l)" = 1 ] ||
     fail "agent fd/child counts differ across boots: $(printf '%s' \
 "$counts" | tr '\n' ',')"

@@ -63,10 +63,13 @@ $(plain <"out.$i" | tail -n 2 | tr '\n' ' ')"
 		[ "$st" = 0 ] || fail "run $i: the agent exited $st"
 		HOSTDPID= HOSTDAGENT=
 		al=$TESTDIR/s$i.agent.log
-		grep -q 'sent shellexited' "$al" ||
+		se=$(ll "$LL_AGENT_SENT_SHELLEXITED")
+		grep -q -- "$se" "$al" ||
 		    fail "run $i: the agent never sent shellexited"
-		late=$(sed -n '/sent shellexited/,$p' "$al" |
-		    grep -c 'connected (attempt')
+		grep -q -- "$(ll "$LL_AGENT_CONNECTED")" "$al" ||
+		    fail "run $i: no connection of the agent logged"
+		late=$(sed -n "/$se/,\$p" "$al" |
+		    grep -c -- "$(ll "$LL_AGENT_CONNECTED")")
 		[ "$late" = 0 ] || fail "run $i: the agent connected $late \
 time(s) after shellexited"
 		rm -rf "$S" "$TESTDIR/s$i".*

@@ -2,8 +2,8 @@
 # it never reads again), the other types a command writing MB megabytes
 # through the terminal.  The normal client gets every byte; capsem-hostd's
 # memory (VmRSS, sampled every 50 ms) stays under 64 MiB; hostd drops the
-# stuck client ("is not reading"), which, continued, reports the lost
-# connection.  Figure: the largest hostd RSS seen, in KiB.
+# stuck client (and says it is not reading), which, continued, reports the
+# lost connection.  Figure: the largest hostd RSS seen, in KiB.
 R_NAME=slow_client
 . "$CAPSEM_TOP/regress/reliability/rlib.sh"
 
@@ -19,13 +19,14 @@ sleep 3017 >stuck.fifo &
 spid=$!
 capsem-shell -S "$S" <stuck.fifo >/dev/null 2>stuck.err &
 stuck=$!
-wait_until 10 "the stuck client to attach" eval \
-    '[ "$(grep -c "attached (terminal)" "$log")" -ge 1 ]'
+clients_at_least() {	# N: session.json counts N attached clients
+	[ "$(json_field "$S/session.json" clients)" -ge "$1" ] 2>/dev/null
+}
+wait_until 10 "the stuck client to attach" clients_at_least 1
 kill -STOP "$stuck"
 
 fifo_client "$S"
-wait_until 10 "the normal client to attach" eval \
-    '[ "$(grep -c "attached (terminal)" "$log")" -ge 2 ]'
+wait_until 10 "the normal client to attach" clients_at_least 2
 # 'Z' (\132) never appears in the command line the pty echoes.
 printf "head -c %s /dev/zero | tr '\\\\000' '\\\\132' | fold -w 100; echo END-\$((6*7))\n" \
     $((MB * 1000000)) >&4
@@ -41,7 +42,8 @@ R_FIGURE="max hostd RSS $maxrss KiB"
 got=$(tr -cd Z <out | wc -c)
 [ "$got" = $((MB * 1000000)) ] || fail "the normal client got $got of \
 $((MB * 1000000)) bytes"
-grep -q 'is not reading' "$log" || fail "the stuck client was not dropped"
+log_has "$log" "$LL_HOSTD_CLIENT_DROPPED" PID="$stuck" \
+    WHY="$LL_HOSTD_CLIENT_NOT_READING" || fail "the stuck client was not dropped"
 [ "$maxrss" -lt "$LIMIT" ] || fail "capsem-hostd grew to $maxrss KiB"
 kill -CONT "$stuck"
 wait_for "$stuck" 10

@@ -6,8 +6,9 @@
 # frame cut off by a dropped connection, 1 MiB of random bytes on control
 # and 1 MiB on the terminal.  After each one the agent logs a clear error
 # and the session goes on: a later command on the terminal is answered and
-# a shell variable set at the start is still there; Ctrl-D then ends it
-# with shellexited.
+# a shell variable set at the start is still there; only the dropped
+# connection and the random bytes on control cost a reconnect; Ctrl-D then
+# ends it with shellexited.
 . "$CAPSEM_TOP/regress/lib.sh"
 
 hexs() {	# STRING: its msgpack str (< 32 bytes), hex
@@ -78,15 +79,21 @@ host_ok 90
 wait_for "$AGENTPID" 10
 AGENTPID=
 [ "$st" = 0 ] || fail "agent exited $st"
-has() {	# WHAT STRING
-	grep -qF -- "$2" "$TESTDIR/agent.log" ||
-	    fail "no agent log line for $1: \"$2\""
+# Only the drop and the random bytes cost a connection.
+count_is bootready 3 || fail "expected 3 boots: $(tr '\n' ' ' <counts)"
+count_is control 3 || fail "expected 3 control connections: $(tr '\n' ' ' \
+    <counts)"
+# Each bad frame is logged with its reason.
+dropped() {	# WHAT REASON
+	log_has "$TESTDIR/agent.log" "$LL_AGENT_FRAME_DROPPED" WHY="$2" ||
+	    fail "no agent log line for $1: \"$(ll "$LL_AGENT_FRAME_DROPPED" \
+	    WHY="$2")\""
 }
-has "wrong type" "expected integer, got str"
-has "negative id" "integer -1 out of range for u64"
-has "nested tag" "expected str, got map"
-has "deep map" "nesting too deep"
-has "random bytes" "framing lost"
-n=$(grep -c 'framing lost' "$TESTDIR/agent.log")
+dropped "wrong type" "$(ll "$LL_WIRE_TYPE" FIELD=d.cols WANT=integer GOT=str)"
+dropped "negative id" "$(ll "$LL_WIRE_RANGE" FIELD=d.id VALUE=-1 TYPE=u64)"
+dropped "nested tag" "$(ll "$LL_WIRE_TYPE" FIELD=t WANT=str GOT=map)"
+dropped "deep map" "$(ll "$LL_WIRE_DEPTH" FIELD=d.x)"
+log_has "$TESTDIR/agent.log" "$LL_AGENT_CONTROL_LOST" WHY="$LL_FRAMING_LOST" ||
+    fail "no agent log line for random bytes: \"$LL_FRAMING_LOST\""
 no_frames_on_terminal
 exit 0

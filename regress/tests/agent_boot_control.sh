@@ -41,8 +41,20 @@ AGENTPID=
 [ "$st" = 0 ] || fail "agent exited $st"
 n=$(grep -c '"t":"boottiming"' events.jsonl)
 [ "$n" = 1 ] || fail "boottiming sent $n times, expected once"
-grep -q 'setenv LD_PRELOAD rejected' agent.log || fail "LD_PRELOAD not rejected"
-grep -q 'host frame .* dropped' agent.log || fail "bad frame not logged"
-grep -q 'framing lost' agent.log || fail "oversize length not logged"
+# The bad frames cost no connection; the oversize length cost one.
+count_is bootready 2 || fail "expected 2 boots: $(tr '\n' ' ' <counts)"
+count_is control 2 || fail "expected 2 control connections: $(tr '\n' ' ' <counts)"
+# Each refusal is logged with its reason.
+log_has agent.log "$LL_AGENT_SETENV_REJECTED" KEY=LD_PRELOAD ||
+    fail "LD_PRELOAD not rejected"
+log_has agent.log "$LL_AGENT_SETENV_REJECTED" KEY=BASH_FUNC_x%% ||
+    fail "BASH_FUNC_x%% not rejected"
+log_has agent.log "$LL_AGENT_FRAME_DROPPED" \
+    WHY="$(ll "$LL_WIRE_LENGTH" AT=0)" || fail "short map frame not logged"
+log_has agent.log "$LL_AGENT_FRAME_DROPPED" \
+    WHY="$(ll "$LL_WIRE_UNKNOWN_TAG" TAG=bogustag)" ||
+    fail "unknown tag frame not logged"
+log_has agent.log "$LL_AGENT_CONTROL_LOST" WHY="$LL_FRAMING_LOST" ||
+    fail "oversize length not logged"
 no_frames_on_terminal
 exit 0

@@ -5,11 +5,6 @@
 # exit status 1 and a clear log line.
 . "$CAPSEM_TOP/regress/lib.sh"
 
-child_pid() {
-	ps --ppid "$AGENTPID" -o pid= -o args= |
-	    awk -v r="capsem-agent-$1" '$2 == r { print $1 }'
-}
-
 cat >script <<'S'
 wait-boot
 term export KEEP=kept\n
@@ -24,31 +19,31 @@ exit
 S
 start_host script
 start_agent
-i=0
-until grep -q 'control child ready' agent.log && [ -n "$(child_pid term)" ] &&
-    [ -n "$(child_pid audit)" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "children did not start in 10 s"
-	sleep 0.01
-done
-a=$(child_pid audit)
+# Booted (the control child relayed bootready), the audit connection up.
+wait_boots 1
+wait_until 10 "the audit connection (counts)" count_is audit 1
+wait_until 10 "the term and audit children" eval \
+    'agent_child term >/dev/null && agent_child audit >/dev/null'
+a=$(agent_child audit)
 kill -9 "$a"
-i=0
-until [ -n "$(child_pid audit)" ] && [ "$(child_pid audit)" != "$a" ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "audit child not restarted in 10 s"
-	sleep 0.01
-done
-kill -9 "$(child_pid term)"
+restarted() {
+	na=$(agent_child audit) && [ "$na" != "$a" ]
+}
+# Restarted alone: the same session, a second audit connection.
+wait_until 10 "the audit child to be restarted" restarted
+wait_until 10 "the new audit child's connection (counts)" count_is audit 2
+count_is bootready 1 || fail "killing the audit child cost a reconnect"
+t=$(agent_child term)
+kill -9 "$t"
 host_ok 60
 wait_for "$AGENTPID" 10
 AGENTPID=
 [ "$st" = 0 ] || fail "agent exited $st"
-grep -q 'term child (pid [0-9]*) killed by SIGKILL' agent.log ||
-    grep -q 'term child (pid [0-9]*) .*signal 9' agent.log ||
-    fail "the term child's death was not logged with its signal"
-grep -q 'audit child (pid [0-9]*) .*KILL\|audit child (pid [0-9]*) .*signal 9' \
-    agent.log || fail "the audit child's death was not logged"
+killed=$(ll "$LL_EXIT_SIGNAL" SIG=9)
+log_has agent.log "$LL_CHILD_DIED" ROLE=term PID="$t" HOW="$killed" ||
+    fail "the term child's death (pid $t) was not logged with its signal"
+log_has agent.log "$LL_CHILD_DIED" ROLE=audit PID="$a" HOW="$killed" ||
+    fail "the audit child's death (pid $a) was not logged with its signal"
 
 # No host: give up after the deadline.
 mkdir nohost
@@ -58,6 +53,6 @@ AGENTPID=$!
 wait_for "$AGENTPID" 10
 AGENTPID=
 [ "$st" = 1 ] || fail "no host: agent exited $st, not 1"
-grep -q 'no connection to the host for 1 s: giving up' nohost/agent.log ||
+log_has nohost/agent.log "$LL_AGENT_GIVING_UP" SECS=1 ||
     fail "no host: no clear log line"
 exit 0

@@ -3,17 +3,24 @@
 # and leaves no process behind (neither its children nor the shell's).
 . "$CAPSEM_TOP/regress/lib.sh"
 
-cat >script <<'S'
+cat >script <<S
 wait-boot
-term echo hello-$((6*7))\n
+wait-file $TESTDIR/go
+term echo hello-\$((6*7))\n
 expect-term hello-42
+# The next prompt: readline has the terminal again (a ^D typed while bash
+# still runs the command, in canonical mode, can be lost in the switch).
+expect-term ready>\x20
 term \x04
 expect-json {"t":"shellexited","d":{"exit_code":0,"signal":null}} 1000
 quiet 3000
 exit
 S
-start_host script
+start_host script -e 'PS1=ready> '
 start_agent
+# The shell, while it runs: its session must be empty at the end.
+wait_shell
+: >go
 host_ok 30
 wait_for "$AGENTPID" 10
 [ "$st" = 0 ] || fail "agent exited $st, not 0"
@@ -26,9 +33,7 @@ se=$(event_line '"t":"shellexited"')
 [ "$eof" -lt "$se" ] || fail "shellexited came before the terminal ended"
 n=$(grep '"ev":"accept"' events.jsonl | grep -c -e terminal -e control)
 [ "$n" = 2 ] || fail "expected 2 connections (terminal, control), saw $n"
-sp=$(shell_pid)
-[ -n "$sp" ] || fail "no shell pid in agent.log"
-[ "$(session_left "$sp")" = 0 ] || fail "shell session still has processes"
+[ "$(session_left "$SHELLPID")" = 0 ] || fail "shell session still has processes"
 [ "$(agent_children_left)" = 0 ] || fail "agent children still running"
 no_frames_on_terminal
 cleanup

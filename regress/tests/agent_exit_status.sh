@@ -13,6 +13,7 @@ session() {
 	TESTDIR=$T/$1
 	cat >script <<S
 wait-boot
+wait-file $TESTDIR/go
 term $2\n
 expect-json {"t":"shellexited","d":{$3 1000
 quiet 500
@@ -20,12 +21,14 @@ exit
 S
 	start_host script
 	start_agent
+	wait_shell
+	: >go
 	host_ok 30
 	wait_for "$AGENTPID" 10
 	AGENTPID=
 	[ "$st" = "$4" ] || fail "$1: agent exited $st, not $4"
-	sp=$(shell_pid)
-	[ "$(session_left "$sp")" = 0 ] || fail "$1: shell session left over"
+	[ "$(session_left "$SHELLPID")" = 0 ] ||
+	    fail "$1: shell session left over"
 	no_frames_on_terminal
 	TESTDIR=$T
 	cd "$TESTDIR" || exit 1

@@ -11,19 +11,20 @@ exit
 S
 start_host script
 start_agent
-i=0
-until grep -q '^bootready 1' counts 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "no boot in 10 s"
-	sleep 0.01
+wait_boots 1
+wait_until 10 "the audit connection (counts)" count_is audit 1
+# A child sandboxes itself first thing, before it reads a byte from its
+# parent (proto/child.c); the seccomp filter is the last step.  So wait for
+# the filter on each of the three, then check everything of every child.
+filtered() {	# ROLE
+	fp=$(agent_child "$1") &&
+	    grep -q '^Seccomp:[[:space:]]*2$' "/proc/$fp/status" 2>/dev/null
+}
+for r in term control audit; do
+	WU_HINT="grep Seccomp /proc/\$(agent_child $r)/status"
+	wait_until 10 "the $r child's seccomp filter" filtered "$r"
 done
-# The children are up once they said ready; the log says so.
-i=0
-until [ "$(grep -c 'child ready' agent.log)" -ge 2 ]; do
-	i=$((i + 1))
-	[ $i -lt 1000 ] || fail "children not ready in 10 s"
-	sleep 0.01
-done
+WU_HINT=
 n=0
 for pid in $(ps --ppid "$AGENTPID" -o pid= -o comm= |
     awk '$2 ~ /^capsem-agent-/ { print $1 }'); do
@@ -38,7 +39,7 @@ for pid in $(ps --ppid "$AGENTPID" -o pid= -o comm= |
 	fi
 	n=$((n + 1))
 done
-[ "$n" -ge 2 ] || fail "expected at least the term and control children, saw $n"
+[ "$n" -ge 3 ] || fail "expected the term, control and audit children, saw $n"
 kill -TERM "$AGENTPID"
 host_ok 30
 wait_for "$AGENTPID" 10

@@ -33,11 +33,13 @@ expect-json {"t":"shellexited" 2000
 exit
 S
 start_host script
-start_agent -f "$TESTDIR/not-a-mount-point-$$"
+fp=$TESTDIR/not-a-mount-point-$$
+start_agent -f "$fp"
 host_ok 30
 wait_for "$AGENTPID" 10
 AGENTPID=
 [ "$st" = 0 ] || fail "freeze failure: agent exited $st"
 ! grep -q snapshotready events.jsonl || fail "snapshotready after a failed freeze"
-grep -q 'preparesnapshot: ' agent.log || fail "the failed freeze was not logged"
+log_has agent.log "$LL_AGENT_FREEZE_FAILED" MOUNT="$fp" ||
+    fail "the failed freeze was not logged"
 exit 0

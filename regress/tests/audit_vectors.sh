@@ -6,6 +6,7 @@
 
 V=${CAPSEM_VECTORS:?}
 AUDIT=${CAPSEM_LIBEXECDIR:?}/capsem-agent-audit
+. "${CAPSEM_TOP:?}/regress/loglines.sh"
 cd "${TESTDIR:-.}" || exit 1
 
 fail() {
@@ -18,7 +19,7 @@ command -v capsem-frame >/dev/null || fail "capsem-frame not in PATH"
 
 "$AUDIT" -n "$V/audit-basic.log" >frames.bin 2>stats.txt ||
     fail "-n exit $?: $(cat stats.txt)"
-grep -q ' 2 records, 0 dropped incomplete' stats.txt ||
+log_has stats.txt "$LL_AUDIT_STATS" RECORDS=2 INCOMPLETE=0 ||
     fail "unexpected stats: $(cat stats.txt)"
 capsem-frame decode --dir audit <frames.bin >got.jsonl 2>err.txt ||
     fail "capsem-frame decode failed: $(cat err.txt)"

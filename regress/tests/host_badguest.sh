@@ -7,7 +7,8 @@
 # truncated frame cost the control connection (the guest reconnects and
 # boots again), garbage on audit costs the audit connection only, an exec
 # connection whose first frame is not execstarted is dropped.  The guest
-# ends with shellexited{7} after all that: hostd exits 7.
+# ends with shellexited{7} after all that: hostd exits 7 and session.json
+# says exited, exit_code 7.
 . "$CAPSEM_TOP/regress/lib.sh"
 . "$CAPSEM_TOP/regress/hostlib.sh"
 
@@ -113,11 +114,18 @@ capsem-testguest -D "$D" -o "$TESTDIR/guest.jsonl" -s script \
     >"$TESTDIR/guest.log" 2>&1 &
 GUESTPID=$!
 WATCHDOGS="$WATCHDOGS $GUESTPID"
-wait_until 10 "the first boot" file_has "$log" "guest booted: connection 1"
-wait_until 30 "the last reconnect" file_has "$log" \
-    "guest booted: connection 4"
+# session.json counts the boots: the first, then one per reconnect.
+boots_at_least() {	# N
+	[ "$(json_field "$D/session.json" connections)" -ge "$1" ] 2>/dev/null
+}
+WU_HINT="cat $D/session.json"
+wait_until 10 "the first boot (session.json)" boots_at_least 1
+wait_until 30 "the last reconnect (session.json)" boots_at_least 4
 alive
 wait_until 10 "session.json connected" state_is "$D" connected
+WU_HINT=
+[ "$(json_field "$D/session.json" connections)" = 4 ] ||
+    fail "expected 4 boots: $(cat "$D/session.json")"
 : >"$TESTDIR/go"
 wait_for "$GUESTPID" 30
 [ "$st" = 0 ] || fail "testguest failed: $(tail -n 1 "$TESTDIR/guest.log")"
@@ -125,37 +133,53 @@ wait_for "$HOSTDPID" 15
 HOSTDPID=
 [ "$st" = 7 ] || fail "capsem-hostd exited $st, expected 7 (shellexited)"
 
+[ "$(json_field "$D/session.json" state)" = exited ] &&
+    [ "$(json_field "$D/session.json" exit_code)" = 7 ] ||
+    fail "session.json after shellexited{7}: $(cat "$D/session.json")"
+
 # Each kind of bad input has its own log line naming channel and reason.
-has() {	# WHAT STRING
-	file_has "$log" "$2" || fail "no log line for $1: \"$2\""
+has() {	# WHAT PATTERN [NAME=VALUE ...]
+	h_what=$1
+	shift
+	log_has "$log" "$@" || fail "no log line for $h_what: \"$(ll "$@")\""
 }
-has "wrong type" \
-    "dropped: wrong type at byte 18: d.id: expected integer, got str"
-has "unknown tag" "dropped: unknown message tag at byte 3: t: unknown \
-guest-to-host message \"bogustag\""
-has "nested map" "dropped: wrong type at byte 3: t: expected str, got map"
-has "deep map" "dropped: nesting too deep at byte 106: d: nested deeper"
-has "short map" "dropped: declared length exceeds input at byte 0"
-has "bad audit record" "audit: record 1 dropped: wrong type at byte 5: \
-exe: expected str, got integer"
-has "deep audit record" "audit: record 3 dropped: nesting too deep"
-has "audit garbage" "stream: guest frame of"
-has "audit connection lost" "audit connection ended: frame length over 2 MiB"
-has "exec not execstarted" "exec: first frame is pong, not execstarted"
-has "exec unknown tag" "exec: first frame dropped: unknown message tag"
-has "exec connection dropped" "exec connection ended: exec: first frame"
-has "control oversize" "control: guest frame of 2147483647 bytes"
-has "control framing lost" \
-    "control connection ended: frame length over 2 MiB, framing lost"
+has "wrong type" "$LL_HOSTD_FRAME_DROPPED" \
+    WHY="$(ll "$LL_WIRE_TYPE" AT=18 FIELD=d.id WANT=integer GOT=str)"
+has "unknown tag" "$LL_HOSTD_FRAME_DROPPED" \
+    WHY="$(ll "$LL_WIRE_UNKNOWN_TAG" AT=3 DIR=guest-to-host TAG=bogustag)"
+has "nested map" "$LL_HOSTD_FRAME_DROPPED" \
+    WHY="$(ll "$LL_WIRE_TYPE" AT=3 FIELD=t WANT=str GOT=map)"
+has "deep map" "$LL_HOSTD_FRAME_DROPPED" \
+    WHY="$(ll "$LL_WIRE_DEPTH" AT=106 FIELD=d)"
+has "short map" "$LL_HOSTD_FRAME_DROPPED" WHY="$(ll "$LL_WIRE_LENGTH" AT=0)"
+has "bad audit record" "$LL_HOSTD_AUDIT_DROPPED" N=1 \
+    WHY="$(ll "$LL_WIRE_TYPE" AT=5 FIELD=exe WANT=str GOT=integer)"
+has "deep audit record" "$LL_HOSTD_AUDIT_DROPPED" N=3 \
+    WHY="$(ll "$LL_WIRE_DEPTH")"
+has "audit garbage" "$LL_HOSTD_FRAME_TOO_BIG" CHAN=stream
+has "audit connection lost" "$LL_HOSTD_CONN_ENDED" ROLE=audit \
+    WHY="$LL_FRAMING_LOST"
+has "exec not execstarted" "$LL_HOSTD_EXEC_NOT_STARTED" TAG=pong
+has "exec unknown tag" "$LL_HOSTD_EXEC_DROPPED" \
+    WHY="$(ll "$LL_WIRE_UNKNOWN_TAG" TAG=bogustag)"
+has "exec connection dropped (not execstarted)" "$LL_HOSTD_CONN_ENDED" \
+    ROLE=exec WHY="$LL_HOSTD_EXEC_LOST_NOT_STARTED"
+has "exec connection dropped (undecodable)" "$LL_HOSTD_CONN_ENDED" \
+    ROLE=exec WHY="$LL_HOSTD_EXEC_LOST_UNDECODABLE"
+has "exec connection dropped (garbage)" "$LL_HOSTD_CONN_ENDED" \
+    ROLE=exec WHY="$LL_FRAMING_LOST"
+has "control oversize" "$LL_HOSTD_FRAME_TOO_BIG" CHAN=control \
+    BYTES=2147483647
+has "control framing lost" "$LL_HOSTD_CONN_ENDED" ROLE=control \
+    WHY="$LL_FRAMING_LOST"
 # A truncated frame then EOF: the control child says the frame was cut
 # short; the reconnect may replace it first, so no "guest disconnected"
 # line is certain.
-has "truncated then closed" \
-    "control connection ended: frame cut short: 100 bytes declared, 1 received"
-has "shell exit" "shell exited 7"
+has "truncated then closed" "$LL_HOSTD_CONN_ENDED" ROLE=control \
+    WHY="$(ll "$LL_FRAME_CUT_SHORT" DECLARED=100 GOT=1)"
 # The good records around the garbage were written, nothing else.
 [ "$(cut -c1-60 "$D/audit.jsonl" | grep -o 'good[0-9]' | tr '\n' ' ')" = \
     "good1 good2 " ] || fail "audit.jsonl: $(cat "$D/audit.jsonl")"
-n=$(grep -c 'control connection ended: frame length over 2 MiB' "$log")
+n=$(log_count "$log" "$LL_HOSTD_CONN_ENDED" ROLE=control WHY="$LL_FRAMING_LOST")
 [ "$n" = 2 ] || fail "$n control connections lost to framing, expected 2"
 exit 0
