@@ -1,7 +1,8 @@
 # capsem-shell with a temporary local session (real capsem-hostd and
 # capsem-agent): a piped `exit 5` gives status 5 and every output byte; exec
 # gives the command's status and output, quoting several words for sh; a
-# missing session is an error naming attach.sock with status 255; each
+# missing session directory, and a directory that is not a session, are
+# each an error saying "not a capsem session" with status 255; each
 # temporary directory is gone afterwards and no process is left behind.
 . "$CAPSEM_TOP/regress/lib.sh"
 
@@ -27,8 +28,15 @@ out=$(timeout 30 capsem-shell exec 'echo one two | wc -w')
 timeout 10 capsem-shell -S "$TESTDIR/none" </dev/null 2>"$TESTDIR/err2"
 st=$?
 [ "$st" = 255 ] || fail "missing session: status $st, not 255"
-grep -q "none/attach.sock: connect: No such file" "$TESTDIR/err2" ||
+grep -q "none: not a capsem session (no such directory)" \
+    "$TESTDIR/err2" ||
     fail "missing session: message '$(cat "$TESTDIR/err2")'"
+mkdir "$TESTDIR/plain"
+timeout 10 capsem-shell -S "$TESTDIR/plain" </dev/null 2>"$TESTDIR/err3"
+st=$?
+[ "$st" = 255 ] || fail "not a session: status $st, not 255"
+grep -q "plain: not a capsem session$" "$TESTDIR/err3" ||
+    fail "not a session: message '$(cat "$TESTDIR/err3")'"
 
 sleep 0.5
 left=$(ls "$TMPDIR")
