@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,13 @@
 
 #include "capsem_imsg.h"
 #include "child.h"
+#include "ev.h"
 #include "frame.h"
 #include "log.h"
+
+static void	 child_imsg_events(void *);
+static void	 child_imsg_ready(int, short, void *);
+static void	 child_read(struct child *);
 
 void
 child_init(struct child *c, int argc, char **argv, const char *role,
@@ -63,6 +69,43 @@ child_init(struct child *c, int argc, char **argv, const char *role,
 	if (imsgbuf_set_maxsize(&c->ibuf, CAPSEM_IMSG_MAX) == -1)
 		fatal("%s: imsgbuf_set_maxsize", role);
 	if (child_send(c, IMSG_CHILD_READY, -1, NULL, 0) == -1)
+		exit(0);
+}
+
+/*
+ * Start the event loop with the parent's channel in it: dispatch runs after
+ * each read from the parent (child_next_imsg gives it the messages), and
+ * what is queued for the parent is written as the socket takes it.  The
+ * child adds its own descriptors, timers and hooks after this.
+ */
+void
+child_ev_init(struct child *c, void (*dispatch)(void))
+{
+	ev_init();
+	c->dispatch = dispatch;
+	c->ev = ev_add(c->ibuf.fd, POLLIN, child_imsg_ready, c);
+	ev_prepare(child_imsg_events, c);
+}
+
+static void
+child_imsg_events(void *arg)
+{
+	struct child	*c = arg;
+
+	ev_set(c->ev, POLLIN |
+	    (imsgbuf_queuelen(&c->ibuf) > 0 ? POLLOUT : 0));
+}
+
+static void
+child_imsg_ready(int fd, short revents, void *arg)
+{
+	struct child	*c = arg;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		child_read(c);
+		c->dispatch();
+	}
+	if ((revents & POLLOUT) && imsgbuf_write(&c->ibuf) == -1)
 		exit(0);
 }
 
@@ -126,7 +169,7 @@ child_common_imsg(struct child *c, struct imsg *imsg)
 }
 
 /* Read what the parent sent; a parent that is gone ends the child quietly. */
-void
+static void
 child_read(struct child *c)
 {
 	int	 n;
