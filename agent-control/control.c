@@ -10,7 +10,8 @@
  *
  * Input from the host: untrusted.  A frame that does not decode costs that
  * frame (logged with its offset and reason); a length that breaks the
- * framing costs the connection, which the parent then re-establishes.
+ * framing costs the connection, which the parent then re-establishes.  A
+ * connection that ends inside a frame is reported as a frame cut short.
  */
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -160,9 +161,11 @@ ctl_read(void)
 
 	if ((n = child_sock_read(&ctl, sock, buf, sizeof(buf))) == -1)
 		return;
-	if (n == 0)
+	if (n == 0) {
+		child_frames_eof(&ctl, &rd);
 		child_lost(&ctl, CHILD_EOF, 0,
 		    "peer closed the control connection");
+	}
 	(void)child_frames(&ctl, &rd, buf, n, ctl_frame, NULL);
 }
 
