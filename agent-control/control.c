@@ -50,7 +50,6 @@ static void	 ctl_socket(struct imsg *);
 static void	 ctl_events(void *);
 static void	 ctl_sock_ready(int, short, void *);
 static void	 ctl_pong(void *);
-static void	 ctl_read(void);
 static void	 ctl_flush(void);
 static int	 ctl_frame(const uint8_t *, size_t, void *);
 static void	 ctl_forward(const struct msg *);
@@ -137,7 +136,8 @@ static void
 ctl_sock_ready(int fd, short revents, void *arg)
 {
 	if (revents & (POLLIN | POLLHUP | POLLERR))
-		ctl_read();
+		child_frames_read(&ctl, sock, &rd, ctl_frame, NULL,
+		    "peer closed the control connection");
 	if (revents & POLLOUT)
 		ctl_flush();
 }
@@ -150,23 +150,6 @@ ctl_pong(void *arg)
 
 	ev_timer_in(&pong_timer, PONG_INTERVAL_MS);
 	ctl_queue(&pong);
-}
-
-/* Read what the host sent and hand each complete frame to ctl_frame(). */
-static void
-ctl_read(void)
-{
-	uint8_t		 buf[65536];
-	ssize_t		 n;
-
-	if ((n = child_sock_read(&ctl, sock, buf, sizeof(buf))) == -1)
-		return;
-	if (n == 0) {
-		child_frames_eof(&ctl, &rd);
-		child_lost(&ctl, CHILD_EOF, 0,
-		    "peer closed the control connection");
-	}
-	(void)child_frames(&ctl, &rd, buf, n, ctl_frame, NULL);
 }
 
 /* Input from the host: untrusted.  One frame, decoded, acked, forwarded. */

@@ -50,7 +50,6 @@ static void	 hctl_socket(struct imsg *);
 static void	 hctl_send(struct imsg *);
 static void	 hctl_events(void *);
 static void	 hctl_sock_ready(int, short, void *);
-static void	 hctl_read(void);
 static int	 hctl_frame(const uint8_t *, size_t, void *);
 static void	 hctl_ackreply(const struct msg *);
 static void	 hctl_forward(const struct msg *);
@@ -164,26 +163,10 @@ static void
 hctl_sock_ready(int fd, short revents, void *arg)
 {
 	if (revents & (POLLIN | POLLHUP | POLLERR))
-		hctl_read();
+		child_frames_read(&ctl, sock, &rd, hctl_frame, NULL,
+		    "guest closed the control connection");
 	if (revents & POLLOUT)
 		hctl_flush();
-}
-
-/* Read what the guest sent and hand each complete frame to hctl_frame(). */
-static void
-hctl_read(void)
-{
-	uint8_t		 buf[65536];
-	ssize_t		 n;
-
-	if ((n = child_sock_read(&ctl, sock, buf, sizeof(buf))) == -1)
-		return;
-	if (n == 0) {
-		child_frames_eof(&ctl, &rd);
-		child_lost(&ctl, CHILD_EOF, 0,
-		    "guest closed the control connection");
-	}
-	(void)child_frames(&ctl, &rd, buf, n, hctl_frame, NULL);
 }
 
 /* Input from the guest: untrusted.  One frame, decoded, acked, forwarded. */

@@ -276,3 +276,24 @@ child_frames_eof(struct child *c, struct frame_reader *rd)
 	if (frame_reader_cut(rd, cut, sizeof(cut)))
 		child_lost(c, CHILD_PROTO, 0, cut);
 }
+
+/*
+ * A connection that is frames and nothing else: read what the peer sent on
+ * fd and hand each whole frame to fn.  Its end is a frame cut short, or
+ * CHILD_EOF with eof as the reason.
+ */
+void
+child_frames_read(struct child *c, int fd, struct frame_reader *rd,
+    child_frame_cb fn, void *arg, const char *eof)
+{
+	uint8_t	 buf[65536];
+	ssize_t	 n;
+
+	if ((n = child_sock_read(c, fd, buf, sizeof(buf))) == -1)
+		return;
+	if (n == 0) {
+		child_frames_eof(c, rd);
+		child_lost(c, CHILD_EOF, 0, eof);
+	}
+	(void)child_frames(c, rd, buf, n, fn, arg);
+}

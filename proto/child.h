@@ -43,5 +43,7 @@ ssize_t	child_sock_read(struct child *, int, void *, size_t);
 size_t	child_frames(struct child *, struct frame_reader *, const uint8_t *,
 	    size_t, child_frame_cb, void *);
 void	child_frames_eof(struct child *, struct frame_reader *);
+void	child_frames_read(struct child *, int, struct frame_reader *,
+	    child_frame_cb, void *, const char *);
 
 #endif
