@@ -83,8 +83,10 @@ ctl_imsgs(void)
 		case IMSG_CTL_SEND:
 			/* One whole frame, encoded by the parent. */
 			len = imsg_get_len(&imsg);
-			if (len < FRAME_HDRLEN || len > FRAME_HDRLEN + FRAME_MAX)
-				fatalx("control: IMSG_CTL_SEND of %zu bytes", len);
+			if (len < FRAME_HDRLEN ||
+			    len > FRAME_HDRLEN + FRAME_MAX)
+				fatalx("control: IMSG_CTL_SEND of %zu bytes",
+				    len);
 			if ((p = outbuf_reserve(&out, len)) == NULL) {
 				imsg_free(&imsg);
 				child_lost(&ctl, CHILD_IOERR, errno, "host is "

@@ -1,5 +1,6 @@
 /*
- * Start-up and reporting shared by every sandboxed child.  A child is
+ * Start-up, the parent's channel in the event loop, the reading of the
+ * peer's frames and the reports shared by every sandboxed child.  A child is
  * started by its parent with the imsg socket on fd 3 and nothing else open
  * but stdio.  child_init() sandboxes the process before it reads a single
  * byte from its parent or from the network; every fd it will own arrives
@@ -253,8 +254,8 @@ child_frames(struct child *c, struct frame_reader *rd, const uint8_t *buf,
 		if (r == FRAME_TOOBIG) {
 			log_warnx("%s: %s frame of %zu bytes", c->role,
 			    c->peer, frame_reader_declared(rd));
-			child_lost(c, CHILD_PROTO, 0, "frame length over 2 MiB, "
-			    "framing lost");
+			child_lost(c, CHILD_PROTO, 0,
+			    "frame length over 2 MiB, framing lost");
 		}
 		if (r != FRAME_READY && r != FRAME_MORE)
 			child_lost(c, CHILD_PROTO, 0, "frame reader failed");
