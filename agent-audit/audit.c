@@ -31,12 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auditlog.h"
 #include "capsem_imsg.h"
 #include "child.h"
+#include "ev.h"
 #include "log.h"
 #include "wire.h"
 
@@ -54,6 +54,7 @@ struct triple {
 static struct child	 au;
 static struct auditlog	*al;
 static int		 sock = -1;
+static struct ev	*sock_ev;
 static int		 logfd = -1, nextfd = -1;	/* nextfd: rotated */
 static struct imsg_audit_pos nextpos;
 static struct imsg_audit_pos reported;		/* last IMSG_AUDIT_POS */
@@ -65,34 +66,33 @@ static int		 partial;	/* parser holds part of a line */
 static struct triple	 last;		/* skip records <= this */
 static struct wbuf	 out;		/* frames for the host */
 static size_t		 out_off;
-static int64_t		 t_next, t_data, t_reopen;
+static struct ev_timer	 tick;		/* the next look at the log */
+static int64_t		 t_data, t_reopen;
 static int		 interval = POLL_MIN_MS;
 static int		 junk_logged;	/* bytes from the host: said once */
 static char		 chunk[CHUNK];
 
-static void	 audit_dispatch_imsg(void);
+static void	 audit_imsgs(void);
+static void	 audit_socket(int);
+static void	 audit_events(void *);
+static void	 audit_sock_ready(int, short, void *);
 static void	 audit_take_log(int, const struct imsg_audit_pos *);
-static void	 audit_tick(int64_t);
+static void	 audit_tick(void *);
 static int	 audit_read(int *);
 static void	 audit_feed(const char *, size_t);
 static void	 audit_emit(const struct audit_record *, void *);
 static int	 audit_flush_out(void);
 static void	 audit_report(void);
-static __dead void audit_exit(int, int, const char *);
+static __dead void audit_lost(int, int, const char *);
 static int	 parse_id(const struct wire_str *, struct triple *);
 static int	 triple_cmp(const struct triple *, const struct triple *);
 static void	 log_stats(void);
 static int	 oneshot(const char *);
-static int64_t	 now_ms(void);
 
 int
 main(int argc, char *argv[])
 {
-	struct pollfd	 pfd[2];
-	int64_t		 now;
-	int		 ch, timeout;
-	char		 junk[4096];
-	ssize_t		 n;
+	int		 ch;
 
 	while ((ch = getopt(argc, argv, "dn:v")) != -1) {
 		if (ch == 'n')
@@ -108,77 +108,25 @@ main(int argc, char *argv[])
 	if ((al = auditlog_new()) == NULL)
 		fatal("audit: auditlog_new");
 	wbuf_init(&out);
-
-	for (;;) {
-		memset(pfd, 0, sizeof(pfd));
-		pfd[0].fd = au.ibuf.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&au.ibuf) > 0)
-			pfd[0].events |= POLLOUT;
-		pfd[1].fd = sock;
-		if (sock != -1) {
-			pfd[1].events = POLLIN;
-			if (out.len > out_off)
-				pfd[1].events |= POLLOUT;
-		}
-		timeout = -1;
-		if (t_next != 0) {
-			now = now_ms();
-			timeout = t_next > now ? (int)(t_next - now) : 0;
-		}
-		if (poll(pfd, 2, timeout) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("audit: poll");
-		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			audit_dispatch_imsg();
-		if ((pfd[0].revents & POLLOUT) &&
-		    imsgbuf_write(&au.ibuf) == -1)
-			exit(0);
-		if (sock != -1 && pfd[1].revents & (POLLIN | POLLHUP |
-		    POLLERR)) {
-			/* Guest to host only: what the host sends is dropped. */
-			n = read(sock, junk, sizeof(junk));
-			if (n == 0)
-				audit_exit(CHILD_EOF, 0, "peer closed");
-			if (n == -1 && errno != EAGAIN && errno != EINTR)
-				audit_exit(CHILD_IOERR, errno, "read");
-			if (n > 0 && !junk_logged++)
-				log_warnx("audit: discarding bytes sent by "
-				    "the host (logged once)");
-		}
-		if (sock != -1 && out.len > out_off &&
-		    (pfd[1].revents & POLLOUT) && audit_flush_out() == -1)
-			audit_exit(CHILD_IOERR, errno, "write");
-		now = now_ms();
-		if (t_next != 0 && now >= t_next)
-			audit_tick(now);
-		if (out.len == out_off)
-			audit_report();
-	}
+	child_ev_init(&au, audit_imsgs);
+	ev_timer_init(&tick, audit_tick, NULL);
+	ev_prepare(audit_events, NULL);
+	ev_run();
 }
 
 static void
-audit_dispatch_imsg(void)
+audit_imsgs(void)
 {
 	struct imsg		 imsg;
 	struct imsg_audit_pos	 pos;
 	int			 fd;
 
-	child_read(&au);
 	while (child_next_imsg(&au, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_AUDIT_SOCKET:
 			if ((fd = imsg_get_fd(&imsg)) == -1)
 				fatalx("audit: socket message without an fd");
-			if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) |
-			    O_NONBLOCK) == -1)
-				fatal("audit: fcntl");
-			if (sock != -1)
-				close(sock);
-			sock = fd;
-			t_next = now_ms();
+			audit_socket(fd);
 			break;
 		case IMSG_AUDIT_LOG:
 			if ((fd = imsg_get_fd(&imsg)) == -1 ||
@@ -192,7 +140,7 @@ audit_dispatch_imsg(void)
 			break;
 		case IMSG_AUDIT_NOLOG:
 			nolog = 1;
-			t_next = now_ms() + POLL_MAX_MS;
+			ev_timer_in(&tick, POLL_MAX_MS);
 			break;
 		case IMSG_CHILD_STOP:
 			imsg_free(&imsg);
@@ -200,7 +148,9 @@ audit_dispatch_imsg(void)
 				(void)audit_flush_out();
 			if (out.len == out_off)
 				audit_report();
-			audit_exit(CHILD_STOPPED, 0, "stopped");
+			log_stats();
+			child_done(&au, CHILD_STOPPED, 0, "audit stopped");
+			exit(0);
 		default:
 			log_warnx("audit: unexpected imsg %u",
 			    imsg_get_type(&imsg));
@@ -208,6 +158,56 @@ audit_dispatch_imsg(void)
 		}
 		imsg_free(&imsg);
 	}
+}
+
+/* A new audit socket replaces the old one; the log is looked at now. */
+static void
+audit_socket(int fd)
+{
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("audit: fcntl");
+	if (sock != -1) {
+		ev_del(sock_ev);
+		close(sock);
+	}
+	sock = fd;
+	sock_ev = ev_add(sock, POLLIN, audit_sock_ready, NULL);
+	ev_timer_in(&tick, 0);
+}
+
+/*
+ * Before every poll: once everything encoded was written the parent learns
+ * where to resume, and the socket is written to while frames wait.
+ */
+static void
+audit_events(void *arg)
+{
+	if (out.len == out_off)
+		audit_report();
+	ev_set(sock_ev, POLLIN | (out.len > out_off ? POLLOUT : 0));
+}
+
+static void
+audit_sock_ready(int fd, short revents, void *arg)
+{
+	char	 junk[4096];
+	ssize_t	 n;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		/* Guest to host only: what the host sends is dropped. */
+		n = read(sock, junk, sizeof(junk));
+		if (n == 0)
+			audit_lost(CHILD_EOF, 0,
+			    "audit connection closed by the host");
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			audit_lost(CHILD_IOERR, errno, "audit socket read");
+		if (n > 0 && !junk_logged++)
+			log_warnx("audit: discarding bytes sent by "
+			    "the host (logged once)");
+	}
+	if (out.len > out_off && (revents & POLLOUT) &&
+	    audit_flush_out() == -1)
+		audit_lost(CHILD_IOERR, errno, "audit socket write");
 }
 
 /*
@@ -235,7 +235,7 @@ audit_take_log(int fd, const struct imsg_audit_pos *pos)
 			close(nextfd);
 		nextfd = fd;
 		nextpos = *pos;
-		t_next = now_ms();
+		ev_timer_in(&tick, 0);
 		return;
 	}
 	logfd = fd;
@@ -258,25 +258,26 @@ audit_take_log(int fd, const struct imsg_audit_pos *pos)
 	if (triple_cmp(&t, &last) > 0)
 		last = t;
 	interval = POLL_MIN_MS;
-	t_data = t_next = now_ms();
+	t_data = now_ms();
+	ev_timer_at(&tick, t_data);
 	log_debug("audit: reading the log from offset %llu",
 	    (unsigned long long)offset);
 }
 
 /* Read what the log has, then decide when to look again. */
 static void
-audit_tick(int64_t now)
+audit_tick(void *arg)
 {
+	int64_t	 now = now_ms();
 	ssize_t	 n;
 	int	 eof = 0, got;
 
-	t_next = 0;
 	if (sock == -1)
 		return;
 	if (logfd == -1) {
 		if (nolog) {
 			(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
-			t_next = now + POLL_MAX_MS;
+			ev_timer_at(&tick, now + POLL_MAX_MS);
 		}
 		return;
 	}
@@ -310,7 +311,7 @@ audit_tick(int64_t now)
 		t_reopen = now;
 		(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
 	}
-	t_next = now + interval;
+	ev_timer_at(&tick, now + interval);
 }
 
 /*
@@ -411,8 +412,8 @@ audit_flush_out(void)
 	if (out_off == out.len) {
 		wbuf_reset(&out);
 		out_off = 0;
-		if (t_next == 0 && logfd != -1)
-			t_next = now_ms();	/* backpressure lifted */
+		if (!ev_timer_armed(&tick) && logfd != -1)
+			ev_timer_in(&tick, 0);	/* backpressure lifted */
 	} else if (out_off > OUT_MAX) {
 		memmove(out.data, out.data + out_off, out.len - out_off);
 		out.len -= out_off;
@@ -443,20 +444,12 @@ audit_report(void)
 	reported = pos;
 }
 
-static void
-audit_exit(int reason, int error, const char *what)
+/* The audit connection is over: the parser's figures, then why. */
+static __dead void
+audit_lost(int reason, int error, const char *what)
 {
-	if (reason == CHILD_EOF)
-		log_info("audit: audit connection closed by the host");
-	else if (reason == CHILD_IOERR)
-		log_warnx("audit: audit socket %s: %s", what,
-		    strerror(error));
 	log_stats();
-	child_done(&au, reason, error, "audit %s%s%s", what,
-	    error != 0 ? ": " : "", error != 0 ? strerror(error) : "");
-	auditlog_free(al);
-	wbuf_free(&out);
-	exit(0);
+	child_lost(&au, reason, error, what);
 }
 
 /* "SECONDS.MILLIS:SERIAL" -> triple; -1 if it is not that. */
@@ -555,13 +548,4 @@ oneshot(const char *path)
 	auditlog_free(al);
 	wbuf_free(&out);
 	return (0);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }

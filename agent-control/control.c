@@ -10,7 +10,8 @@
  *
  * Input from the host: untrusted.  A frame that does not decode costs that
  * frame (logged with its offset and reason); a length that breaks the
- * framing costs the connection, which the parent then re-establishes.
+ * framing costs the connection, which the parent then re-establishes.  A
+ * connection that ends inside a frame is reported as a frame cut short.
  */
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -21,11 +22,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capsem_imsg.h"
 #include "child.h"
+#include "ev.h"
 #include "frame.h"
 #include "log.h"
 #include "outbuf.h"
@@ -36,102 +37,60 @@
 
 static struct child		 ctl;
 static int			 sock = -1;
+static struct ev		*sock_ev;
 static struct frame_reader	 rd;
 static struct outbuf		 out;		/* frames for the host */
 static int			 sent_pending;	/* report IMSG_CTL_SENT */
 static int			 boot_done;	/* bootconfigdone seen */
-static int64_t			 next_pong;
+static struct ev_timer		 pong_timer;
 static uint64_t			 frames_in;
 
-static void	 ctl_dispatch_imsg(void);
-static void	 ctl_read(void);
+static void	 ctl_imsgs(void);
+static void	 ctl_socket(struct imsg *);
+static void	 ctl_events(void *);
+static void	 ctl_sock_ready(int, short, void *);
+static void	 ctl_pong(void *);
 static void	 ctl_flush(void);
-static void	 ctl_frame(const uint8_t *, size_t);
+static int	 ctl_frame(const uint8_t *, size_t, void *);
 static void	 ctl_forward(const struct msg *);
 static void	 ctl_forward_file(uint32_t, const struct msg *);
 static void	 ctl_queue(const struct msg *);
-static __dead void ctl_lost(int, int, const char *);
-static int64_t	 now_ms(void);
 
 int
 main(int argc, char *argv[])
 {
-	struct pollfd	 pfd[2];
-	int64_t		 now;
-	int		 timeout;
-
 	child_init(&ctl, argc, argv, "control", SANDBOX_CONTROL);
 	frame_reader_init(&rd, FRAME_MAX);
 	outbuf_init(&out, OUTBUF_MAX);
-
-	for (;;) {
-		memset(pfd, 0, sizeof(pfd));
-		pfd[0].fd = ctl.ibuf.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&ctl.ibuf) > 0)
-			pfd[0].events |= POLLOUT;
-		pfd[1].fd = sock;
-		if (sock != -1) {
-			pfd[1].events = POLLIN;
-			if (outbuf_pending(&out) > 0)
-				pfd[1].events |= POLLOUT;
-		}
-		timeout = -1;
-		if (sock != -1) {
-			now = now_ms();
-			if (now >= next_pong) {
-				struct msg pong = { .type = MSG_PONG };
-
-				ctl_queue(&pong);
-				next_pong = now + PONG_INTERVAL_MS;
-				continue;
-			}
-			timeout = (int)(next_pong - now);
-		}
-		if (poll(pfd, 2, timeout) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("control: poll");
-		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			ctl_dispatch_imsg();
-		if ((pfd[0].revents & POLLOUT) &&
-		    imsgbuf_write(&ctl.ibuf) == -1)
-			exit(0);
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
-			ctl_read();
-		if (sock != -1 && (pfd[1].revents & POLLOUT))
-			ctl_flush();
-	}
+	child_ev_init(&ctl, ctl_imsgs);
+	ev_timer_init(&pong_timer, ctl_pong, NULL);
+	ev_prepare(ctl_events, NULL);
+	ev_run();
 }
 
 static void
-ctl_dispatch_imsg(void)
+ctl_imsgs(void)
 {
 	struct imsg	 imsg;
 	size_t		 len;
 	void		*p;
 
-	child_read(&ctl);
 	while (child_next_imsg(&ctl, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_SOCKET:
-			if ((sock = imsg_get_fd(&imsg)) == -1)
-				fatalx("control: IMSG_CTL_SOCKET without an fd");
-			if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) |
-			    O_NONBLOCK) == -1)
-				fatal("control: fcntl");
-			next_pong = now_ms() + PONG_INTERVAL_MS;
+			ctl_socket(&imsg);
 			break;
 		case IMSG_CTL_SEND:
 			/* One whole frame, encoded by the parent. */
 			len = imsg_get_len(&imsg);
-			if (len < FRAME_HDRLEN || len > FRAME_HDRLEN + FRAME_MAX)
-				fatalx("control: IMSG_CTL_SEND of %zu bytes", len);
+			if (len < FRAME_HDRLEN ||
+			    len > FRAME_HDRLEN + FRAME_MAX)
+				fatalx("control: IMSG_CTL_SEND of %zu bytes",
+				    len);
 			if ((p = outbuf_reserve(&out, len)) == NULL) {
 				imsg_free(&imsg);
-				ctl_lost(CHILD_IOERR, errno, "host is not "
-				    "reading (output buffer full)");
+				child_lost(&ctl, CHILD_IOERR, errno, "host is "
+				    "not reading (output buffer full)");
 			}
 			if (imsg_get_data(&imsg, p, len) == -1)
 				fatal("control: imsg_get_data");
@@ -155,41 +114,49 @@ ctl_dispatch_imsg(void)
 		ctl_flush();
 }
 
-/* Read what the host sent and hand each complete frame to ctl_frame(). */
+/* The control socket: from now on a pong every PONG_INTERVAL_MS. */
 static void
-ctl_read(void)
+ctl_socket(struct imsg *imsg)
 {
-	uint8_t		 buf[65536];
-	const uint8_t	*body;
-	size_t		 off, used, blen;
-	ssize_t		 n;
-	int		 r;
+	if ((sock = imsg_get_fd(imsg)) == -1)
+		fatalx("control: IMSG_CTL_SOCKET without an fd");
+	if (fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("control: fcntl");
+	ev_del(sock_ev);
+	sock_ev = ev_add(sock, POLLIN, ctl_sock_ready, NULL);
+	ev_timer_in(&pong_timer, PONG_INTERVAL_MS);
+}
 
-	n = read(sock, buf, sizeof(buf));
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		ctl_lost(CHILD_IOERR, errno, "read");
-	}
-	if (n == 0)
-		ctl_lost(CHILD_EOF, 0, "peer closed the control connection");
-	for (off = 0; off < (size_t)n; off += used) {
-		r = frame_reader_feed(&rd, buf + off, n - off, &used);
-		if (r == FRAME_TOOBIG)
-			ctl_lost(CHILD_PROTO, 0, "frame length over 2 MiB, "
-			    "framing lost");
-		if (r != FRAME_READY && r != FRAME_MORE)
-			ctl_lost(CHILD_PROTO, 0, "frame reader failed");
-		if (r == FRAME_READY) {
-			body = frame_reader_body(&rd, &blen);
-			ctl_frame(body, blen);
-		}
-	}
+/* Before every poll: the socket is written to while frames wait. */
+static void
+ctl_events(void *arg)
+{
+	ev_set(sock_ev, POLLIN | (outbuf_pending(&out) > 0 ? POLLOUT : 0));
+}
+
+static void
+ctl_sock_ready(int fd, short revents, void *arg)
+{
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		child_frames_read(&ctl, sock, &rd, ctl_frame, NULL,
+		    "peer closed the control connection");
+	if (revents & POLLOUT)
+		ctl_flush();
+}
+
+/* Unsolicited, while the socket is there: the host sees we are alive. */
+static void
+ctl_pong(void *arg)
+{
+	struct msg	 pong = { .type = MSG_PONG };
+
+	ev_timer_in(&pong_timer, PONG_INTERVAL_MS);
+	ctl_queue(&pong);
 }
 
 /* Input from the host: untrusted.  One frame, decoded, acked, forwarded. */
-static void
-ctl_frame(const uint8_t *body, size_t len)
+static int
+ctl_frame(const uint8_t *body, size_t len, void *arg)
 {
 	struct msg	 m, reply;
 	struct wire_err	 err;
@@ -199,7 +166,7 @@ ctl_frame(const uint8_t *body, size_t len)
 		log_warnx("control: host frame %llu dropped: %s at byte %zu: "
 		    "%s", (unsigned long long)frames_in,
 		    wire_errstr(err.code), err.offset, err.msg);
-		return;
+		return (0);
 	}
 	log_debug("control: host sent %s", msg_type_name(m.type));
 	if (msg_is_ackable(m.type) &&
@@ -216,6 +183,7 @@ ctl_frame(const uint8_t *body, size_t len)
 	}
 	ctl_forward(&m);
 	msg_free(&m);
+	return (0);
 }
 
 static void
@@ -361,7 +329,7 @@ ctl_flush(void)
 {
 	switch (outbuf_flush(&out, sock)) {
 	case -1:
-		ctl_lost(CHILD_IOERR, errno, "write");
+		child_lost(&ctl, CHILD_IOERR, errno, "write");
 	case 1:
 		return;
 	}
@@ -369,26 +337,4 @@ ctl_flush(void)
 		sent_pending = 0;
 		imsg_compose(&ctl.ibuf, IMSG_CTL_SENT, 0, 0, -1, NULL, 0);
 	}
-}
-
-static __dead void
-ctl_lost(int reason, int error, const char *what)
-{
-	if (reason == CHILD_EOF)
-		log_info("control: %s", what);
-	else if (error != 0)
-		log_warnx("control: %s: %s", what, strerror(error));
-	else
-		log_warnx("control: %s", what);
-	child_done(&ctl, reason, error, "%s", what);
-	exit(0);
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }

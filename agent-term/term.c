@@ -22,11 +22,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "capsem_imsg.h"
 #include "child.h"
+#include "ev.h"
 #include "log.h"
 
 #define TERM_BUFSZ		65536
@@ -42,116 +42,58 @@ struct ringbuf {
 static struct child	 term;
 static int		 sock = -1;	/* the terminal socket */
 static int		 ptyfd = -1;	/* PTY master */
+static struct ev	*sock_ev, *pty_ev;
 static int		 pty_eof;	/* read gave EIO: no slave left */
-static int		 draining;
+static int		 draining;	/* a drain is under way */
 static uint64_t		 drained;
+static int64_t		 drain_deadline, drain_idle_since;
+static struct ev_timer	 drain_timer;
 static struct ringbuf	 to_sock;	/* PTY output, for the host */
 static struct ringbuf	 to_pty;	/* host keystrokes, for the shell */
 
-static void	 term_dispatch_imsg(void);
+static void	 term_imsgs(void);
+static void	 term_take_fd(struct imsg *);
+static void	 term_events(void *);
+static void	 term_sock_ready(int, short, void *);
+static void	 term_pty_ready(int, short, void *);
 static int	 term_read_pty(void);
-static int	 term_read_sock(void);
+static void	 term_read_sock(void);
+static void	 term_write_sock(void);
+static void	 term_write_pty(void);
 static int	 buf_flush(struct ringbuf *, int);
-static void	 term_drain(void);
-static void	 term_lost(int, int, const char *);
-static int64_t	 now_ms(void);
+static void	 term_drain_start(void);
+static void	 term_drain_wake(void *);
+static void	 term_drain_step(void);
+static void	 term_drain_end(int);
 
 int
 main(int argc, char *argv[])
 {
-	struct pollfd	 pfd[3];
-	int		 n;
-
 	child_init(&term, argc, argv, "term", SANDBOX_TERM);
-
-	for (;;) {
-		memset(pfd, 0, sizeof(pfd));
-		pfd[0].fd = term.ibuf.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&term.ibuf) > 0)
-			pfd[0].events |= POLLOUT;
-		pfd[1].fd = sock;
-		if (sock != -1) {
-			if (to_pty.len < sizeof(to_pty.data))
-				pfd[1].events |= POLLIN;
-			if (to_sock.len > 0)
-				pfd[1].events |= POLLOUT;
-		}
-		pfd[2].fd = ptyfd;
-		if (ptyfd != -1 && !pty_eof) {
-			if (to_sock.len < sizeof(to_sock.data))
-				pfd[2].events |= POLLIN;
-			if (to_pty.len > 0)
-				pfd[2].events |= POLLOUT;
-		}
-		if (pfd[1].events == 0)
-			pfd[1].fd = -1;
-		if (pfd[2].events == 0)
-			pfd[2].fd = -1;
-
-		if ((n = poll(pfd, 3, -1)) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("term: poll");
-		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			term_dispatch_imsg();
-		if ((pfd[0].revents & POLLOUT) &&
-		    imsgbuf_write(&term.ibuf) == -1)
-			exit(0);
-		/*
-		 * Read what is there (the PTY hands out a few KiB per read)
-		 * and write it on at once: one poll round per burst, not two
-		 * per chunk.
-		 */
-		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			while (term_read_pty() > 0 &&
-			    to_sock.len < sizeof(to_sock.data))
-				;
-			if (sock != -1 && to_sock.len > 0)
-				pfd[1].revents |= POLLOUT;
-		}
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (term_read_sock() == -1)
-				continue;
-			if (to_pty.len > 0)
-				pfd[2].revents |= POLLOUT;
-		}
-		if (pfd[2].revents & POLLOUT && to_pty.len > 0 &&
-		    buf_flush(&to_pty, ptyfd) == -1 && errno != EAGAIN) {
-			/* The shell side is gone; keystrokes go nowhere. */
-			to_pty.len = 0;
-		}
-		if (sock != -1 && pfd[1].revents & POLLOUT && to_sock.len > 0 &&
-		    buf_flush(&to_sock, sock) == -1 && errno != EAGAIN)
-			term_lost(CHILD_IOERR, errno, "write");
-	}
+	child_ev_init(&term, term_imsgs);
+	ev_timer_init(&drain_timer, term_drain_wake, NULL);
+	ev_prepare(term_events, NULL);
+	ev_run();
 }
 
+/*
+ * The parent's messages, in order.  A drain stops the loop until it is
+ * over: what the parent sent after IMSG_TERM_DRAIN waits for its end.
+ */
 static void
-term_dispatch_imsg(void)
+term_imsgs(void)
 {
 	struct imsg	 imsg;
-	int		 fd;
 
-	child_read(&term);
-	while (child_next_imsg(&term, &imsg)) {
+	while (!draining && child_next_imsg(&term, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_TERM_SOCKET:
 		case IMSG_TERM_PTY:
-			if ((fd = imsg_get_fd(&imsg)) == -1)
-				fatalx("term: fd message without an fd");
-			if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) |
-			    O_NONBLOCK) == -1)
-				fatal("term: fcntl");
-			if (imsg_get_type(&imsg) == IMSG_TERM_SOCKET)
-				sock = fd;
-			else
-				ptyfd = fd;
+			term_take_fd(&imsg);
 			break;
 		case IMSG_TERM_DRAIN:
 			imsg_free(&imsg);
-			term_drain();
+			term_drain_start();
 			continue;
 		case IMSG_CHILD_STOP:
 			imsg_free(&imsg);
@@ -166,6 +108,93 @@ term_dispatch_imsg(void)
 		}
 		imsg_free(&imsg);
 	}
+}
+
+static void
+term_take_fd(struct imsg *imsg)
+{
+	int	 fd;
+
+	if ((fd = imsg_get_fd(imsg)) == -1)
+		fatalx("term: fd message without an fd");
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+		fatal("term: fcntl");
+	if (imsg_get_type(imsg) == IMSG_TERM_SOCKET) {
+		ev_del(sock_ev);
+		sock = fd;
+		sock_ev = ev_add(fd, 0, term_sock_ready, NULL);
+	} else {
+		ev_del(pty_ev);
+		ptyfd = fd;
+		pty_ev = ev_add(fd, 0, term_pty_ready, NULL);
+	}
+}
+
+/*
+ * Before every poll: a full buffer stops its source from being polled
+ * (backpressure).  During a drain only the drain runs: it waits for the
+ * socket to take what is held, else for the PTY; the parent's channel is
+ * not read (this hook runs after child_ev_init's, so it has the last word).
+ */
+static void
+term_events(void *arg)
+{
+	short	 sev = 0, pev = 0;
+
+	if (draining) {
+		ev_set(term.ev, 0);
+		if (to_sock.len > 0)
+			sev = POLLOUT;
+		else
+			pev = POLLIN;
+	} else {
+		if (to_pty.len < sizeof(to_pty.data))
+			sev |= POLLIN;
+		if (to_sock.len > 0)
+			sev |= POLLOUT;
+		if (!pty_eof && to_sock.len < sizeof(to_sock.data))
+			pev |= POLLIN;
+		if (!pty_eof && to_pty.len > 0)
+			pev |= POLLOUT;
+	}
+	ev_set(sock_ev, sev);
+	ev_set(pty_ev, pev);
+}
+
+static void
+term_sock_ready(int fd, short revents, void *arg)
+{
+	if (draining) {
+		term_drain_wake(NULL);
+		return;
+	}
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		term_read_sock();
+		term_write_pty();
+	}
+	if (revents & POLLOUT)
+		term_write_sock();
+}
+
+static void
+term_pty_ready(int fd, short revents, void *arg)
+{
+	if (draining) {
+		term_drain_wake(NULL);
+		return;
+	}
+	/*
+	 * Read what is there (the PTY hands out a few KiB per read) and
+	 * write it on at once: one poll round per burst, not two per chunk.
+	 */
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		while (term_read_pty() > 0 &&
+		    to_sock.len < sizeof(to_sock.data))
+			;
+		term_write_sock();
+	}
+	if (revents & POLLOUT)
+		term_write_pty();
 }
 
 /* PTY -> buffer for the socket.  Returns bytes read, 0 on EAGAIN/EOF. */
@@ -199,8 +228,8 @@ term_read_pty(void)
 	return (n);
 }
 
-/* Socket -> buffer for the PTY.  Returns -1 when the socket ended. */
-static int
+/* Socket -> buffer for the PTY; the socket's end ends the child. */
+static void
 term_read_sock(void)
 {
 	size_t	 tail, room;
@@ -211,13 +240,12 @@ term_read_sock(void)
 	if (room > sizeof(to_pty.data) - tail)
 		room = sizeof(to_pty.data) - tail;
 	if (room == 0)
-		return (0);
+		return;
 	n = read(sock, to_pty.data + tail, room);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
-			return (0);
-		term_lost(CHILD_IOERR, errno, "read");
-		return (-1);
+			return;
+		child_lost(&term, CHILD_IOERR, errno, "terminal socket read");
 	}
 	if (n == 0) {
 		/*
@@ -225,11 +253,29 @@ term_read_sock(void)
 		 * our EOF): what we still hold for it goes out first.
 		 */
 		(void)buf_flush(&to_sock, sock);
-		term_lost(CHILD_EOF, 0, "peer closed the terminal");
-		return (-1);
+		child_lost(&term, CHILD_EOF, 0,
+		    "terminal connection closed by the host");
 	}
 	to_pty.len += n;
-	return (0);
+}
+
+/* PTY output to the host; the transport is gone if the socket fails. */
+static void
+term_write_sock(void)
+{
+	if (sock != -1 && to_sock.len > 0 && buf_flush(&to_sock, sock) == -1 &&
+	    errno != EAGAIN)
+		child_lost(&term, CHILD_IOERR, errno, "terminal socket write");
+}
+
+static void
+term_write_pty(void)
+{
+	if (to_pty.len > 0 && buf_flush(&to_pty, ptyfd) == -1 &&
+	    errno != EAGAIN) {
+		/* The shell side is gone; keystrokes go nowhere. */
+		to_pty.len = 0;
+	}
 }
 
 /* Write what the buffer holds; -1 with errno on error (EAGAIN included). */
@@ -256,20 +302,6 @@ buf_flush(struct ringbuf *b, int fd)
 	return (0);
 }
 
-/* The transport is gone: report it and stop; the parent reconnects. */
-static void
-term_lost(int reason, int error, const char *what)
-{
-	if (reason == CHILD_EOF)
-		log_info("term: terminal connection closed by the host");
-	else
-		log_warnx("term: terminal socket %s: %s", what,
-		    strerror(error));
-	child_done(&term, reason, error, "terminal %s: %s", what,
-	    reason == CHILD_EOF ? "eof" : strerror(error));
-	exit(0);
-}
-
 /*
  * The shell was reaped: move what is left on the PTY to the socket, then
  * end the stream.  Ends on EIO (no slave fd left), or when the PTY has been
@@ -277,54 +309,70 @@ term_lost(int reason, int error, const char *what)
  * wait for it), and never later than DRAIN_DEADLINE_MS.
  */
 static void
-term_drain(void)
+term_drain_start(void)
 {
-	struct imsg_term_drained d;
-	struct pollfd		 pfd;
-	int64_t			 deadline, idle_since;
-	int			 timeout;
-
 	draining = 1;
-	memset(&d, 0, sizeof(d));
-	deadline = now_ms() + DRAIN_DEADLINE_MS;
-	idle_since = now_ms();
+	drain_deadline = now_ms() + DRAIN_DEADLINE_MS;
+	drain_idle_since = now_ms();
+	term_drain_step();
+}
+
+/* The socket, the PTY or the time: the drain goes on, then the messages. */
+static void
+term_drain_wake(void *arg)
+{
+	term_drain_step();
+	if (!draining)
+		term_imsgs();
+}
+
+/* Move what can be moved now; wait (term_events) or end the drain. */
+static void
+term_drain_step(void)
+{
+	int64_t	 when;
+	int	 timedout = 0;
+
 	while (sock != -1) {
-		if (now_ms() >= deadline) {
-			d.timedout = 1;
+		if (now_ms() >= drain_deadline) {
+			timedout = 1;
 			break;
 		}
 		if (to_sock.len > 0 && buf_flush(&to_sock, sock) == -1 &&
 		    errno != EAGAIN) {
-			term_lost(CHILD_IOERR, errno, "write");
+			child_lost(&term, CHILD_IOERR, errno,
+			    "terminal socket write");
 		}
 		if (ptyfd == -1 || pty_eof) {
 			if (to_sock.len == 0)
 				break;
 		} else if (to_sock.len < sizeof(to_sock.data) &&
 		    term_read_pty() > 0) {
-			idle_since = now_ms();
+			drain_idle_since = now_ms();
 			continue;
 		}
 		if (!pty_eof && to_sock.len == 0 &&
-		    now_ms() - idle_since >= DRAIN_IDLE_MS)
+		    now_ms() - drain_idle_since >= DRAIN_IDLE_MS)
 			break;
-		memset(&pfd, 0, sizeof(pfd));
-		if (to_sock.len > 0) {
-			pfd.fd = sock;
-			pfd.events = POLLOUT;
-		} else {
-			pfd.fd = ptyfd;
-			pfd.events = POLLIN;
-		}
-		timeout = (int)(deadline - now_ms());
+		when = drain_deadline;
 		if (to_sock.len == 0 &&
-		    timeout > DRAIN_IDLE_MS - (now_ms() - idle_since))
-			timeout = DRAIN_IDLE_MS - (now_ms() - idle_since);
-		if (timeout < 0)
-			timeout = 0;
-		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
-			fatal("term: poll");
+		    when > drain_idle_since + DRAIN_IDLE_MS)
+			when = drain_idle_since + DRAIN_IDLE_MS;
+		ev_timer_at(&drain_timer, when);
+		return;
 	}
+	term_drain_end(timedout);
+}
+
+static void
+term_drain_end(int timedout)
+{
+	struct imsg_term_drained d;
+
+	ev_timer_stop(&drain_timer);
+	draining = 0;
+	memset(&d, 0, sizeof(d));
+	d.timedout = timedout;
 	d.bytes = drained;
 	d.eio = pty_eof;
 	if (sock != -1 && shutdown(sock, SHUT_WR) == -1)
@@ -333,19 +381,13 @@ term_drain(void)
 	    (unsigned long long)drained,
 	    d.timedout ? "deadline" : pty_eof ? "eio" : "idle");
 	/* Nothing more goes to the host; keystrokes are dropped from now on. */
-	if (ptyfd != -1)
+	if (ptyfd != -1) {
+		ev_del(pty_ev);
+		pty_ev = NULL;
 		close(ptyfd);
+	}
 	ptyfd = -1;
 	pty_eof = 1;
 	to_pty.len = 0;
 	(void)child_send(&term, IMSG_TERM_DRAINED, -1, &d, sizeof(d));
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }

@@ -27,6 +27,7 @@
 
 #include "capsem_imsg.h"
 #include "child.h"
+#include "ev.h"
 #include "frame.h"
 #include "log.h"
 #include "outbuf.h"
@@ -39,15 +40,17 @@
 
 static struct child		 ctl;
 static int			 sock = -1;
+static struct ev		*sock_ev;
 static struct frame_reader	 rd;
 static struct outbuf		 out;	/* frames for the guest */
 static uint64_t			 frames_in;
 
-static void	 hctl_dispatch_imsg(void);
+static void	 hctl_imsgs(void);
 static void	 hctl_socket(struct imsg *);
 static void	 hctl_send(struct imsg *);
-static void	 hctl_read(void);
-static void	 hctl_frame(const uint8_t *, size_t);
+static void	 hctl_events(void *);
+static void	 hctl_sock_ready(int, short, void *);
+static int	 hctl_frame(const uint8_t *, size_t, void *);
 static void	 hctl_ackreply(const struct msg *);
 static void	 hctl_forward(const struct msg *);
 static void	 hctl_forward_text(uint32_t, const struct wire_str *);
@@ -55,53 +58,23 @@ static void	 hctl_forward_boottiming(const struct msg *);
 static void	 hctl_forward_filecontent(const struct msg *);
 static void	 hctl_forward_error(const struct msg *);
 static void	 hctl_flush(void);
-static __dead void hctl_lost(int, int, const char *);
 
 int
 main(int argc, char *argv[])
 {
-	struct pollfd	 pfd[2];
-
 	child_init(&ctl, argc, argv, "control", SANDBOX_HOST_DECODER);
 	frame_reader_init(&rd, FRAME_MAX);
 	outbuf_init(&out, OUTBUF_MAX);
-
-	for (;;) {
-		memset(pfd, 0, sizeof(pfd));
-		pfd[0].fd = ctl.ibuf.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&ctl.ibuf) > 0)
-			pfd[0].events |= POLLOUT;
-		pfd[1].fd = sock;
-		if (sock != -1) {
-			if (imsgbuf_queuelen(&ctl.ibuf) < IMSG_QUEUE_MAX)
-				pfd[1].events = POLLIN;
-			if (outbuf_pending(&out) > 0)
-				pfd[1].events |= POLLOUT;
-		}
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("control: poll");
-		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			hctl_dispatch_imsg();
-		if ((pfd[0].revents & POLLOUT) &&
-		    imsgbuf_write(&ctl.ibuf) == -1)
-			exit(0);
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
-			hctl_read();
-		if (sock != -1 && (pfd[1].revents & POLLOUT))
-			hctl_flush();
-	}
+	child_ev_init(&ctl, hctl_imsgs);
+	ev_prepare(hctl_events, NULL);
+	ev_run();
 }
 
 static void
-hctl_dispatch_imsg(void)
+hctl_imsgs(void)
 {
 	struct imsg	 imsg;
 
-	child_read(&ctl);
 	while (child_next_imsg(&ctl, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_HOST_SOCKET:
@@ -146,6 +119,7 @@ hctl_socket(struct imsg *imsg)
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 		fatal("control: fcntl");
 	sock = fd;
+	sock_ev = ev_add(sock, 0, hctl_sock_ready, NULL);
 }
 
 /* One whole frame, encoded by the parent: appended verbatim. */
@@ -160,7 +134,7 @@ hctl_send(struct imsg *imsg)
 		fatalx("control: IMSG_HOST_SEND of %zu bytes", len);
 	if ((p = outbuf_reserve(&out, len)) == NULL) {
 		imsg_free(imsg);
-		hctl_lost(CHILD_IOERR, errno,
+		child_lost(&ctl, CHILD_IOERR, errno,
 		    "guest is not reading (output buffer full)");
 	}
 	if (imsg_get_data(imsg, p, len) == -1)
@@ -168,48 +142,36 @@ hctl_send(struct imsg *imsg)
 	outbuf_commit(&out, len);
 }
 
-/* Read what the guest sent and hand each complete frame to hctl_frame(). */
+/*
+ * Before every poll: the guest is not read while the parent is behind (so
+ * a fast guest cannot queue imsgs without bound), and written to while
+ * frames wait.
+ */
 static void
-hctl_read(void)
+hctl_events(void *arg)
 {
-	uint8_t		 buf[65536];
-	const uint8_t	*body;
-	size_t		 off, used, blen;
-	ssize_t		 n;
-	char		 cut[96];
-	int		 r;
+	short	 events = 0;
 
-	n = read(sock, buf, sizeof(buf));
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		hctl_lost(CHILD_IOERR, errno, "read");
-	}
-	if (n == 0) {
-		if (frame_reader_cut(&rd, cut, sizeof(cut)))
-			hctl_lost(CHILD_PROTO, 0, cut);
-		hctl_lost(CHILD_EOF, 0, "guest closed the control connection");
-	}
-	for (off = 0; off < (size_t)n; off += used) {
-		r = frame_reader_feed(&rd, buf + off, n - off, &used);
-		if (r == FRAME_TOOBIG) {
-			log_warnx("control: guest frame of %zu bytes",
-			    frame_reader_declared(&rd));
-			hctl_lost(CHILD_PROTO, 0, "frame length over 2 MiB, "
-			    "framing lost");
-		}
-		if (r != FRAME_READY && r != FRAME_MORE)
-			hctl_lost(CHILD_PROTO, 0, "frame reader failed");
-		if (r == FRAME_READY) {
-			body = frame_reader_body(&rd, &blen);
-			hctl_frame(body, blen);
-		}
-	}
+	if (imsgbuf_queuelen(&ctl.ibuf) < IMSG_QUEUE_MAX)
+		events |= POLLIN;
+	if (outbuf_pending(&out) > 0)
+		events |= POLLOUT;
+	ev_set(sock_ev, events);
+}
+
+static void
+hctl_sock_ready(int fd, short revents, void *arg)
+{
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		child_frames_read(&ctl, sock, &rd, hctl_frame, NULL,
+		    "guest closed the control connection");
+	if (revents & POLLOUT)
+		hctl_flush();
 }
 
 /* Input from the guest: untrusted.  One frame, decoded, acked, forwarded. */
-static void
-hctl_frame(const uint8_t *body, size_t len)
+static int
+hctl_frame(const uint8_t *body, size_t len, void *arg)
 {
 	struct msg	 m;
 	struct wire_err	 err;
@@ -219,13 +181,14 @@ hctl_frame(const uint8_t *body, size_t len)
 		log_warnx("control: guest frame %llu dropped: %s at byte %zu: "
 		    "%s", (unsigned long long)frames_in,
 		    wire_errstr(err.code), err.offset, err.msg);
-		return;
+		return (0);
 	}
 	log_debug("control: guest sent %s", msg_type_name(m.type));
 	if (msg_is_ackable(m.type))
 		hctl_ackreply(&m);
 	hctl_forward(&m);
 	msg_free(&m);
+	return (0);
 }
 
 /* The ackreply goes out (or is queued ahead of anything else) first. */
@@ -239,7 +202,7 @@ hctl_ackreply(const struct msg *m)
 	reply.type = MSG_ACKREPLY;
 	reply.u.ackreply.id = msg_ack_id(m);
 	if (outbuf_pending(&out) > OUTBUF_MAX)
-		hctl_lost(CHILD_IOERR, 0,
+		child_lost(&ctl, CHILD_IOERR, 0,
 		    "guest is not reading (output buffer full)");
 	if (msg_encode(&reply, outbuf_wbuf(&out), &err) == -1) {
 		log_warnx("control: cannot encode ackreply: %s", err.msg);
@@ -401,19 +364,5 @@ static void
 hctl_flush(void)
 {
 	if (outbuf_flush(&out, sock) == -1)
-		hctl_lost(CHILD_IOERR, errno, "write");
-}
-
-/* Report why the connection ended (after what is queued) and exit. */
-static __dead void
-hctl_lost(int reason, int error, const char *what)
-{
-	if (reason == CHILD_EOF)
-		log_info("control: %s", what);
-	else if (error != 0)
-		log_warnx("control: %s: %s", what, strerror(error));
-	else
-		log_warnx("control: %s", what);
-	child_done(&ctl, reason, error, "%s", what);
-	exit(0);
+		child_lost(&ctl, CHILD_IOERR, errno, "write");
 }

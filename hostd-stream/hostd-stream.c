@@ -31,6 +31,7 @@
 
 #include "capsem_imsg.h"
 #include "child.h"
+#include "ev.h"
 #include "frame.h"
 #include "log.h"
 #include "wire.h"
@@ -38,11 +39,9 @@
 
 #define CHUNK_MAX		65536	/* largest IMSG_HOST_EXECOUTPUT */
 
-/* Takes one frame body; returns 1 to stop feeding the rest of the read. */
-typedef int	(*frame_fn)(const uint8_t *, size_t);
-
-static struct child		 st;
+static struct child		 stream;
 static int			 sock = -1;
+static struct ev		*sock_ev;
 static int			 auditfd = -1;
 static uint32_t			 port;
 static struct frame_reader	 rd;
@@ -50,23 +49,21 @@ static int			 exec_started;
 static uint64_t			 frames_in;
 static uint64_t			 audited;	/* records written */
 
-static void	 stream_dispatch_imsg(void);
+static void	 stream_imsgs(void);
 static void	 stream_socket(struct imsg *);
+static void	 stream_sock_ready(int, short, void *);
 static void	 stream_read(void);
-static size_t	 stream_frames(const uint8_t *, size_t, frame_fn);
-static int	 stream_execstarted(const uint8_t *, size_t);
-static int	 stream_audit(const uint8_t *, size_t);
-static int	 stream_lifecycle(const uint8_t *, size_t);
+static int	 stream_execstarted(const uint8_t *, size_t, void *);
+static int	 stream_audit(const uint8_t *, size_t, void *);
+static int	 stream_lifecycle(const uint8_t *, size_t, void *);
 static void	 stream_send(uint32_t, const void *, size_t);
-static __dead void stream_lost(int, int, const char *);
 
 int
 main(int argc, char *argv[])
 {
-	struct pollfd	 pfd[2];
 	size_t		 seed = 0;
 
-	child_init(&st, argc, argv, "stream", SANDBOX_HOST_DECODER);
+	child_init(&stream, argc, argv, "stream", SANDBOX_HOST_DECODER);
 	/*
 	 * jansson seeds its hash function from /dev/urandom on first use,
 	 * which the sandbox forbids (openat): seed it now through getrandom.
@@ -75,40 +72,17 @@ main(int argc, char *argv[])
 		seed = 1;
 	json_object_seed(seed);
 	frame_reader_init(&rd, FRAME_MAX);
-
-	for (;;) {
-		memset(pfd, 0, sizeof(pfd));
-		pfd[0].fd = st.ibuf.fd;
-		pfd[0].events = POLLIN;
-		if (imsgbuf_queuelen(&st.ibuf) > 0)
-			pfd[0].events |= POLLOUT;
-		pfd[1].fd = sock;
-		if (sock != -1)
-			pfd[1].events = POLLIN;
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("stream: poll");
-		}
-		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
-			stream_dispatch_imsg();
-		if ((pfd[0].revents & POLLOUT) &&
-		    imsgbuf_write(&st.ibuf) == -1)
-			exit(0);
-		if (sock != -1 && (pfd[1].revents & (POLLIN | POLLHUP |
-		    POLLERR)))
-			stream_read();
-	}
+	child_ev_init(&stream, stream_imsgs);
+	ev_run();
 }
 
 static void
-stream_dispatch_imsg(void)
+stream_imsgs(void)
 {
 	struct imsg	 imsg;
 	int		 fd;
 
-	child_read(&st);
-	while (child_next_imsg(&st, &imsg)) {
+	while (child_next_imsg(&stream, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_HOST_AUDITLOG:
 			if ((fd = imsg_get_fd(&imsg)) == -1)
@@ -123,7 +97,7 @@ stream_dispatch_imsg(void)
 			break;
 		case IMSG_CHILD_STOP:
 			imsg_free(&imsg);
-			child_done(&st, CHILD_STOPPED, 0, "stopped");
+			child_done(&stream, CHILD_STOPPED, 0, "stopped");
 			exit(0);
 		default:
 			log_warnx("stream: unexpected imsg %u",
@@ -150,7 +124,8 @@ stream_socket(struct imsg *imsg)
 	    (port != PORT_EXEC && port != PORT_AUDIT &&
 	    port != PORT_LIFECYCLE)) {
 		close(fd);
-		stream_lost(CHILD_PROTO, 0, "connection for no stream port");
+		child_lost(&stream, CHILD_PROTO, 0,
+		    "connection for no stream port");
 	}
 	if (port == PORT_AUDIT && auditfd == -1)
 		log_warnx("stream: audit connection without audit.jsonl; "
@@ -158,7 +133,16 @@ stream_socket(struct imsg *imsg)
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
 		fatal("stream: fcntl");
 	sock = fd;
+	sock_ev = ev_add(sock, POLLIN, stream_sock_ready, NULL);
 	log_debug("stream: connection on port %u", port);
+}
+
+/* No backpressure to set: every read is passed on before the next. */
+static void
+stream_sock_ready(int fd, short revents, void *arg)
+{
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		stream_read();
 }
 
 static void
@@ -168,94 +152,63 @@ stream_read(void)
 	uint64_t	 before = audited;
 	size_t		 off;
 	ssize_t		 n;
-	char		 cut[96];
 
-	n = read(sock, buf, sizeof(buf));
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		stream_lost(CHILD_IOERR, errno, "read");
-	}
+	if ((n = child_sock_read(&stream, sock, buf, sizeof(buf))) == -1)
+		return;
 	if (n == 0) {
 		if (port == PORT_EXEC && !exec_started)
-			stream_lost(CHILD_PROTO, 0,
+			child_lost(&stream, CHILD_PROTO, 0,
 			    "exec connection closed before execstarted");
-		if ((port != PORT_EXEC || !exec_started) &&
-		    frame_reader_cut(&rd, cut, sizeof(cut)))
-			stream_lost(CHILD_PROTO, 0, cut);
-		stream_lost(CHILD_EOF, 0, "guest closed the connection");
+		/* After execstarted the exec connection is not framed. */
+		if (port != PORT_EXEC)
+			child_frames_eof(&stream, &rd);
+		child_lost(&stream, CHILD_EOF, 0,
+		    "guest closed the connection");
 	}
 	switch (port) {
 	case PORT_EXEC:
 		off = 0;
 		if (!exec_started)
-			off = stream_frames(buf, n, stream_execstarted);
+			off = child_frames(&stream, &rd, buf, n,
+			    stream_execstarted, NULL);
 		/* What follows execstarted in the same read is output. */
 		if (exec_started && off < (size_t)n)
 			stream_send(IMSG_HOST_EXECOUTPUT, buf + off, n - off);
 		break;
 	case PORT_AUDIT:
-		(void)stream_frames(buf, n, stream_audit);
+		(void)child_frames(&stream, &rd, buf, n, stream_audit, NULL);
 		if (audited != before)
 			stream_send(IMSG_HOST_AUDITED, &audited,
 			    sizeof(audited));
 		break;
 	default:
-		(void)stream_frames(buf, n, stream_lifecycle);
+		(void)child_frames(&stream, &rd, buf, n, stream_lifecycle,
+		    NULL);
 		break;
 	}
 }
 
-/* Feed len bytes to the frame reader; returns how many were used. */
-static size_t
-stream_frames(const uint8_t *buf, size_t len, frame_fn fn)
-{
-	const uint8_t	*body;
-	size_t		 off, used, blen;
-	int		 r;
-
-	for (off = 0; off < len; off += used) {
-		r = frame_reader_feed(&rd, buf + off, len - off, &used);
-		if (r == FRAME_TOOBIG) {
-			log_warnx("stream: guest frame of %zu bytes",
-			    frame_reader_declared(&rd));
-			stream_lost(CHILD_PROTO, 0, "frame length over 2 MiB, "
-			    "framing lost");
-		}
-		if (r != FRAME_READY && r != FRAME_MORE)
-			stream_lost(CHILD_PROTO, 0, "frame reader failed");
-		if (r == FRAME_READY) {
-			frames_in++;
-			body = frame_reader_body(&rd, &blen);
-			if (fn(body, blen)) {
-				off += used;
-				break;
-			}
-		}
-	}
-	return (off);
-}
-
 /* Input from the guest: untrusted.  The exec connection's first frame. */
 static int
-stream_execstarted(const uint8_t *body, size_t len)
+stream_execstarted(const uint8_t *body, size_t len, void *arg)
 {
 	struct msg	 m;
 	struct wire_err	 err;
 	uint64_t	 id;
 
+	frames_in++;
 	if (msg_decode(WIRE_G2H, body, len, &m, &err) == -1) {
 		log_warnx("exec: first frame dropped: %s at byte %zu: %s",
 		    wire_errstr(err.code), err.offset, err.msg);
-		stream_lost(CHILD_PROTO, 0, "exec: first frame does not "
-		    "decode");
+		child_lost(&stream, CHILD_PROTO, 0, "exec: first frame does "
+		    "not decode");
 	}
 	if (m.type != MSG_EXECSTARTED) {
 		log_warnx("exec: first frame is %s, not execstarted",
 		    msg_type_name(m.type));
 		msg_free(&m);
-		stream_lost(CHILD_PROTO, 0, "exec: first frame is not "
-		    "execstarted");
+		child_lost(&stream, CHILD_PROTO, 0, "exec: first frame is "
+		    "not execstarted");
 	}
 	id = m.u.execstarted.id;
 	msg_free(&m);
@@ -267,7 +220,7 @@ stream_execstarted(const uint8_t *body, size_t len)
 
 /* Input from the guest: untrusted.  One record, one line, one write. */
 static int
-stream_audit(const uint8_t *body, size_t len)
+stream_audit(const uint8_t *body, size_t len, void *arg)
 {
 	struct audit_record	 rec;
 	struct wire_err		 err;
@@ -276,6 +229,7 @@ stream_audit(const uint8_t *body, size_t len)
 	size_t			 slen;
 	ssize_t			 n;
 
+	frames_in++;
 	if (audit_record_decode(body, len, &rec, &err) == -1) {
 		log_warnx("audit: record %llu dropped: %s at byte %zu: %s",
 		    (unsigned long long)frames_in, wire_errstr(err.code),
@@ -315,12 +269,13 @@ stream_audit(const uint8_t *body, size_t len)
 
 /* Input from the guest: untrusted. */
 static int
-stream_lifecycle(const uint8_t *body, size_t len)
+stream_lifecycle(const uint8_t *body, size_t len, void *arg)
 {
 	struct msg	 m;
 	struct wire_err	 err;
 	int32_t		 type;
 
+	frames_in++;
 	if (msg_decode(WIRE_G2H, body, len, &m, &err) == -1) {
 		log_warnx("lifecycle: guest frame %llu dropped: %s at byte "
 		    "%zu: %s", (unsigned long long)frames_in,
@@ -342,19 +297,6 @@ stream_lifecycle(const uint8_t *body, size_t len)
 static void
 stream_send(uint32_t type, const void *data, size_t len)
 {
-	if (child_send(&st, type, -1, data, len) == -1)
+	if (child_send(&stream, type, -1, data, len) == -1)
 		exit(0);
-}
-
-static __dead void
-stream_lost(int reason, int error, const char *what)
-{
-	if (reason == CHILD_EOF)
-		log_info("stream: %s", what);
-	else if (error != 0)
-		log_warnx("stream: %s: %s", what, strerror(error));
-	else
-		log_warnx("stream: %s", what);
-	child_done(&st, reason, error, "%s", what);
-	exit(0);
 }

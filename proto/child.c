@@ -1,5 +1,6 @@
 /*
- * Start-up and reporting shared by every sandboxed child.  A child is
+ * Start-up, the parent's channel in the event loop, the reading of the
+ * peer's frames and the reports shared by every sandboxed child.  A child is
  * started by its parent with the imsg socket on fd 3 and nothing else open
  * but stdio.  child_init() sandboxes the process before it reads a single
  * byte from its parent or from the network; every fd it will own arrives
@@ -9,6 +10,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +20,13 @@
 
 #include "capsem_imsg.h"
 #include "child.h"
+#include "ev.h"
 #include "frame.h"
 #include "log.h"
+
+static void	 child_imsg_events(void *);
+static void	 child_imsg_ready(int, short, void *);
+static void	 child_read(struct child *);
 
 void
 child_init(struct child *c, int argc, char **argv, const char *role,
@@ -63,6 +70,43 @@ child_init(struct child *c, int argc, char **argv, const char *role,
 	if (imsgbuf_set_maxsize(&c->ibuf, CAPSEM_IMSG_MAX) == -1)
 		fatal("%s: imsgbuf_set_maxsize", role);
 	if (child_send(c, IMSG_CHILD_READY, -1, NULL, 0) == -1)
+		exit(0);
+}
+
+/*
+ * Start the event loop with the parent's channel in it: dispatch runs after
+ * each read from the parent (child_next_imsg gives it the messages), and
+ * what is queued for the parent is written as the socket takes it.  The
+ * child adds its own descriptors, timers and hooks after this.
+ */
+void
+child_ev_init(struct child *c, void (*dispatch)(void))
+{
+	ev_init();
+	c->dispatch = dispatch;
+	c->ev = ev_add(c->ibuf.fd, POLLIN, child_imsg_ready, c);
+	ev_prepare(child_imsg_events, c);
+}
+
+static void
+child_imsg_events(void *arg)
+{
+	struct child	*c = arg;
+
+	ev_set(c->ev, POLLIN |
+	    (imsgbuf_queuelen(&c->ibuf) > 0 ? POLLOUT : 0));
+}
+
+static void
+child_imsg_ready(int fd, short revents, void *arg)
+{
+	struct child	*c = arg;
+
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		child_read(c);
+		c->dispatch();
+	}
+	if ((revents & POLLOUT) && imsgbuf_write(&c->ibuf) == -1)
 		exit(0);
 }
 
@@ -126,7 +170,7 @@ child_common_imsg(struct child *c, struct imsg *imsg)
 }
 
 /* Read what the parent sent; a parent that is gone ends the child quietly. */
-void
+static void
 child_read(struct child *c)
 {
 	int	 n;
@@ -210,8 +254,8 @@ child_frames(struct child *c, struct frame_reader *rd, const uint8_t *buf,
 		if (r == FRAME_TOOBIG) {
 			log_warnx("%s: %s frame of %zu bytes", c->role,
 			    c->peer, frame_reader_declared(rd));
-			child_lost(c, CHILD_PROTO, 0, "frame length over 2 MiB, "
-			    "framing lost");
+			child_lost(c, CHILD_PROTO, 0,
+			    "frame length over 2 MiB, framing lost");
 		}
 		if (r != FRAME_READY && r != FRAME_MORE)
 			child_lost(c, CHILD_PROTO, 0, "frame reader failed");
@@ -232,4 +276,25 @@ child_frames_eof(struct child *c, struct frame_reader *rd)
 
 	if (frame_reader_cut(rd, cut, sizeof(cut)))
 		child_lost(c, CHILD_PROTO, 0, cut);
+}
+
+/*
+ * A connection that is frames and nothing else: read what the peer sent on
+ * fd and hand each whole frame to fn.  Its end is a frame cut short, or
+ * CHILD_EOF with eof as the reason.
+ */
+void
+child_frames_read(struct child *c, int fd, struct frame_reader *rd,
+    child_frame_cb fn, void *arg, const char *eof)
+{
+	uint8_t	 buf[65536];
+	ssize_t	 n;
+
+	if ((n = child_sock_read(c, fd, buf, sizeof(buf))) == -1)
+		return;
+	if (n == 0) {
+		child_frames_eof(c, rd);
+		child_lost(c, CHILD_EOF, 0, eof);
+	}
+	(void)child_frames(c, rd, buf, n, fn, arg);
 }
