@@ -46,6 +46,7 @@ static size_t			 nevs;
 static int			 ndead;
 static struct prepare		 prepares[PREPARE_MAX];
 static size_t			 nprepares;
+static uint64_t			 timer_pass;
 static int			 sigfd = -1;
 static void			(*sig_cb)(int, void *);
 static void			*sig_arg;
@@ -207,6 +208,7 @@ ev_timer_at(struct ev_timer *t, int64_t when)
 	ev_timer_stop(t);
 	t->when = when;
 	t->armed = 1;
+	t->pass = timer_pass;
 	TAILQ_FOREACH(o, &timers, entry)
 		if (o->when > when)
 			break;
@@ -237,7 +239,11 @@ ev_timer_armed(const struct ev_timer *t)
 	return (t->armed);
 }
 
-/* Due timers, earliest first; a callback may arm or stop any timer. */
+/*
+ * Due timers, earliest first; a callback may arm or stop any timer.  One
+ * armed by a callback of this pass waits for the next round, so a timer
+ * that re-arms itself for "now" cannot keep the loop from polling.
+ */
 static void
 ev_timers_fire(void)
 {
@@ -247,7 +253,9 @@ ev_timers_fire(void)
 	if (TAILQ_EMPTY(&timers))
 		return;
 	now = now_ms();
-	while ((t = TAILQ_FIRST(&timers)) != NULL && t->when <= now) {
+	timer_pass++;
+	while ((t = TAILQ_FIRST(&timers)) != NULL && t->when <= now &&
+	    t->pass != timer_pass) {
 		ev_timer_stop(t);
 		t->cb(t->arg);
 	}

@@ -36,6 +36,7 @@ struct ev_timer {
 	void			(*cb)(void *);
 	void			*arg;
 	int			 armed;
+	uint64_t		 pass;		/* ev.c: when it was armed */
 };
 
 void		 ev_init(void);

@@ -145,6 +145,31 @@ test_timers_in_order(void **state)
 	assert_true(now_ms() - start >= 20);
 }
 
+static struct ev_timer	 rearm;
+static int		 rearms;
+
+static void
+cb_rearm(void *arg)
+{
+	rearms++;
+	ev_timer_in(&rearm, 0);
+}
+
+/* A timer re-arming itself for "now" fires once per round, not forever. */
+static void
+test_rearm_once_per_round(void **state)
+{
+	ev_init();
+	rearms = 0;
+	ev_timer_init(&rearm, cb_rearm, NULL);
+	ev_timer_in(&rearm, 0);
+	ev_dispatch();
+	assert_int_equal(rearms, 1);
+	ev_dispatch();
+	assert_int_equal(rearms, 2);
+	ev_timer_stop(&rearm);
+}
+
 static int	 got_signal;
 
 static void
@@ -178,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_reused_fd_gets_no_stale_event),
 		cmocka_unit_test(test_no_events_not_polled),
 		cmocka_unit_test(test_timers_in_order),
+		cmocka_unit_test(test_rearm_once_per_round),
 		cmocka_unit_test(test_signal_through_loop),
 	};
 
