@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "frame.h"
 #include "log.h"
 #include "transport.h"
@@ -84,7 +85,6 @@ static int		 lineno;
 static __dead void	 usage(void);
 static __dead void	 die(const char *, ...)
 			    __attribute__((__format__(printf, 1, 2)));
-static long long	 now_ms(void);
 static void		 record(const char *);
 static int		 chan_fd(enum chan);
 static void		 chan_close(enum chan);
@@ -119,14 +119,6 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 /* One line in OUTFILE, and one record for `expect`. */
 static void

@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "frame.h"
 #include "log.h"
 #include "transport.h"
@@ -141,7 +142,7 @@ struct host {
 	struct rec		 recs[MAX_RECS];
 	size_t			 nrecs;
 	int			 verbose;
-	uint64_t		 start;
+	int64_t			 start;
 };
 
 enum { CMD_FAIL = -1, CMD_DONE, CMD_WAIT };
@@ -162,7 +163,7 @@ struct script {
 	const struct command	*cmd;
 	char			*args;
 	int			 started;
-	uint64_t		 deadline;
+	int64_t			 deadline;
 	uint64_t		 timeout;
 	int			 recheck_ms;	/* >0: poll no longer than this */
 	uint64_t		 n;
@@ -177,7 +178,6 @@ struct script {
 static struct host	 host;
 
 __dead static void	usage(void);
-static uint64_t	now_ms(void);
 static int	outpath(struct host *, char *, const char *, ...)
 		    __attribute__((__format__(printf, 3, 4)));
 static void	write_all(int, const void *, size_t, const char *);
@@ -188,7 +188,7 @@ static void	rec_add(struct host *, enum rec_kind, enum msg_type, uint64_t,
 		    json_t *);
 static void	host_listen(struct host *, const char *);
 __dead static void host_exit(struct host *, int);
-static int	conn_flush(struct host *, struct conn *, uint64_t);
+static int	conn_flush(struct host *, struct conn *, int64_t);
 static void	host_flush(struct host *);
 static void	conn_accept(struct host *, int);
 static void	conn_close(struct host *, struct conn *, const char *);
@@ -366,14 +366,6 @@ main(int argc, char *argv[])
 	host_loop(h, &sc);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
 
 static int
 outpath(struct host *h, char *buf, const char *fmt, ...)
@@ -522,7 +514,7 @@ host_exit(struct host *h, int status)
  * exit).  Returns -1 when the connection was closed (and freed).
  */
 static int
-conn_flush(struct host *h, struct conn *c, uint64_t end)
+conn_flush(struct host *h, struct conn *c, int64_t end)
 {
 	struct pollfd	pfd;
 
@@ -540,7 +532,7 @@ static void
 host_flush(struct host *h)
 {
 	struct conn	*c, *tc;
-	uint64_t	 end = now_ms() + FLUSH_MS;
+	int64_t	 end = now_ms() + FLUSH_MS;
 
 	TAILQ_FOREACH_SAFE(c, &h->conns, entry, tc)
 		conn_flush(h, c, end);
@@ -1388,7 +1380,7 @@ cmd_wait_file(struct host *h, struct script *sc, char *args)
 static int
 cmd_drop(struct host *h, struct script *sc, char *args)
 {
-	uint64_t	end;
+	int64_t		end;
 
 	if (noextra(sc, args) == -1)
 		return (CMD_FAIL);
@@ -1560,7 +1552,7 @@ host_loop(struct host *h, struct script *sc)
 {
 	struct pollfd	 pfd[CH_N + MAX_CONNS + 1];
 	struct conn	*cs[MAX_CONNS], *c;
-	uint64_t	 now;
+	int64_t		 now;
 	size_t		 nc, i;
 	int		 npfd, timeout, scriptpfd;
 
