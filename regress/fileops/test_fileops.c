@@ -32,6 +32,7 @@
 #include <seccomp.h>
 
 #include "fileops.h"
+#include "testutil.h"
 
 #define MAXLEN	(1024 * 1024)
 
@@ -43,22 +44,6 @@ struct fx {
 	int	 nfds;
 	char	 err[512];
 };
-
-static int
-count_fds(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return (-1);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (n - 1);
-}
 
 static int
 rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
@@ -193,6 +178,43 @@ del(struct fx *f, const char *path)
 	return (ws_delete(f->wsfd, f->root, path, f->err, sizeof(f->err)));
 }
 
+/*
+ * path must be refused by a write (of "evil", default mode), a read or a
+ * delete with exactly the message want (NULL: any message).
+ */
+static void
+check_refused(struct fx *f, const char *op, const char *path, int rc,
+    const char *want)
+{
+	if (rc != -1)
+		fail_msg("%s %s: done, expected \"%s\"", op, path,
+		    want != NULL ? want : "an error");
+	if (want != NULL && strcmp(f->err, want) != 0)
+		fail_msg("%s %s: \"%s\", expected \"%s\"", op, path, f->err,
+		    want);
+}
+
+static void
+wr_refused(struct fx *f, const char *path, const char *want)
+{
+	check_refused(f, "write", path, wr(f, path, "evil", 0), want);
+}
+
+static void
+rd_refused(struct fx *f, const char *path, const char *want)
+{
+	char	buf[64];
+
+	check_refused(f, "read", path, rd(f, path, MAXLEN, buf, sizeof(buf)),
+	    want);
+}
+
+static void
+del_refused(struct fx *f, const char *path, const char *want)
+{
+	check_refused(f, "delete", path, del(f, path), want);
+}
+
 static void
 test_roundtrip(void **state)
 {
@@ -217,8 +239,7 @@ test_roundtrip(void **state)
 
 	assert_int_equal(del(f, abs), 0);
 	assert_false(exists(f->root, "a.txt"));
-	assert_int_equal(rd(f, "a.txt", MAXLEN, buf, sizeof(buf)), -1);
-	assert_string_equal(f->err,
+	rd_refused(f, "a.txt",
 	    "failed to read a.txt: No such file or directory");
 }
 
@@ -256,8 +277,7 @@ test_nested_parents(void **state)
 	assert_string_equal(get_file(f->root, "d1/d2/e/f.txt"), "more");
 
 	/* A parent that is a file: an I/O failure naming the path. */
-	assert_int_equal(wr(f, "d1/d2/d3/f.txt/x", "no", 0), -1);
-	assert_string_equal(f->err,
+	wr_refused(f, "d1/d2/d3/f.txt/x",
 	    "failed to write d1/d2/d3/f.txt/x: Not a directory");
 }
 
@@ -297,26 +317,20 @@ test_dotdot(void **state)
 	struct fx	*f = *state;
 	const char	*bad[] = { "..", "../x", "a/../../x", "a/..", "a/../b",
 	    "./../x", "a//..//x", NULL };
-	char		 p[PATH_MAX], buf[64];
+	char		 p[PATH_MAX];
 	int		 i;
 
 	put_file(f->out, "passwd", "outside");
 	for (i = 0; bad[i] != NULL; i++) {
-		assert_int_equal(wr(f, bad[i], "evil", 0), -1);
-		assert_string_equal(f->err,
-		    "FileWrite rejected: path contains '..'");
-		assert_int_equal(rd(f, bad[i], MAXLEN, buf, sizeof(buf)), -1);
-		assert_string_equal(f->err,
-		    "FileRead rejected: path contains '..'");
-		assert_int_equal(del(f, bad[i]), -1);
-		assert_string_equal(f->err,
+		wr_refused(f, bad[i], "FileWrite rejected: path contains '..'");
+		rd_refused(f, bad[i], "FileRead rejected: path contains '..'");
+		del_refused(f, bad[i],
 		    "FileDelete rejected: path contains '..'");
 	}
 	/* "/ROOT/../out/passwd": inside the root lexically, then up. */
 	snprintf(p, sizeof(p), "%s/../out/passwd", f->root);
-	assert_int_equal(wr(f, p, "evil", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path contains '..'");
-	assert_int_equal(del(f, p), -1);
+	wr_refused(f, p, "FileWrite rejected: path contains '..'");
+	del_refused(f, p, NULL);
 	assert_string_equal(get_file(f->out, "passwd"), "outside");
 
 	/* Dots that are not `..` are plain names. */
@@ -329,25 +343,19 @@ static void
 test_outside_absolute(void **state)
 {
 	struct fx	*f = *state;
-	char		 p[PATH_MAX], buf[64];
+	char		 p[PATH_MAX];
 
 	path_in(p, sizeof(p), f->out, "x");
-	assert_int_equal(wr(f, p, "evil", 0), -1);
-	assert_string_equal(f->err,
-	    "FileWrite rejected: path escapes the workspace");
+	wr_refused(f, p, "FileWrite rejected: path escapes the workspace");
 	assert_false(exists(f->out, "x"));
 
-	assert_int_equal(rd(f, "/etc/passwd", MAXLEN, buf, sizeof(buf)), -1);
-	assert_string_equal(f->err,
+	rd_refused(f, "/etc/passwd",
 	    "FileRead rejected: path escapes the workspace");
 
 	/* A sibling whose name starts with the root's. */
 	snprintf(p, sizeof(p), "%sx/y", f->root);
-	assert_int_equal(wr(f, p, "evil", 0), -1);
-	assert_string_equal(f->err,
-	    "FileWrite rejected: path escapes the workspace");
-	assert_int_equal(del(f, "/etc/hostname"), -1);
-	assert_string_equal(f->err,
+	wr_refused(f, p, "FileWrite rejected: path escapes the workspace");
+	del_refused(f, "/etc/hostname",
 	    "FileDelete rejected: path escapes the workspace");
 }
 
@@ -357,21 +365,13 @@ test_root_itself(void **state)
 	struct fx	*f = *state;
 	char		 p[PATH_MAX];
 
-	assert_int_equal(wr(f, "", "x", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: empty path");
-	assert_int_equal(wr(f, ".", "x", 0), -1);
-	assert_string_equal(f->err,
-	    "FileWrite rejected: path is the workspace root");
-	assert_int_equal(wr(f, f->root, "x", 0), -1);
-	assert_string_equal(f->err,
+	wr_refused(f, "", "FileWrite rejected: empty path");
+	wr_refused(f, ".", "FileWrite rejected: path is the workspace root");
+	wr_refused(f, f->root,
 	    "FileWrite rejected: path is the workspace root");
 	snprintf(p, sizeof(p), "%s/./", f->root);
-	assert_int_equal(del(f, p), -1);
-	assert_string_equal(f->err,
-	    "FileDelete rejected: path is the workspace root");
-	assert_int_equal(wr(f, "d/", "x", 0), -1);
-	assert_string_equal(f->err,
-	    "FileWrite rejected: path names a directory");
+	del_refused(f, p, "FileDelete rejected: path is the workspace root");
+	wr_refused(f, "d/", "FileWrite rejected: path names a directory");
 	assert_false(exists(f->root, "d"));
 }
 
@@ -379,7 +379,7 @@ static void
 test_symlink_final(void **state)
 {
 	struct fx	*f = *state;
-	char		 target[PATH_MAX], buf[64];
+	char		 target[PATH_MAX];
 
 	put_file(f->out, "secret", "outside");
 	path_in(target, sizeof(target), f->out, "secret");
@@ -388,20 +388,15 @@ test_symlink_final(void **state)
 	mklink("real.txt", f->root, "lin");
 	mklink("nowhere", f->root, "dangling");
 
-	assert_int_equal(wr(f, "lout", "evil", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
-	assert_int_equal(rd(f, "lout", MAXLEN, buf, sizeof(buf)), -1);
-	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
+	wr_refused(f, "lout", "FileWrite rejected: path is a symlink");
+	rd_refused(f, "lout", "FileRead rejected: path is a symlink");
 	assert_string_equal(get_file(f->out, "secret"), "outside");
 
-	assert_int_equal(wr(f, "lin", "evil", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
-	assert_int_equal(rd(f, "lin", MAXLEN, buf, sizeof(buf)), -1);
-	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
+	wr_refused(f, "lin", "FileWrite rejected: path is a symlink");
+	rd_refused(f, "lin", "FileRead rejected: path is a symlink");
 	assert_string_equal(get_file(f->root, "real.txt"), "inside");
 
-	assert_int_equal(wr(f, "dangling", "evil", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	wr_refused(f, "dangling", "FileWrite rejected: path is a symlink");
 	assert_false(exists(f->root, "nowhere"));
 
 	/* Delete removes the link itself, never its target. */
@@ -414,35 +409,29 @@ static void
 test_symlink_intermediate(void **state)
 {
 	struct fx	*f = *state;
-	char		 buf[64];
 
 	mklink(f->out, f->root, "sd");
 	put_file(f->out, "f", "outside");
 
-	assert_int_equal(wr(f, "sd/f", "evil", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	wr_refused(f, "sd/f", "FileWrite rejected: path is a symlink");
 	assert_string_equal(get_file(f->out, "f"), "outside");
-	assert_int_equal(rd(f, "sd/f", MAXLEN, buf, sizeof(buf)), -1);
-	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
-	assert_int_equal(del(f, "sd/f"), -1);
-	assert_string_equal(f->err, "FileDelete rejected: path is a symlink");
+	rd_refused(f, "sd/f", "FileRead rejected: path is a symlink");
+	del_refused(f, "sd/f", "FileDelete rejected: path is a symlink");
 	assert_true(exists(f->out, "f"));
 
 	/* The missing parent below the symlinked directory is not made. */
-	assert_int_equal(wr(f, "sd/new/f", "evil", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
+	wr_refused(f, "sd/new/f", "FileWrite rejected: path is a symlink");
 	assert_false(exists(f->out, "new"));
 
 	/* A symlink deeper down, pointing inside the workspace. */
 	assert_int_equal(wr(f, "real/sub/keep", "k", 0), 0);
 	mklink("../real", f->root, "real/sub/up");
-	assert_int_equal(wr(f, "real/sub/up/sub/x", "evil", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path is a symlink");
-	assert_int_equal(rd(f, "real/sub/up/sub/keep", MAXLEN, buf,
-	    sizeof(buf)), -1);
-	assert_string_equal(f->err, "FileRead rejected: path is a symlink");
+	wr_refused(f, "real/sub/up/sub/x",
+	    "FileWrite rejected: path is a symlink");
+	rd_refused(f, "real/sub/up/sub/keep",
+	    "FileRead rejected: path is a symlink");
 	mklink("real", f->root, "rl");
-	assert_int_equal(wr(f, "rl/sub/x", "evil", 0), -1);
+	wr_refused(f, "rl/sub/x", NULL);
 	assert_false(exists(f->root, "real/sub/x"));
 }
 
@@ -457,14 +446,11 @@ test_delete(void **state)
 
 	path_in(p, sizeof(p), f->root, "dd");
 	assert_int_equal(mkdir(p, 0755), 0);
-	assert_int_equal(del(f, "dd"), -1);
-	assert_string_equal(f->err, "FileDelete rejected: path is a directory");
+	del_refused(f, "dd", "FileDelete rejected: path is a directory");
 	assert_true(exists(f->root, "dd"));
 
 	put_file(f->root, "file", "x");
-	assert_int_equal(del(f, "file/x"), -1);
-	assert_string_equal(f->err,
-	    "failed to delete file/x: Not a directory");
+	del_refused(f, "file/x", "failed to delete file/x: Not a directory");
 
 	assert_int_equal(wr(f, "dd/in/f", "x", 0), 0);
 	assert_int_equal(del(f, "dd/in/f"), 0);
@@ -476,22 +462,18 @@ static void
 test_read_nonregular(void **state)
 {
 	struct fx	*f = *state;
-	char		 p[PATH_MAX], buf[64];
+	char		 p[PATH_MAX];
 
 	path_in(p, sizeof(p), f->root, "dir");
 	assert_int_equal(mkdir(p, 0755), 0);
-	assert_int_equal(rd(f, "dir", MAXLEN, buf, sizeof(buf)), -1);
-	assert_string_equal(f->err, "FileRead rejected: not a regular file");
-	assert_int_equal(wr(f, "dir", "x", 0), -1);
-	assert_string_equal(f->err, "failed to write dir: Is a directory");
+	rd_refused(f, "dir", "FileRead rejected: not a regular file");
+	wr_refused(f, "dir", "failed to write dir: Is a directory");
 
 	/* A FIFO with no writer must not block the parent. */
 	path_in(p, sizeof(p), f->root, "fifo");
 	assert_int_equal(mkfifo(p, 0644), 0);
-	assert_int_equal(rd(f, "fifo", MAXLEN, buf, sizeof(buf)), -1);
-	assert_string_equal(f->err, "FileRead rejected: not a regular file");
-	assert_int_equal(wr(f, "fifo", "x", 0), -1);
-	assert_string_equal(f->err,
+	rd_refused(f, "fifo", "FileRead rejected: not a regular file");
+	wr_refused(f, "fifo",
 	    "failed to write fifo: No such device or address");
 }
 
@@ -524,24 +506,21 @@ test_bounds(void **state)
 	assert_non_null(p = malloc(PATH_MAX + 16));
 	memset(p, 'a', PATH_MAX + 15);
 	p[PATH_MAX + 15] = '\0';
-	assert_int_equal(wr(f, p, "x", 0), -1);
-	assert_string_equal(f->err, "FileWrite rejected: path too long");
+	wr_refused(f, p, "FileWrite rejected: path too long");
 
 	for (i = 0; i < 2 * (WS_MAXCOMPONENTS + 1); i += 2) {
 		p[i] = 'a';
 		p[i + 1] = '/';
 	}
 	p[i - 1] = '\0';
-	assert_int_equal(wr(f, p, "x", 0), -1);
-	assert_string_equal(f->err,
-	    "FileWrite rejected: too many path components");
+	wr_refused(f, p, "FileWrite rejected: too many path components");
 	p[i - 3] = '\0';
 	assert_int_equal(wr(f, p, "x", 0), 0);
 
 	/* A 300-byte component: the kernel's ENAMETOOLONG, reported. */
 	memset(p, 'b', 300);
 	p[300] = '\0';
-	assert_int_equal(wr(f, p, "x", 0), -1);
+	wr_refused(f, p, NULL);
 	assert_true(strstr(f->err, "File name too long") != NULL);
 	free(p);
 }

@@ -45,6 +45,7 @@
 #include "imsg.h"
 #include "log.h"
 #include "proc.h"
+#include "testutil.h"
 #include "wire.h"
 #include "wirejson.h"
 
@@ -110,6 +111,13 @@ connect_guest(struct harness *h, uint32_t port)
 	    sp), 0);
 	h->guest = sp[0];
 	send_imsg(h, IMSG_HOST_SOCKET, sp[1], &port, sizeof(port));
+}
+
+static void
+start_on(struct harness *h, const char *prog, uint32_t port)
+{
+	start_child(h, prog);
+	connect_guest(h, port);
 }
 
 /* The next imsg from the child, or fail after TIMEOUT_MS. */
@@ -188,6 +196,26 @@ guest_send(struct harness *h, const struct msg *m)
 	wbuf_free(&wb);
 }
 
+/* A guest message of this type with every field zero. */
+static void
+guest_send_type(struct harness *h, enum msg_type type)
+{
+	struct msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	guest_send(h, &m);
+}
+
+/* The guest hangs up: the child says CHILD_EOF. */
+static void
+guest_close(struct harness *h)
+{
+	close(h->guest);
+	h->guest = -1;
+	expect_done(h, CHILD_EOF);
+}
+
 /* Read one frame the child wrote to the guest, decoded host-to-guest. */
 static void
 guest_recv(struct harness *h, int timeout_ms, struct msg *m)
@@ -216,15 +244,28 @@ guest_recv(struct harness *h, int timeout_ms, struct msg *m)
 		fail_msg("child wrote a bad frame: %s", err.msg);
 }
 
+/*
+ * Send the ackable m: its imsg (type, exactly len bytes copied to data)
+ * reaches the parent only after the child wrote the ackreply for id, so
+ * that must be on the guest side already, without waiting.
+ */
 static void
-expect_ackreply(struct harness *h, int timeout_ms, uint64_t id)
+guest_send_acked(struct harness *h, const struct msg *m, uint64_t id,
+    uint32_t type, void *data, size_t len)
 {
-	struct msg	 m;
+	struct msg	 r;
 
-	guest_recv(h, timeout_ms, &m);
-	assert_int_equal(m.type, MSG_ACKREPLY);
-	assert_int_equal(m.u.ackreply.id, id);
-	msg_free(&m);
+	guest_send(h, m);
+	expect_imsg(h, type, data, len);
+	guest_recv(h, 0, &r);
+	if (r.type != MSG_ACKREPLY)
+		fail_msg("after imsg %u: %s, expected ackreply", type,
+		    msg_type_name(r.type));
+	if (r.u.ackreply.id != id)
+		fail_msg("after imsg %u: ackreply %llu, expected %llu", type,
+		    (unsigned long long)r.u.ackreply.id,
+		    (unsigned long long)id);
+	msg_free(&r);
 }
 
 /*
@@ -261,8 +302,7 @@ test_control_forward(void **state)
 	char		 version[] = "0.1.0", buf[64];
 	uint64_t	 id;
 
-	start_child(&h, "capsem-hostd-control");
-	connect_guest(&h, PORT_CONTROL);
+	start_on(&h, "capsem-hostd-control", PORT_CONTROL);
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_READY;
@@ -272,24 +312,19 @@ test_control_forward(void **state)
 	expect_imsg(&h, IMSG_HOST_GUESTREADY, buf, sizeof(version));
 	assert_string_equal(buf, "0.1.0");
 
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_BOOTREADY;
-	guest_send(&h, &m);
+	guest_send_type(&h, MSG_BOOTREADY);
 	expect_imsg(&h, IMSG_HOST_BOOTREADY, NULL, 0);
-
-	m.type = MSG_PONG;
-	guest_send(&h, &m);
+	guest_send_type(&h, MSG_PONG);
 	expect_imsg(&h, IMSG_HOST_PONG, NULL, 0);
 
+	memset(&m, 0, sizeof(m));
 	m.type = MSG_ACK;
 	m.u.ack.id = 77;
 	guest_send(&h, &m);
 	expect_imsg(&h, IMSG_HOST_ACK, &id, sizeof(id));
 	assert_int_equal(id, 77);
 
-	close(h.guest);
-	h.guest = -1;
-	expect_done(&h, CHILD_EOF);
+	guest_close(&h);
 	stop_child(&h);
 }
 
@@ -300,20 +335,26 @@ test_control_execdone_acked_first(void **state)
 	struct msg			 m;
 	struct imsg_host_execdone	 ed;
 
-	start_child(&h, "capsem-hostd-control");
-	connect_guest(&h, PORT_CONTROL);
+	start_on(&h, "capsem-hostd-control", PORT_CONTROL);
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_EXECDONE;
 	m.u.execdone.id = 9;
 	m.u.execdone.exit_code = -2;
-	guest_send(&h, &m);
-	expect_imsg(&h, IMSG_HOST_EXECDONE, &ed, sizeof(ed));
+	guest_send_acked(&h, &m, 9, IMSG_HOST_EXECDONE, &ed, sizeof(ed));
 	assert_int_equal(ed.id, 9);
 	assert_int_equal(ed.exit_code, -2);
-	/* Already written when the imsg arrived: no waiting. */
-	expect_ackreply(&h, 0, 9);
 	stop_child(&h);
 }
+
+/* Shell exits as the guest reports them; the imsg must say the same. */
+static const struct {
+	int32_t		 exit_code;
+	int32_t		 signal;
+	int		 has_signal;
+} shell_exits[] = {
+	{ 3, 0, 0 },
+	{ 137, 9, 1 },
+};
 
 static void
 test_control_shellexited(void **state)
@@ -321,27 +362,23 @@ test_control_shellexited(void **state)
 	struct harness			 h;
 	struct msg			 m;
 	struct imsg_host_shellexited	 se;
+	size_t				 i;
 
-	start_child(&h, "capsem-hostd-control");
-	connect_guest(&h, PORT_CONTROL);
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_SHELLEXITED;
-	m.u.shellexited.exit_code = 3;
-	m.u.shellexited.has_signal = 0;
-	guest_send(&h, &m);
-	expect_imsg(&h, IMSG_HOST_SHELLEXITED, &se, sizeof(se));
-	assert_int_equal(se.exit_code, 3);
-	assert_int_equal(se.signal, 0);
-	expect_ackreply(&h, 0, 0);
-
-	m.u.shellexited.exit_code = 137;
-	m.u.shellexited.signal = 9;
-	m.u.shellexited.has_signal = 1;
-	guest_send(&h, &m);
-	expect_imsg(&h, IMSG_HOST_SHELLEXITED, &se, sizeof(se));
-	assert_int_equal(se.exit_code, 137);
-	assert_int_equal(se.signal, 9);
-	expect_ackreply(&h, 0, 0);
+	start_on(&h, "capsem-hostd-control", PORT_CONTROL);
+	for (i = 0; i < nitems(shell_exits); i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = MSG_SHELLEXITED;
+		m.u.shellexited.exit_code = shell_exits[i].exit_code;
+		m.u.shellexited.signal = shell_exits[i].signal;
+		m.u.shellexited.has_signal = shell_exits[i].has_signal;
+		guest_send_acked(&h, &m, 0, IMSG_HOST_SHELLEXITED, &se,
+		    sizeof(se));
+		if (se.exit_code != shell_exits[i].exit_code ||
+		    se.signal != shell_exits[i].signal)
+			fail_msg("shellexited %d/%d: imsg says %d/%d",
+			    shell_exits[i].exit_code, shell_exits[i].signal,
+			    se.exit_code, se.signal);
+	}
 	stop_child(&h);
 }
 
@@ -351,7 +388,6 @@ test_control_other_messages(void **state)
 	struct harness		 h;
 	struct msg		 m;
 	struct boot_stage	 stages[2];
-	struct imsg		 imsg;
 	struct imsg_file	 f;
 	struct imsg_host_error	 e;
 	char			 n1[] = "kernel", n2[] = "agent";
@@ -360,8 +396,7 @@ test_control_other_messages(void **state)
 	uint8_t			 data[3] = { 0, 1, 255 }, buf[256];
 	uint64_t		 id;
 
-	start_child(&h, "capsem-hostd-control");
-	connect_guest(&h, PORT_CONTROL);
+	start_on(&h, "capsem-hostd-control", PORT_CONTROL);
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_BOOTTIMING;
@@ -392,38 +427,31 @@ test_control_other_messages(void **state)
 	m.u.filecontent.path.len = strlen(path);
 	m.u.filecontent.data.p = data;
 	m.u.filecontent.data.len = sizeof(data);
-	guest_send(&h, &m);
-	assert_int_equal(next_imsg(&h, &imsg), IMSG_HOST_FILECONTENT);
-	assert_int_equal(imsg_get_len(&imsg), sizeof(f) + 4 + 3);
-	assert_int_equal(imsg_get_data(&imsg, buf, sizeof(f) + 4 + 3), 0);
-	imsg_free(&imsg);
+	guest_send_acked(&h, &m, 5, IMSG_HOST_FILECONTENT, buf,
+	    sizeof(f) + 4 + 3);
 	memcpy(&f, buf, sizeof(f));
 	assert_int_equal(f.id, 5);
 	assert_int_equal(f.mode, 0);
 	assert_int_equal(f.pathlen, 4);
 	assert_memory_equal(buf + sizeof(f), "/a/b", 4);
 	assert_memory_equal(buf + sizeof(f) + 4, data, 3);
-	expect_ackreply(&h, 0, 5);
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_ERROR;
 	m.u.error.id = 6;
 	m.u.error.message.s = msgtext;
 	m.u.error.message.len = strlen(msgtext);
-	guest_send(&h, &m);
-	expect_imsg(&h, IMSG_HOST_ERROR, buf, sizeof(e) + sizeof(msgtext));
+	guest_send_acked(&h, &m, 6, IMSG_HOST_ERROR, buf,
+	    sizeof(e) + sizeof(msgtext));
 	memcpy(&e, buf, sizeof(e));
 	assert_int_equal(e.id, 6);
 	assert_string_equal((char *)buf + sizeof(e), msgtext);
-	expect_ackreply(&h, 0, 6);
 
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_FILEOPDONE;
 	m.u.fileopdone.id = 8;
-	guest_send(&h, &m);
-	expect_imsg(&h, IMSG_HOST_FILEOPDONE, &id, sizeof(id));
+	guest_send_acked(&h, &m, 8, IMSG_HOST_FILEOPDONE, &id, sizeof(id));
 	assert_int_equal(id, 8);
-	expect_ackreply(&h, 0, 8);
 
 	/* Only valid on port 5005: dropped. */
 	memset(&m, 0, sizeof(m));
@@ -440,16 +468,12 @@ static void
 test_control_bad_frame(void **state)
 {
 	struct harness	 h;
-	struct msg	 m;
 	/* A 3-byte body of msgpack's never-used byte: does not decode. */
 	const uint8_t	 bad[] = { 0, 0, 0, 3, 0xc1, 0xc1, 0xc1 };
 
-	start_child(&h, "capsem-hostd-control");
-	connect_guest(&h, PORT_CONTROL);
+	start_on(&h, "capsem-hostd-control", PORT_CONTROL);
 	write_all(h.guest, bad, sizeof(bad));
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_PONG;
-	guest_send(&h, &m);
+	guest_send_type(&h, MSG_PONG);
 	expect_imsg(&h, IMSG_HOST_PONG, NULL, 0);
 	stop_child(&h);
 }
@@ -465,8 +489,7 @@ test_control_send(void **state)
 	size_t		 got = 0;
 	ssize_t		 n;
 
-	start_child(&h, "capsem-hostd-control");
-	connect_guest(&h, PORT_CONTROL);
+	start_on(&h, "capsem-hostd-control", PORT_CONTROL);
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_PING;
 	m.u.ping.epoch_secs = 1713100000;
@@ -500,8 +523,7 @@ test_control_oversize(void **state)
 	struct harness	 h;
 	uint8_t		 hdr[FRAME_HDRLEN];
 
-	start_child(&h, "capsem-hostd-control");
-	connect_guest(&h, PORT_CONTROL);
+	start_on(&h, "capsem-hostd-control", PORT_CONTROL);
 	frame_write_header(hdr, FRAME_MAX + 1);
 	write_all(h.guest, hdr, sizeof(hdr));
 	expect_done(&h, CHILD_PROTO);
@@ -530,8 +552,7 @@ test_stream_exec(void **state)
 	int		 started = 0, done = 0;
 	uint32_t	 t;
 
-	start_child(&h, "capsem-hostd-stream");
-	connect_guest(&h, PORT_EXEC);
+	start_on(&h, "capsem-hostd-stream", PORT_EXEC);
 	assert_int_equal(fcntl(h.guest, F_SETFL, O_NONBLOCK), 0);
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_EXECSTARTED;
@@ -608,13 +629,9 @@ static void
 test_stream_exec_no_execstarted(void **state)
 {
 	struct harness	 h;
-	struct msg	 m;
 
-	start_child(&h, "capsem-hostd-stream");
-	connect_guest(&h, PORT_EXEC);
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_PONG;
-	guest_send(&h, &m);
+	start_on(&h, "capsem-hostd-stream", PORT_EXEC);
+	guest_send_type(&h, MSG_PONG);
 	expect_done(&h, CHILD_PROTO);
 	stop_child(&h);
 }
@@ -623,22 +640,13 @@ test_stream_exec_no_execstarted(void **state)
 static void
 vector_record(struct audit_record *rec)
 {
-	char		 path[1024], line[4096], errbuf[256];
-	const char	*dir, *top;
+	char		 line[4096], errbuf[256];
 	json_t		*j;
 	json_error_t	 jerr;
 	FILE		*fp;
 
-	if ((dir = getenv("CAPSEM_VECTORS")) != NULL)
-		snprintf(path, sizeof(path), "%s/audit-basic.jsonl", dir);
-	else if ((top = getenv("CAPSEM_TOP")) != NULL)
-		snprintf(path, sizeof(path),
-		    "%s/../shared/vectors/audit-basic.jsonl", top);
-	else
-		strlcpy(path, "../shared/vectors/audit-basic.jsonl",
-		    sizeof(path));
-	if ((fp = fopen(path, "r")) == NULL)
-		fail_msg("cannot open %s (set CAPSEM_VECTORS)", path);
+	if ((fp = vector_open("audit-basic.jsonl")) == NULL)
+		fail_msg("no audit vectors");
 	assert_non_null(fgets(line, sizeof(line), fp));
 	fclose(fp);
 	assert_non_null(j = json_loads(line, 0, &jerr));
@@ -688,9 +696,7 @@ test_stream_audit(void **state)
 	while (count < 2)
 		expect_imsg(&h, IMSG_HOST_AUDITED, &count, sizeof(count));
 	assert_int_equal(count, 2);
-	close(h.guest);
-	h.guest = -1;
-	expect_done(&h, CHILD_EOF);
+	guest_close(&h);
 
 	n = pread(fd, got, sizeof(got) - 1, 0);
 	assert_true(n >= 0);
@@ -704,19 +710,13 @@ static void
 test_stream_lifecycle(void **state)
 {
 	struct harness	 h;
-	struct msg	 m;
 	int32_t		 type;
 
-	start_child(&h, "capsem-hostd-stream");
-	connect_guest(&h, PORT_LIFECYCLE);
-	memset(&m, 0, sizeof(m));
-	m.type = MSG_SHUTDOWNREQUEST;
-	guest_send(&h, &m);
+	start_on(&h, "capsem-hostd-stream", PORT_LIFECYCLE);
+	guest_send_type(&h, MSG_SHUTDOWNREQUEST);
 	expect_imsg(&h, IMSG_HOST_LIFECYCLE, &type, sizeof(type));
 	assert_int_equal(type, MSG_SHUTDOWNREQUEST);
-	close(h.guest);
-	h.guest = -1;
-	expect_done(&h, CHILD_EOF);
+	guest_close(&h);
 	stop_child(&h);
 }
 

@@ -14,7 +14,6 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -28,31 +27,59 @@
 #include <cmocka.h>
 
 #include "imsg.h"
+#include "testutil.h"
 
 #define BIG_PAYLOAD	16000
 #define BIG_COUNT	64
-
-static int
-count_fds(void)
-{
-	DIR		*d;
-	struct dirent	*de;
-	int		 n = 0;
-
-	if ((d = opendir("/proc/self/fd")) == NULL)
-		return (-1);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return (n - 1);	/* the directory's own descriptor */
-}
 
 static void
 make_pair(int sv[2])
 {
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
 	    sv), 0);
+}
+
+/*
+ * A writer and a reader imsgbuf on the two ends of a socketpair, and a
+ * pipe whose write end a test sends.
+ */
+struct chan {
+	struct imsgbuf	 w, r;
+	int		 sv[2];		/* sv[0] -1 once the test closed it */
+	int		 p[2];		/* p[0] -1 until made */
+	int		 nfds;		/* descriptors open before */
+};
+
+static void
+chan_open(struct chan *c)
+{
+	c->nfds = count_fds();
+	c->p[0] = c->p[1] = -1;
+	make_pair(c->sv);
+	assert_int_equal(imsgbuf_init(&c->w, c->sv[0]), 0);
+	assert_int_equal(imsgbuf_init(&c->r, c->sv[1]), 0);
+}
+
+/* Clear and close both ends: nothing opened since chan_open() is left. */
+static void
+chan_close(struct chan *c)
+{
+	imsgbuf_clear(&c->w);
+	imsgbuf_clear(&c->r);
+	if (c->sv[0] != -1)
+		close(c->sv[0]);
+	close(c->sv[1]);
+	if (c->p[0] != -1)
+		close(c->p[0]);
+	assert_int_equal(count_fds(), c->nfds);
+}
+
+/* One read brings the next message in whole. */
+static void
+read_one(struct imsgbuf *r, struct imsg *imsg)
+{
+	assert_int_equal(imsgbuf_read(r), 1);
+	assert_true(imsg_get(r, imsg) > 0);
 }
 
 static void
@@ -105,26 +132,24 @@ pump_one(struct imsgbuf *w, struct imsgbuf *r, struct imsg *imsg)
 static void
 test_many_in_one_read(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	unsigned char	 buf[200];
-	int		 sv[2], i;
+	int		 i;
 
-	make_pair(sv);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
+	chan_open(&c);
 	for (i = 0; i < 100; i++) {
 		fill_pattern(buf, i, i);
-		assert_int_equal(imsg_compose(&w, 1000 + i, i * 2, 0, -1,
+		assert_int_equal(imsg_compose(&c.w, 1000 + i, i * 2, 0, -1,
 		    buf, i), 1);
 	}
-	assert_int_equal(imsgbuf_queuelen(&w), 100);
-	assert_int_equal(imsgbuf_flush(&w), 0);
-	assert_int_equal(imsgbuf_queuelen(&w), 0);
+	assert_int_equal(imsgbuf_queuelen(&c.w), 100);
+	assert_int_equal(imsgbuf_flush(&c.w), 0);
+	assert_int_equal(imsgbuf_queuelen(&c.w), 0);
 
-	assert_int_equal(imsgbuf_read(&r), 1);
+	assert_int_equal(imsgbuf_read(&c.r), 1);
 	for (i = 0; i < 100; i++) {
-		assert_int_equal(imsg_get(&r, &imsg),
+		assert_int_equal(imsg_get(&c.r, &imsg),
 		    (ssize_t)IMSG_HEADER_SIZE + i);
 		assert_int_equal(imsg_get_type(&imsg), 1000 + i);
 		assert_int_equal(imsg_get_id(&imsg), i * 2);
@@ -138,11 +163,8 @@ test_many_in_one_read(void **state)
 			assert_null(imsg.data);
 		imsg_free(&imsg);
 	}
-	assert_int_equal(imsg_get(&r, &imsg), 0);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
+	assert_int_equal(imsg_get(&c.r, &imsg), 0);
+	chan_close(&c);
 }
 
 /* Two messages fed one byte per read: nothing comes out early. */
@@ -198,23 +220,20 @@ test_split_bytewise(void **state)
 static void
 sizes_at(uint32_t maxsize)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	struct ibuf	*msg;
 	unsigned char	*data, *out;
 	size_t		 sizes[3], i, max = maxsize - IMSG_HEADER_SIZE;
-	int		 sv[2];
 
 	sizes[0] = 0;
 	sizes[1] = 1;
 	sizes[2] = max;
-	make_pair(sv);
-	set_nonblock(sv[0]);
-	set_nonblock(sv[1]);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	assert_int_equal(imsgbuf_set_maxsize(&w, maxsize), 0);
-	assert_int_equal(imsgbuf_set_maxsize(&r, maxsize), 0);
+	chan_open(&c);
+	set_nonblock(c.sv[0]);
+	set_nonblock(c.sv[1]);
+	assert_int_equal(imsgbuf_set_maxsize(&c.w, maxsize), 0);
+	assert_int_equal(imsgbuf_set_maxsize(&c.r, maxsize), 0);
 	assert_non_null(data = malloc(max + 1));
 	assert_non_null(out = malloc(max + 1));
 
@@ -222,9 +241,9 @@ sizes_at(uint32_t maxsize)
 		if (sizes[i] > max)	/* maxsize == header: only 0 fits */
 			continue;
 		fill_pattern(data, sizes[i], i);
-		assert_int_equal(imsg_compose(&w, 1, 0, 0, -1, data,
+		assert_int_equal(imsg_compose(&c.w, 1, 0, 0, -1, data,
 		    sizes[i]), 1);
-		assert_int_equal(pump_one(&w, &r, &imsg),
+		assert_int_equal(pump_one(&c.w, &c.r, &imsg),
 		    IMSG_HEADER_SIZE + sizes[i]);
 		assert_int_equal(imsg_get_len(&imsg), sizes[i]);
 		if (sizes[i] > 0) {
@@ -237,22 +256,19 @@ sizes_at(uint32_t maxsize)
 
 	/* One byte too many: refused by every way of composing. */
 	errno = 0;
-	assert_int_equal(imsg_compose(&w, 1, 0, 0, -1, data, max + 1), -1);
+	assert_int_equal(imsg_compose(&c.w, 1, 0, 0, -1, data, max + 1), -1);
 	assert_int_equal(errno, ERANGE);
-	assert_null(imsg_create(&w, 1, 0, 0, max + 1));
-	assert_non_null(msg = imsg_create(&w, 1, 0, 0, 0));
+	assert_null(imsg_create(&c.w, 1, 0, 0, max + 1));
+	assert_non_null(msg = imsg_create(&c.w, 1, 0, 0, 0));
 	assert_int_equal(imsg_add(msg, data, max), (int)max);
 	errno = 0;
 	assert_int_equal(imsg_add(msg, data, 1), -1);	/* frees msg */
 	assert_int_equal(errno, ERANGE);
-	assert_int_equal(imsgbuf_queuelen(&w), 0);
+	assert_int_equal(imsgbuf_queuelen(&c.w), 0);
 
 	free(data);
 	free(out);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
+	chan_close(&c);
 }
 
 static void
@@ -284,42 +300,40 @@ test_set_maxsize(void **state)
 static void
 test_composev_create(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	struct iovec	 iov[3];
 	struct ibuf	*msg;
 	char		 out[16];
-	int		 sv[2], p[2], fd;
+	int		 fd;
 
-	make_pair(sv);
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	imsgbuf_allow_fdpass(&r);
+	chan_open(&c);
+	assert_int_equal(pipe2(c.p, O_CLOEXEC), 0);
+	imsgbuf_allow_fdpass(&c.r);
 	iov[0].iov_base = "abc";
 	iov[0].iov_len = 3;
 	iov[1].iov_base = "";
 	iov[1].iov_len = 0;
 	iov[2].iov_base = "defg";
 	iov[2].iov_len = 4;
-	assert_int_equal(imsg_composev(&w, 3, 4, 1234, -1, iov, 3), 1);
-	assert_non_null(msg = imsg_create(&w, 5, 6, 0, 2));
+	assert_int_equal(imsg_composev(&c.w, 3, 4, 1234, -1, iov, 3), 1);
+	assert_non_null(msg = imsg_create(&c.w, 5, 6, 0, 2));
 	assert_int_equal(imsg_add(msg, "xy", 2), 2);
 	assert_int_equal(imsg_add(msg, "z", 1), 1);
-	ibuf_fd_set(msg, p[1]);
-	imsg_close(&w, msg);
-	assert_int_equal(imsgbuf_flush(&w), 0);
+	ibuf_fd_set(msg, c.p[1]);
+	imsg_close(&c.w, msg);
+	assert_int_equal(imsgbuf_flush(&c.w), 0);
 
-	while (imsg_get(&r, &imsg) == 0)
-		assert_int_equal(imsgbuf_read(&r), 1);
+	while (imsg_get(&c.r, &imsg) == 0)
+		assert_int_equal(imsgbuf_read(&c.r), 1);
 	assert_int_equal(imsg_get_type(&imsg), 3);
 	assert_int_equal(imsg_get_id(&imsg), 4);
 	assert_int_equal(imsg_get_pid(&imsg), 1234);
 	assert_int_equal(imsg_get_data(&imsg, out, 7), 0);
 	assert_memory_equal(out, "abcdefg", 7);
 	imsg_free(&imsg);
-	while (imsg_get(&r, &imsg) == 0)
-		assert_int_equal(imsgbuf_read(&r), 1);
+	while (imsg_get(&c.r, &imsg) == 0)
+		assert_int_equal(imsgbuf_read(&c.r), 1);
 	assert_int_equal(imsg_get_type(&imsg), 5);
 	assert_int_equal(imsg_get_data(&imsg, out, 3), 0);
 	assert_memory_equal(out, "xyz", 3);
@@ -327,31 +341,23 @@ test_composev_create(void **state)
 	imsg_free(&imsg);
 	assert_int_equal(write(fd, "q", 1), 1);
 	close(fd);
-	assert_int_equal(read(p[0], out, sizeof(out)), 1);
+	assert_int_equal(read(c.p[0], out, sizeof(out)), 1);
 	assert_int_equal(out[0], 'q');
-	close(p[0]);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
+	chan_close(&c);
 }
 
 static void
 test_get_data_len(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	uint64_t	 v = 0x1122334455667788ULL, got = 0;
 	uint32_t	 small;
-	int		 sv[2];
 
-	make_pair(sv);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	assert_int_equal(imsg_compose(&w, 1, 0, 0, -1, &v, sizeof(v)), 1);
-	assert_int_equal(imsgbuf_flush(&w), 0);
-	assert_int_equal(imsgbuf_read(&r), 1);
-	assert_true(imsg_get(&r, &imsg) > 0);
+	chan_open(&c);
+	assert_int_equal(imsg_compose(&c.w, 1, 0, 0, -1, &v, sizeof(v)), 1);
+	assert_int_equal(imsgbuf_flush(&c.w), 0);
+	read_one(&c.r, &imsg);
 	errno = 0;
 	assert_int_equal(imsg_get_data(&imsg, &small, sizeof(small)), -1);
 	assert_int_equal(errno, EBADMSG);
@@ -361,40 +367,33 @@ test_get_data_len(void **state)
 	assert_int_equal(imsg_get_data(&imsg, &got, sizeof(got)), 0);
 	assert_true(got == v);
 	imsg_free(&imsg);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
+	chan_close(&c);
 }
 
-/* Send the write end of a fresh pipe p; return after it is on its way. */
+/* Send the write end of a fresh pipe c->p; return after it is on its way. */
 static void
-send_pipe_end(struct imsgbuf *w, int p[2])
+send_pipe_end(struct chan *c)
 {
-	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-	assert_int_equal(imsg_compose(w, 42, 0, 0, p[1], "fd", 2), 1);
-	assert_int_equal(imsgbuf_flush(w), 0);
+	assert_int_equal(pipe2(c->p, O_CLOEXEC), 0);
+	assert_int_equal(imsg_compose(&c->w, 42, 0, 0, c->p[1], "fd", 2), 1);
+	assert_int_equal(imsgbuf_flush(&c->w), 0);
 }
 
 static void
 test_fdpass(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	char		 buf[16];
-	int		 sv[2], p[2], fd, before;
+	int		 fd;
 
-	before = count_fds();
-	make_pair(sv);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	imsgbuf_allow_fdpass(&r);
-	send_pipe_end(&w, p);
+	chan_open(&c);
+	imsgbuf_allow_fdpass(&c.r);
+	send_pipe_end(&c);
 	/* Sent: our copy of the write end is closed, the socket holds it. */
-	assert_int_equal(count_fds(), before + 3);
+	assert_int_equal(count_fds(), c.nfds + 3);
 
-	assert_int_equal(imsgbuf_read(&r), 1);
-	assert_true(imsg_get(&r, &imsg) > 0);
+	read_one(&c.r, &imsg);
 	assert_int_equal(imsg_get_type(&imsg), 42);
 	assert_int_equal(imsg_get_data(&imsg, buf, 2), 0);
 	assert_true((fd = imsg_get_fd(&imsg)) >= 0);
@@ -403,69 +402,45 @@ test_fdpass(void **state)
 	imsg_free(&imsg);	/* must not close the claimed fd */
 	assert_int_equal(write(fd, "hello", 5), 5);
 	close(fd);
-	assert_int_equal(read(p[0], buf, sizeof(buf)), 5);
+	assert_int_equal(read(c.p[0], buf, sizeof(buf)), 5);
 	assert_memory_equal(buf, "hello", 5);
-	assert_int_equal(read(p[0], buf, sizeof(buf)), 0);
-	close(p[0]);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(read(c.p[0], buf, sizeof(buf)), 0);
+	chan_close(&c);
 }
 
 static void
 test_fd_unclaimed(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	char		 buf[4];
-	int		 sv[2], p[2], before;
 
-	before = count_fds();
-	make_pair(sv);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	imsgbuf_allow_fdpass(&r);
-	send_pipe_end(&w, p);
-	assert_int_equal(imsgbuf_read(&r), 1);
-	assert_true(imsg_get(&r, &imsg) > 0);
-	assert_int_equal(count_fds(), before + 4);
+	chan_open(&c);
+	imsgbuf_allow_fdpass(&c.r);
+	send_pipe_end(&c);
+	read_one(&c.r, &imsg);
+	assert_int_equal(count_fds(), c.nfds + 4);
 	imsg_free(&imsg);
-	assert_int_equal(count_fds(), before + 3);
+	assert_int_equal(count_fds(), c.nfds + 3);
 	/* Every write end is gone: EOF. */
-	assert_int_equal(read(p[0], buf, sizeof(buf)), 0);
-	close(p[0]);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(read(c.p[0], buf, sizeof(buf)), 0);
+	chan_close(&c);
 }
 
 static void
 test_fdpass_refused(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	char		 buf[4];
-	int		 sv[2], p[2], before;
 
-	before = count_fds();
-	make_pair(sv);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	send_pipe_end(&w, p);
+	chan_open(&c);
+	send_pipe_end(&c);
 	errno = 0;
-	assert_int_equal(imsgbuf_read(&r), -1);
+	assert_int_equal(imsgbuf_read(&c.r), -1);
 	assert_int_equal(errno, EBADMSG);
-	assert_int_equal(read(p[0], buf, sizeof(buf)), 0);
-	assert_int_equal(count_fds(), before + 3);
-	close(p[0]);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
-	assert_int_equal(count_fds(), before);
+	assert_int_equal(read(c.p[0], buf, sizeof(buf)), 0);
+	assert_int_equal(count_fds(), c.nfds + 3);
+	chan_close(&c);
 }
 
 /* Queued descriptors are closed by imsgbuf_clear, never sent or leaked. */
@@ -498,35 +473,32 @@ test_clear_closes_queued(void **state)
 static void
 test_fd_table_full(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	struct rlimit	 old, rl;
 	char		 buf[4];
-	int		 sv[2], p[2], fillers[128], nfill = 0, fd;
+	int		 fillers[128], nfill = 0, fd;
 
-	make_pair(sv);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	imsgbuf_allow_fdpass(&r);
-	send_pipe_end(&w, p);
+	chan_open(&c);
+	imsgbuf_allow_fdpass(&c.r);
+	send_pipe_end(&c);
 
 	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 	rl = old;
 	rl.rlim_cur = count_fds() + 64;
 	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	while (nfill < 128 &&
-	    (fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 0)) != -1)
+	    (fd = fcntl(c.sv[1], F_DUPFD_CLOEXEC, 0)) != -1)
 		fillers[nfill++] = fd;
 	assert_true(nfill > 0 && nfill < 128);
 
 	errno = 0;
-	assert_int_equal(imsgbuf_read(&r), -1);
+	assert_int_equal(imsgbuf_read(&c.r), -1);
 	assert_int_equal(errno, EMFILE);
-	assert_int_equal(imsg_get(&r, &imsg), 0);	/* nothing consumed */
+	assert_int_equal(imsg_get(&c.r, &imsg), 0);	/* nothing consumed */
 
 	close(fillers[--nfill]);
-	assert_int_equal(imsgbuf_read(&r), 1);
-	assert_true(imsg_get(&r, &imsg) > 0);
+	read_one(&c.r, &imsg);
 	assert_true((fd = imsg_get_fd(&imsg)) >= 0);
 	imsg_free(&imsg);
 	while (nfill > 0)
@@ -535,52 +507,43 @@ test_fd_table_full(void **state)
 
 	assert_int_equal(write(fd, "ok", 2), 2);
 	close(fd);
-	assert_int_equal(read(p[0], buf, sizeof(buf)), 2);
-	close(p[0]);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[0]);
-	close(sv[1]);
+	assert_int_equal(read(c.p[0], buf, sizeof(buf)), 2);
+	chan_close(&c);
 }
 
 static void
 test_peer_close(void **state)
 {
-	struct imsgbuf	 w, r;
+	struct chan	 c;
 	struct imsg	 imsg;
-	int		 sv[2];
 
-	make_pair(sv);
-	assert_int_equal(imsgbuf_init(&w, sv[0]), 0);
-	assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-	assert_int_equal(imsg_compose(&w, 9, 0, 0, -1, "x", 1), 1);
-	assert_int_equal(imsgbuf_flush(&w), 0);
-	close(sv[0]);
-	assert_int_equal(imsgbuf_read(&r), 1);
-	assert_true(imsg_get(&r, &imsg) > 0);
+	chan_open(&c);
+	assert_int_equal(imsg_compose(&c.w, 9, 0, 0, -1, "x", 1), 1);
+	assert_int_equal(imsgbuf_flush(&c.w), 0);
+	close(c.sv[0]);
+	c.sv[0] = -1;
+	read_one(&c.r, &imsg);
 	imsg_free(&imsg);
-	assert_int_equal(imsgbuf_read(&r), 0);
-	assert_int_equal(imsg_get(&r, &imsg), 0);
+	assert_int_equal(imsgbuf_read(&c.r), 0);
+	assert_int_equal(imsg_get(&c.r, &imsg), 0);
 
 	/* Writing to a gone peer: EPIPE, and no SIGPIPE kills us. */
-	assert_int_equal(imsg_compose(&r, 9, 0, 0, -1, "x", 1), 1);
+	assert_int_equal(imsg_compose(&c.r, 9, 0, 0, -1, "x", 1), 1);
 	errno = 0;
-	assert_int_equal(imsgbuf_write(&r), -1);
+	assert_int_equal(imsgbuf_write(&c.r), -1);
 	assert_int_equal(errno, EPIPE);
-	assert_int_equal(imsgbuf_flush(&r), -1);
-	imsgbuf_clear(&w);
-	imsgbuf_clear(&r);
-	close(sv[1]);
+	assert_int_equal(imsgbuf_flush(&c.r), -1);
+	chan_close(&c);
 }
 
 static void
 test_corrupt_header(void **state)
 {
-	struct imsgbuf	 r;
+	struct chan	 c;
 	struct imsg	 imsg;
 	struct imsg_hdr	 hdr;
 	uint32_t	 lens[3];
-	int		 errs[3], i, sv[2];
+	int		 errs[3], i;
 
 	lens[0] = IMSG_HEADER_SIZE - 1;
 	errs[0] = EBADMSG;
@@ -589,26 +552,23 @@ test_corrupt_header(void **state)
 	lens[2] = IMSG_HEADER_SIZE | IMSG_FD_MARK;	/* fd never sent */
 	errs[2] = EBADMSG;
 	for (i = 0; i < 3; i++) {
-		make_pair(sv);
-		assert_int_equal(imsgbuf_init(&r, sv[1]), 0);
-		imsgbuf_allow_fdpass(&r);
+		chan_open(&c);
+		imsgbuf_allow_fdpass(&c.r);
 		memset(&hdr, 0, sizeof(hdr));
 		hdr.type = 1;
 		hdr.len = lens[i];
-		assert_int_equal(write(sv[0], &hdr, sizeof(hdr)),
+		assert_int_equal(write(c.sv[0], &hdr, sizeof(hdr)),
 		    sizeof(hdr));
-		assert_int_equal(imsgbuf_read(&r), 1);
+		assert_int_equal(imsgbuf_read(&c.r), 1);
 		errno = 0;
-		assert_int_equal(imsg_get(&r, &imsg), -1);
+		assert_int_equal(imsg_get(&c.r, &imsg), -1);
 		assert_int_equal(errno, errs[i]);
 		if (i < 2) {
 			/* The reader refuses to buffer past a bad header. */
-			assert_int_equal(imsgbuf_read(&r), -1);
-			assert_int_equal(imsg_get(&r, &imsg), -1);
+			assert_int_equal(imsgbuf_read(&c.r), -1);
+			assert_int_equal(imsg_get(&c.r, &imsg), -1);
 		}
-		imsgbuf_clear(&r);
-		close(sv[0]);
-		close(sv[1]);
+		chan_close(&c);
 	}
 }
 

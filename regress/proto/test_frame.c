@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "frame.h"
+#include "testutil.h"
 #include "wire.h"
 
 struct vec {
@@ -30,36 +31,21 @@ static size_t		nvecs;
 static int
 load_vectors(void **state)
 {
-	const char	*dir, *top, *hex;
-	char		 path[1024], *buf = NULL;
-	size_t		 cap = 0, i, n;
-	unsigned int	 b;
+	const char	*hex;
+	char		*buf = NULL;
+	size_t		 cap = 0;
 	json_t		*line;
 	FILE		*fp;
 
-	if ((dir = getenv("CAPSEM_VECTORS")) != NULL)
-		snprintf(path, sizeof(path), "%s/frames.jsonl", dir);
-	else if ((top = getenv("CAPSEM_TOP")) != NULL)
-		snprintf(path, sizeof(path),
-		    "%s/../shared/vectors/frames.jsonl", top);
-	else
-		snprintf(path, sizeof(path), "../shared/vectors/frames.jsonl");
-	if ((fp = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "cannot open %s\n", path);
+	if ((fp = vector_open("frames.jsonl")) == NULL)
 		return (-1);
-	}
 	while (getline(&buf, &cap, fp) != -1 && nvecs < 256) {
 		if ((line = json_loads(buf, 0, NULL)) == NULL)
 			continue;
 		if ((hex = json_string_value(json_object_get(line, "hex")))
 		    != NULL) {
-			n = strlen(hex) / 2;
-			vecs[nvecs].p = malloc(n);
-			for (i = 0; i < n; i++) {
-				sscanf(hex + i * 2, "%2x", &b);
-				vecs[nvecs].p[i] = b;
-			}
-			vecs[nvecs++].len = n;
+			vecs[nvecs].p = hex_bytes(hex, &vecs[nvecs].len);
+			nvecs++;
 		}
 		json_decref(line);
 	}

@@ -24,69 +24,9 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <msgpack.h>
 
+#include "testutil.h"
 #include "wire.h"
-
-static msgpack_sbuffer	sb;
-static msgpack_packer	pk;
-
-static int
-setup(void **state)
-{
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	return (0);
-}
-
-static int
-teardown(void **state)
-{
-	msgpack_sbuffer_destroy(&sb);
-	return (0);
-}
-
-static void
-S(const char *s)
-{
-	msgpack_pack_str_with_body(&pk, s, strlen(s));
-}
-
-/* Starts {"t": tag, "d": {<n entries follow>}} in a fresh buffer. */
-static void
-env(const char *tag, size_t n)
-{
-	msgpack_sbuffer_clear(&sb);
-	msgpack_pack_map(&pk, 2);
-	S("t");
-	S(tag);
-	S("d");
-	msgpack_pack_map(&pk, n);
-}
-
-static void
-decode_ok(enum wire_dir dir, struct msg *m)
-{
-	struct wire_err	err;
-
-	if (msg_decode(dir, (const uint8_t *)sb.data, sb.size, m, &err) == -1)
-		fail_msg("decode: %s", err.msg);
-}
-
-static void
-decode_range(enum wire_dir dir, const char *needle)
-{
-	struct msg	m;
-	struct wire_err	err;
-
-	assert_int_equal(msg_decode(dir, (const uint8_t *)sb.data, sb.size,
-	    &m, &err), -1);
-	if (err.code != WERR_RANGE)
-		fail_msg("got %s (%s), expected a range error",
-		    wire_errstr(err.code), err.msg);
-	if (strstr(err.msg, needle) == NULL)
-		fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
-}
 
 /* Encode m, decode the body back into out. */
 static void
@@ -109,12 +49,9 @@ test_u16(void **state)
 {
 	struct msg	m, r;
 
-	env("resize", 2);
-	S("cols");
-	msgpack_pack_uint16(&pk, 65535);
-	S("rows");
-	msgpack_pack_uint16(&pk, 65535);
-	decode_ok(WIRE_H2G, &m);
+	pk_msg("resize", 2,
+	    (const char *[]){ "cols", "#65535", "rows", "#65535", NULL });
+	pk_decode_ok("resize of u16 maxima", WIRE_H2G, &m);
 	assert_int_equal(m.u.resize.cols, 65535);
 	assert_int_equal(m.u.resize.rows, 65535);
 	roundtrip(&m, &r);
@@ -123,27 +60,18 @@ test_u16(void **state)
 	msg_free(&m);
 	msg_free(&r);
 
-	env("resize", 2);
-	S("cols");
-	msgpack_pack_uint16(&pk, 80);
-	S("rows");
-	msgpack_pack_uint32(&pk, 65536);
-	decode_range(WIRE_H2G, "d.rows: integer 65536 out of range for u16");
+	pk_msg("resize", 2,
+	    (const char *[]){ "cols", "#80", "rows", "#65536", NULL });
+	pk_decode_fails("resize rows 65536", WIRE_H2G, WERR_RANGE,
+	    "d.rows: integer 65536 out of range for u16");
 }
 
+/* mode: a pk_msg() token. */
 static void
-filewrite_mode(uint64_t mode)
+filewrite_mode(const char *mode)
 {
-	env("filewrite", 4);
-	S("id");
-	msgpack_pack_uint8(&pk, 1);
-	S("path");
-	S("/root/f");
-	S("data");
-	msgpack_pack_array(&pk, 1);
-	msgpack_pack_uint8(&pk, 255);
-	S("mode");
-	msgpack_pack_uint64(&pk, mode);
+	pk_msg("filewrite", 4, (const char *[]){ "id", "#1", "path", "/root/f",
+	    "data", "[1", "#255", "mode", mode, NULL });
 }
 
 static void
@@ -154,8 +82,8 @@ test_u32(void **state)
 	struct wire_err		 err;
 	struct wbuf		 wb;
 
-	filewrite_mode(UINT32_MAX);
-	decode_ok(WIRE_H2G, &m);
+	filewrite_mode("#4294967295");
+	pk_decode_ok("filewrite mode UINT32_MAX", WIRE_H2G, &m);
 	assert_true(m.u.filewrite.mode == UINT32_MAX);
 	assert_int_equal(m.u.filewrite.data.len, 1);
 	assert_int_equal(m.u.filewrite.data.p[0], 255);
@@ -164,8 +92,9 @@ test_u32(void **state)
 	assert_int_equal(r.u.filewrite.data.p[0], 255);
 	msg_free(&m);
 	msg_free(&r);
-	filewrite_mode((uint64_t)UINT32_MAX + 1);
-	decode_range(WIRE_H2G, "d.mode: integer 4294967296 out of range");
+	filewrite_mode("#4294967296");
+	pk_decode_fails("filewrite mode 2^32", WIRE_H2G, WERR_RANGE,
+	    "d.mode: integer 4294967296 out of range");
 
 	/* Audit records: every u32 at its maximum, there and back. */
 	memset(&ar, 0, sizeof(ar));
@@ -191,14 +120,12 @@ test_u32(void **state)
 	wbuf_free(&wb);
 }
 
+/* sig: a pk_msg() token. */
 static void
-shellexited_signal(int64_t sig)
+shellexited_signal(const char *sig)
 {
-	env("shellexited", 2);
-	S("exit_code");
-	msgpack_pack_int32(&pk, INT32_MAX);
-	S("signal");
-	msgpack_pack_int64(&pk, sig);
+	pk_msg("shellexited", 2, (const char *[]){ "exit_code", "#2147483647",
+	    "signal", sig, NULL });
 }
 
 static void
@@ -206,8 +133,8 @@ test_i32(void **state)
 {
 	struct msg	m, r;
 
-	shellexited_signal(INT32_MIN);
-	decode_ok(WIRE_G2H, &m);
+	shellexited_signal("#-2147483648");
+	pk_decode_ok("shellexited signal INT32_MIN", WIRE_G2H, &m);
 	assert_int_equal(m.u.shellexited.exit_code, INT32_MAX);
 	assert_int_equal(m.u.shellexited.signal, INT32_MIN);
 	assert_int_equal(m.u.shellexited.has_signal, 1);
@@ -216,21 +143,20 @@ test_i32(void **state)
 	assert_int_equal(r.u.shellexited.signal, INT32_MIN);
 	msg_free(&m);
 	msg_free(&r);
-	shellexited_signal(INT32_MAX);
-	decode_ok(WIRE_G2H, &m);
+	shellexited_signal("#2147483647");
+	pk_decode_ok("shellexited signal INT32_MAX", WIRE_G2H, &m);
 	assert_int_equal(m.u.shellexited.signal, INT32_MAX);
 	msg_free(&m);
-	shellexited_signal((int64_t)INT32_MAX + 1);
-	decode_range(WIRE_G2H, "d.signal");
-	shellexited_signal((int64_t)INT32_MIN - 1);
-	decode_range(WIRE_G2H, "d.signal");
+	shellexited_signal("#2147483648");
+	pk_decode_fails("shellexited signal INT32_MAX + 1", WIRE_G2H,
+	    WERR_RANGE, "d.signal");
+	shellexited_signal("#-2147483649");
+	pk_decode_fails("shellexited signal INT32_MIN - 1", WIRE_G2H,
+	    WERR_RANGE, "d.signal");
 
-	env("execdone", 2);
-	S("id");
-	msgpack_pack_uint8(&pk, 1);
-	S("exit_code");
-	msgpack_pack_int32(&pk, INT32_MAX);
-	decode_ok(WIRE_G2H, &m);
+	pk_msg("execdone", 2,
+	    (const char *[]){ "id", "#1", "exit_code", "#2147483647", NULL });
+	pk_decode_ok("execdone exit_code INT32_MAX", WIRE_G2H, &m);
 	assert_int_equal(m.u.execdone.exit_code, INT32_MAX);
 	msg_free(&m);
 }
@@ -354,7 +280,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f)	cmocka_unit_test_setup_teardown(f, pk_setup, pk_teardown)
 		T(test_u16),
 		T(test_u32),
 		T(test_i32),
