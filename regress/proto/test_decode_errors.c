@@ -113,15 +113,14 @@ static const struct refusal refusals[] = {
 	    WERR_TYPE, "d.caps[1]" },
 };
 
+/* One row of refusals[], a test of its own (named after the row). */
 static void
 test_refused(void **state)
 {
-	const struct refusal	*r;
+	const struct refusal	*r = *state;
 
-	for (r = refusals; r < refusals + nitems(refusals); r++) {
-		pk_msg(r->tag, r->n, r->tok);
-		pk_decode_fails(r->name, r->dir, r->code, r->needle);
-	}
+	pk_msg(r->tag, r->n, r->tok);
+	pk_decode_fails(r->name, r->dir, r->code, r->needle);
 }
 
 /* Every integer form whose value fits is accepted. */
@@ -460,8 +459,7 @@ test_ackable(void **state)
 int
 main(void)
 {
-	const struct CMUnitTest tests[] = {
-		T(test_refused),
+	static const struct CMUnitTest fixed[] = {
 		T(test_int_forms),
 		T(test_utf8),
 		T(test_depth),
@@ -473,6 +471,21 @@ main(void)
 		T(test_audit_errors),
 		T(test_ackable),
 	};
+	struct CMUnitTest	 tests[nitems(refusals) + nitems(fixed)];
+	size_t			 i, n = 0;
 
-	return (cmocka_run_group_tests(tests, NULL, NULL));
+	/* Each refusal is reported, and can fail, on its own. */
+	for (i = 0; i < nitems(refusals); i++) {
+		memset(&tests[n], 0, sizeof(tests[n]));
+		tests[n].name = refusals[i].name;
+		tests[n].test_func = test_refused;
+		tests[n].setup_func = pk_setup;
+		tests[n].teardown_func = pk_teardown;
+		tests[n].initial_state = (void *)(uintptr_t)&refusals[i];
+		n++;
+	}
+	for (i = 0; i < nitems(fixed); i++)
+		tests[n++] = fixed[i];
+	return (_cmocka_run_group_tests("test_decode_errors", tests, n,
+	    NULL, NULL));
 }
