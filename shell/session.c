@@ -343,10 +343,14 @@ wait_ready(struct session *s, int ready_rd)
 	return (-1);
 }
 
-static void
-print_log_tail(const struct session *s, const char *name)
+/*
+ * The last LOG_TAIL bytes of a log in the session directory, from the
+ * start of a whole line, NUL-terminated in buf; its length, or -1.
+ */
+static ssize_t
+log_tail(const struct session *s, const char *name, char *buf, size_t len)
 {
-	char		 path[PATH_MAX], buf[LOG_TAIL], *p;
+	char		 path[PATH_MAX], *p;
 	struct stat	 st;
 	ssize_t		 n;
 	off_t		 off = 0;
@@ -354,20 +358,32 @@ print_log_tail(const struct session *s, const char *name)
 
 	(void)snprintf(path, sizeof(path), "%s/%s", s->dir, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	if (fstat(fd, &st) == 0 && st.st_size > LOG_TAIL)
-		off = st.st_size - LOG_TAIL;
-	if ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		p = buf;
-		/* Start at a whole line when the head was cut. */
-		if (off > 0 && (p = memchr(buf, '\n', n)) != NULL)
-			p++;
-		else
-			p = buf;
-		fprintf(stderr, "capsem-shell: %s:\n", path);
-		(void)fwrite(p, 1, n - (p - buf), stderr);
-	}
+		return (-1);
+	if (fstat(fd, &st) == 0 && st.st_size > (off_t)len - 1)
+		off = st.st_size - (len - 1);
+	n = pread(fd, buf, len - 1, off);
 	(void)close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	/* Start at a whole line when the head was cut. */
+	if (off > 0 && (p = memchr(buf, '\n', n)) != NULL) {
+		n -= p + 1 - buf;
+		memmove(buf, p + 1, n + 1);
+	}
+	return (n);
+}
+
+static void
+print_log_tail(const struct session *s, const char *name)
+{
+	char	 buf[LOG_TAIL];
+	ssize_t	 n;
+
+	if ((n = log_tail(s, name, buf, sizeof(buf))) <= 0)
+		return;
+	fprintf(stderr, "capsem-shell: %s/%s:\n", s->dir, name);
+	(void)fwrite(buf, 1, n, stderr);
 }
 
 int
@@ -701,22 +717,11 @@ session_list(int prune)
 void
 session_log_hint(const struct session *s, const char *name)
 {
-	char		 path[PATH_MAX], buf[LOG_TAIL], *p, *end;
-	struct stat	 st;
-	ssize_t		 n;
-	off_t		 off = 0;
-	int		 fd;
+	char	 buf[LOG_TAIL], *p, *end;
+	ssize_t	 n;
 
-	(void)snprintf(path, sizeof(path), "%s/%s", s->dir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((n = log_tail(s, name, buf, sizeof(buf))) <= 0)
 		return;
-	if (fstat(fd, &st) == 0 && st.st_size > LOG_TAIL)
-		off = st.st_size - LOG_TAIL;
-	n = pread(fd, buf, sizeof(buf) - 1, off);
-	(void)close(fd);
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	p = (end = strrchr(buf, '\n')) != NULL ? end + 1 : buf;

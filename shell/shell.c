@@ -112,6 +112,7 @@ static size_t		escape_scan(struct conn *, const unsigned char *,
 static __dead void	detach(struct conn *);
 static void		socket_read(struct conn *);
 static void		dispatch(struct conn *, struct imsg *);
+static void		imsg_line(struct imsg *, char *, size_t);
 static __dead void	conn_loop(struct conn *);
 static char		*exec_command(int, char **);
 static int		control_shutdown(const char *);
@@ -516,13 +517,31 @@ socket_read(struct conn *c)
 	}
 }
 
+/*
+ * A line from capsem-hostd (ERROR, NOTICE), untrusted: its first line at
+ * most, bounded, with anything unprintable made visible.
+ */
+static void
+imsg_line(struct imsg *imsg, char *vis, size_t vislen)
+{
+	char	 msg[1024];
+	size_t	 len = imsg_get_len(imsg);
+
+	if (len >= sizeof(msg))
+		len = sizeof(msg) - 1;
+	memcpy(msg, imsg->data, len);
+	msg[len] = '\0';
+	msg[strcspn(msg, "\n")] = '\0';
+	(void)strnvis(vis, msg, vislen, VIS_SAFE | VIS_NL);
+}
+
 /* One message from capsem-hostd: checked before it is believed. */
 static void
 dispatch(struct conn *c, struct imsg *imsg)
 {
 	struct attach_welcome	 welcome;
 	struct attach_exit	 ex;
-	char			 msg[1024], vis[4 * sizeof(msg) + 1];
+	char			 vis[4 * 1024 + 1];
 	size_t			 len = imsg_get_len(imsg);
 	int32_t			 code;
 
@@ -540,12 +559,7 @@ dispatch(struct conn *c, struct imsg *imsg)
 			    strlen(c->exec_cmd));
 		break;
 	case IMSG_ATTACH_ERROR:
-		if (len >= sizeof(msg))
-			len = sizeof(msg) - 1;
-		memcpy(msg, imsg->data, len);
-		msg[len] = '\0';
-		msg[strcspn(msg, "\n")] = '\0';
-		(void)strnvis(vis, msg, sizeof(vis), VIS_SAFE | VIS_NL);
+		imsg_line(imsg, vis, sizeof(vis));
 		/* A session we made: the agent's last words say more. */
 		if (sess.hostd_pid != -1) {
 			term_restore();
@@ -553,12 +567,7 @@ dispatch(struct conn *c, struct imsg *imsg)
 		}
 		die("%s: %s", sess.dir, vis);
 	case IMSG_ATTACH_NOTICE:
-		if (len >= sizeof(msg))
-			len = sizeof(msg) - 1;
-		memcpy(msg, imsg->data, len);
-		msg[len] = '\0';
-		msg[strcspn(msg, "\n")] = '\0';
-		(void)strnvis(vis, msg, sizeof(vis), VIS_SAFE | VIS_NL);
+		imsg_line(imsg, vis, sizeof(vis));
 		out_drain(c);
 		fprintf(stderr, "capsem-shell: %s\r\n", vis);
 		break;
