@@ -78,24 +78,28 @@ guest_init(void)
 }
 
 /*
- * Starting has a deadline: a temporary session whose guest never booted
- * ends; a persistent one says so in session.json and waits on.
+ * Waiting for the guest has a deadline: to boot the first time, and for a
+ * temporary session to come back after a drop.  A temporary session whose
+ * guest is not there by then ends; a persistent one says so in
+ * session.json and waits on (its guest may come back to a later hostd).
  */
 static void
 boot_due(void *arg)
 {
 	char	 why[96];
 
-	if (sess.connections > 0 || sess.exited)
+	if (sess.exited || (booted && ctl != NULL))
 		return;
-	snprintf(why, sizeof(why), "the guest did not connect within %d s",
-	    conf.boot_secs);
+	snprintf(why, sizeof(why), sess.connections == 0 ?
+	    "the guest did not connect within %d s" :
+	    "the guest did not come back within %d s", conf.boot_secs);
 	if (conf.temp) {
 		hostd_fault("%s", why);
 		return;
 	}
 	log_warnx("%s: waiting on", why);
-	hostd_reason("%s", why);
+	strlcpy(sess.warning, why, sizeof(sess.warning));
+	session_changed();
 }
 
 /* 1 once the guest has completed a boot sequence. */
@@ -413,10 +417,10 @@ guest_booted(void)
 	if (booted)
 		return;
 	booted = 1;
-	if (sess.connections++ == 0) {
-		ev_timer_stop(&boot_timer);
+	ev_timer_stop(&boot_timer);
+	sess.warning[0] = '\0';
+	if (sess.connections++ == 0)
 		clients_connected();
-	}
 	awaiting_pong = 0;
 	missed = 0;
 	ev_timer_in(&ping_timer, (int64_t)conf.ping_secs * 1000);
@@ -445,6 +449,8 @@ guest_lost(const char *why)
 	}
 	booted = 0;
 	ev_timer_stop(&ping_timer);
+	if (conf.temp && conf.boot_secs > 0 && !sess.exited)
+		ev_timer_in(&boot_timer, (int64_t)conf.boot_secs * 1000);
 	term_unpaired();
 	if (sess.state < HS_DRAINING) {
 		log_warnx("guest disconnected (%s): waiting for it to "

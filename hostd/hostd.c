@@ -525,7 +525,8 @@ vm_stop(void)
 	}
 	if (vmfd == -1)
 		return;
-	if (wait_pidfd(vmfd, VM_GRACE_MS) == 0) {
+	/* Only an agent whose shell exited is on its way out by itself. */
+	if (!sess.exited || wait_pidfd(vmfd, VM_GRACE_MS) == 0) {
 		log_info("VM (pid %d) did not exit: SIGTERM",
 		    (int)conf.vm_pid);
 		(void)syscall(SYS_pidfd_send_signal, vmfd, SIGTERM, NULL, 0);

@@ -69,6 +69,7 @@ struct hsession {
 	uint64_t	 connections;	/* boots completed */
 	char		 agent_version[64];
 	char		 reason[160];	/* why it ended (or is ending) */
+	char		 warning[96];	/* what is wrong while it runs */
 };
 
 /* A decoder child: one framed connection from the guest. */

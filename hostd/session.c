@@ -176,6 +176,8 @@ session_json(void)
 	json_object_set_new(o, "clients", json_integer(clients_count()));
 	json_object_set_new(o, "reason", sess.reason[0] ?
 	    json_string(sess.reason) : json_null());
+	json_object_set_new(o, "warning", sess.warning[0] ?
+	    json_string(sess.warning) : json_null());
 
 	snprintf(tmp, sizeof(tmp), "%s/.session.json.%d", conf.dir,
 	    (int)getpid());
