@@ -300,9 +300,13 @@ client_dispatch(struct client *c, struct imsg *imsg)
 		guest_resize(rs.cols, rs.rows);
 		break;
 	case IMSG_ATTACH_EXEC:
-		if (c->mode != ATTACH_EXEC || c->exec_sent || len == 0 ||
-		    len > ATTACH_CHUNK) {
+		if (c->mode != ATTACH_EXEC || c->exec_sent) {
 			client_drop(c, "sent an exec it may not send");
+			return;
+		}
+		if (len == 0 || len > EXEC_COMMAND_MAX) {
+			client_drop(c, "sent an exec command that is empty or "
+			    "over 65536 bytes");
 			return;
 		}
 		if ((cmd = malloc(len)) == NULL ||

@@ -10,6 +10,11 @@
  * to the guest), u64 little-endian microseconds since the epoch, u32
  * little-endian length, then the bytes.  At 20 MiB the file is renamed to
  * pty.log.1 (replacing an older one) and a new one is started.
+ *
+ * The directory may belong to another user (a root hostd serving it): every
+ * file is opened relative to the directory's descriptor, never through a
+ * symbolic link (O_NOFOLLOW), and the temporary session.json is always a
+ * new file (O_EXCL), so nothing here can be turned onto another file.
  */
 #include <sys/types.h>
 #include <sys/file.h>
@@ -57,11 +62,12 @@ session_open(void)
 	json_error_t	 jerr;
 	const char	*s;
 	struct tm	 tm;
+	int		 fd;
 
 	if (mkdir(conf.dir, 0700) == -1 && errno != EEXIST)
 		fatal("%s", conf.dir);
-	if ((dirfd_ = open(conf.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1)
+	if ((dirfd_ = open(conf.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		fatal("%s", conf.dir);
 	if (flock(dirfd_, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
@@ -71,11 +77,11 @@ session_open(void)
 	}
 	started_us = now_us_real();
 	/* A restarted hostd keeps the session's history. */
-	if (faccessat(dirfd_, "session.json", F_OK, 0) == 0) {
-		char	 path[PATH_MAX];
-
-		snprintf(path, sizeof(path), "%s/session.json", conf.dir);
-		if ((old = json_load_file(path, 0, &jerr)) != NULL) {
+	if ((fd = openat(dirfd_, "session.json", O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		old = json_loadfd(fd, 0, &jerr);
+		close(fd);
+		if (old != NULL) {
 			if ((s = json_string_value(json_object_get(old,
 			    "started"))) != NULL) {
 				memset(&tm, 0, sizeof(tm));
@@ -95,7 +101,7 @@ session_open(void)
 	if (ptylog_open() == -1)
 		fatal("%s/pty.log", conf.dir);
 	if ((auditfd = openat(dirfd_, "audit.jsonl", O_WRONLY | O_APPEND |
-	    O_CREAT | O_CLOEXEC, 0600)) == -1)
+	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		fatal("%s/audit.jsonl", conf.dir);
 	ev_prepare(session_prepare, NULL);
 }
@@ -145,7 +151,8 @@ void
 session_json(void)
 {
 	json_t	*o;
-	char	 when[32], tmp[PATH_MAX], path[PATH_MAX];
+	char	 when[32], tmp[64];
+	int	 fd;
 
 	if (dirfd_ == -1)
 		return;
@@ -179,14 +186,23 @@ session_json(void)
 	json_object_set_new(o, "warning", sess.warning[0] ?
 	    json_string(sess.warning) : json_null());
 
-	snprintf(tmp, sizeof(tmp), "%s/.session.json.%d", conf.dir,
-	    (int)getpid());
-	snprintf(path, sizeof(path), "%s/session.json", conf.dir);
-	if (json_dump_file(o, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ==
-	    -1)
-		log_warnx("%s: cannot write", tmp);
-	else if (rename(tmp, path) == -1)
-		log_warn("rename %s", path);
+	/*
+	 * Relative to the directory, never following a link, a new file
+	 * every time: the directory may belong to another user (root hostd).
+	 */
+	snprintf(tmp, sizeof(tmp), ".session.json.%d", (int)getpid());
+	(void)unlinkat(dirfd_, tmp, 0);
+	if ((fd = openat(dirfd_, tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		log_warn("%s/%s", conf.dir, tmp);
+	else if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ==
+	    -1) {
+		log_warnx("%s/%s: cannot write", conf.dir, tmp);
+		(void)unlinkat(dirfd_, tmp, 0);
+	} else if (renameat(dirfd_, tmp, dirfd_, "session.json") == -1)
+		log_warn("rename %s/session.json", conf.dir);
+	if (fd != -1)
+		close(fd);
 	json_decref(o);
 }
 
@@ -204,7 +220,8 @@ ptylog_replay(void)
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = openat(dirfd_, "pty.log", O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd_, "pty.log", O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		return;
 	if ((buf = malloc(PTYLOG_SCAN)) == NULL)
 		fatal("malloc");
@@ -242,7 +259,7 @@ ptylog_open(void)
 	if (ptyfd != -1)
 		close(ptyfd);
 	ptyfd = openat(dirfd_, "pty.log", O_WRONLY | O_APPEND | O_CREAT |
-	    O_CLOEXEC, 0600);
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (ptyfd == -1)
 		return (-1);
 	ptysize = fstat(ptyfd, &sb) == 0 ? sb.st_size : 0;

@@ -183,6 +183,7 @@ struct imsg_host_shellexited {
 #define ATTACH_VERSION		1
 #define ATTACH_CHUNK		65536	/* largest INPUT / OUTPUT payload */
 #define ATTACH_IMSG_MAX		(ATTACH_CHUNK + 1024)
+#define EXEC_COMMAND_MAX	ATTACH_CHUNK	/* bytes of an exec command */
 #define ATTACH_SOCKET		"attach.sock"
 
 enum attach_mode {

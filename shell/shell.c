@@ -947,8 +947,12 @@ main(int argc, char *argv[])
 		if (argc == 0)
 			usage(255);
 		c.exec_cmd = exec_command(argc, argv);
-		if (strlen(c.exec_cmd) > ATTACH_IMSG_MAX - IMSG_HEADER_SIZE)
-			die("command too long");
+		if (strlen(c.exec_cmd) > EXEC_COMMAND_MAX)
+			die("exec: the command is %zu bytes long, at most %d "
+			    "are allowed", strlen(c.exec_cmd),
+			    EXEC_COMMAND_MAX);
+		if (*c.exec_cmd == '\0')
+			die("exec: the command is empty");
 	}
 
 	set_signals();
