@@ -31,7 +31,8 @@
 
 #define TERM_BUFSZ		65536
 #define DRAIN_IDLE_MS		50	/* EAGAIN this long after reap: done */
-#define DRAIN_DEADLINE_MS	2000	/* a drain never takes longer */
+#define DRAIN_DEADLINE_MS	2000	/* a drain's time while the host reads */
+#define DRAIN_CAP_MS		30000	/* ... and in all, host stalled or not */
 
 struct ringbuf {
 	uint8_t		 data[TERM_BUFSZ];
@@ -46,7 +47,10 @@ static struct ev	*sock_ev, *pty_ev;
 static int		 pty_eof;	/* read gave EIO: no slave left */
 static int		 draining;	/* a drain is under way */
 static uint64_t		 drained;
-static int64_t		 drain_deadline, drain_idle_since;
+static int64_t		 drain_cap, drain_idle_since;
+static int64_t		 drain_used;	/* ms of DRAIN_DEADLINE_MS spent */
+static int64_t		 drain_last;	/* when drain_used was counted */
+static int		 drain_stalled;	/* the host took nothing last time */
 static struct ev_timer	 drain_timer;
 static struct ringbuf	 to_sock;	/* PTY output, for the host */
 static struct ringbuf	 to_pty;	/* host keystrokes, for the shell */
@@ -62,6 +66,7 @@ static void	 term_write_sock(void);
 static void	 term_write_pty(void);
 static int	 buf_flush(struct ringbuf *, int);
 static void	 term_drain_start(void);
+static int	 drain_expired(void);
 static void	 term_drain_wake(void *);
 static void	 term_drain_step(void);
 static void	 term_drain_end(int);
@@ -306,15 +311,32 @@ buf_flush(struct ringbuf *b, int fd)
  * The shell was reaped: move what is left on the PTY to the socket, then
  * end the stream.  Ends on EIO (no slave fd left), or when the PTY has been
  * quiet for DRAIN_IDLE_MS (a background job still holds the slave: we do not
- * wait for it), and never later than DRAIN_DEADLINE_MS.
+ * wait for it), and after DRAIN_DEADLINE_MS of time in which the host was
+ * reading: while the host takes nothing (every client behind) the clock
+ * stops, so a slow client does not cut the last output, up to DRAIN_CAP_MS
+ * in all.
  */
 static void
 term_drain_start(void)
 {
 	draining = 1;
-	drain_deadline = now_ms() + DRAIN_DEADLINE_MS;
-	drain_idle_since = now_ms();
+	drain_cap = now_ms() + DRAIN_CAP_MS;
+	drain_idle_since = drain_last = now_ms();
+	drain_used = 0;
+	drain_stalled = 0;
 	term_drain_step();
+}
+
+/* Count the time since the last step, unless the host was not reading. */
+static int
+drain_expired(void)
+{
+	int64_t	 now = now_ms();
+
+	if (!drain_stalled)
+		drain_used += now - drain_last;
+	drain_last = now;
+	return (drain_used >= DRAIN_DEADLINE_MS || now >= drain_cap);
 }
 
 /* The socket, the PTY or the time: the drain goes on, then the messages. */
@@ -331,18 +353,22 @@ static void
 term_drain_step(void)
 {
 	int64_t	 when;
+	size_t	 held;
 	int	 timedout = 0;
 
 	while (sock != -1) {
-		if (now_ms() >= drain_deadline) {
+		if (drain_expired()) {
 			timedout = 1;
 			break;
 		}
+		held = to_sock.len;
 		if (to_sock.len > 0 && buf_flush(&to_sock, sock) == -1 &&
 		    errno != EAGAIN) {
 			child_lost(&term, CHILD_IOERR, errno,
 			    "terminal socket write");
 		}
+		/* Bytes waiting and none taken: the host is not reading. */
+		drain_stalled = held > 0 && to_sock.len == held;
 		if (ptyfd == -1 || pty_eof) {
 			if (to_sock.len == 0)
 				break;
@@ -354,7 +380,11 @@ term_drain_step(void)
 		if (!pty_eof && to_sock.len == 0 &&
 		    now_ms() - drain_idle_since >= DRAIN_IDLE_MS)
 			break;
-		when = drain_deadline;
+		/* Stalled, the socket wakes us; the cap bounds the wait. */
+		when = drain_stalled ? drain_cap : drain_last +
+		    (DRAIN_DEADLINE_MS - drain_used);
+		if (when > drain_cap)
+			when = drain_cap;
 		if (to_sock.len == 0 &&
 		    when > drain_idle_since + DRAIN_IDLE_MS)
 			when = drain_idle_since + DRAIN_IDLE_MS;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +61,8 @@ child_init(struct child *c, int argc, char **argv, const char *role,
 	log_procinit(procname);
 	log_setverbose(verbose);
 
+	/* A peer that went away is an EPIPE to report, not a death. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	sandbox_init(role);
 	sandbox_report_fd(CHILD_IMSG_FD);
 	sandbox_apply(profile);

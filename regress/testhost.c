@@ -29,6 +29,8 @@
  *   expect-audit SUBSTRING [MS]  an audit record whose JSON contains it
  *   wait-file PATH [MS]     PATH exists: the test's go-ahead, so that it can
  *                           look at the agent (/proc) at a known point
+ *   term-pause on|off       stop (resume) reading the terminal connection,
+ *                           as a host whose clients are all behind does
  *   drop, noack on|off, quiet MS, sleep MS, exit
  * Every expect consumes what it matched.  A failure prints
  * "testhost: line N: REASON" and exits 1; the end of the script exits 0.
@@ -130,6 +132,7 @@ struct host {
 	unsigned int		 nboot, bootseen;
 	unsigned int		 ntermeof, termeofseen;
 	int			 noack;
+	int			 term_paused;
 	int			 caps;
 	uint64_t		 epoch;
 	char			*envkey[MAX_ENV];
@@ -245,6 +248,7 @@ static int	cmd_expect_audit(struct host *, struct script *, char *);
 static int	cmd_wait_file(struct host *, struct script *, char *);
 static int	cmd_drop(struct host *, struct script *, char *);
 static int	cmd_noack(struct host *, struct script *, char *);
+static int	cmd_term_pause(struct host *, struct script *, char *);
 static int	cmd_quiet(struct host *, struct script *, char *);
 static int	cmd_sleep(struct host *, struct script *, char *);
 static int	cmd_exit(struct host *, struct script *, char *);
@@ -271,6 +275,7 @@ static const struct command commands[] = {
 	{ "wait-file",		cmd_wait_file },
 	{ "drop",		cmd_drop },
 	{ "noack",		cmd_noack },
+	{ "term-pause",		cmd_term_pause },
 	{ "quiet",		cmd_quiet },
 	{ "sleep",		cmd_sleep },
 	{ "exit",		cmd_exit },
@@ -1406,6 +1411,18 @@ cmd_noack(struct host *h, struct script *sc, char *args)
 }
 
 static int
+cmd_term_pause(struct host *h, struct script *sc, char *args)
+{
+	char	*tok;
+
+	if ((tok = token(&args)) == NULL || noextra(sc, args) == -1 ||
+	    (strcmp(tok, "on") != 0 && strcmp(tok, "off") != 0))
+		return (fail(sc, "term-pause: want on or off"));
+	h->term_paused = strcmp(tok, "on") == 0;
+	return (CMD_DONE);
+}
+
+static int
 cmd_quiet(struct host *h, struct script *sc, char *args)
 {
 	if (!sc->started) {
@@ -1567,7 +1584,8 @@ host_loop(struct host *h, struct script *sc)
 		TAILQ_FOREACH(c, &h->conns, entry) {
 			cs[nc++] = c;
 			pfd[npfd].fd = c->fd;
-			pfd[npfd++].events = POLLIN |
+			pfd[npfd++].events = (c->chan == CH_TERMINAL &&
+			    h->term_paused ? 0 : POLLIN) |
 			    (c->out.len > c->off ? POLLOUT : 0);
 		}
 		scriptpfd = -1;
