@@ -38,6 +38,7 @@
 #include "capsem_imsg.h"
 #include "child.h"
 #include "log.h"
+#include "sandbox.h"
 #include "wire.h"
 
 #define CHUNK		65536
@@ -220,7 +221,7 @@ audit_take_log(int fd, const struct imsg_audit_pos *pos)
 	struct stat	 sb;
 	struct triple	 t;
 
-	if (fstat(fd, &sb) == -1) {
+	if (sandbox_fstat(fd, &sb) == -1) {
 		log_warn("audit: fstat log");
 		close(fd);
 		return;
@@ -327,7 +328,7 @@ audit_read(int *eof)
 	size_t		 len;
 	int		 got = 0;
 
-	if (fstat(logfd, &sb) == -1)
+	if (sandbox_fstat(logfd, &sb) == -1)
 		fatal("audit: fstat log");
 	if ((uint64_t)sb.st_size < offset) {
 		log_warnx("audit: log truncated to %lld bytes (we were at "
