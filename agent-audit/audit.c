@@ -11,9 +11,16 @@
  * too: while the host reads slowly the log is simply not read.
  *
  * Restart without loss or resend: the parent keeps the last IMSG_AUDIT_POS,
- * the offset of the last point where no event was half read ("quiescent")
- * and the id of the last record sent; a new child resumes at that offset
- * and skips records up to that id.
+ * the offset of the last line boundary where no event was open
+ * ("quiescent") and the id of the last record sent since.  The parser,
+ * fed the same lines from a quiescent point, completes the same events in
+ * the same order, so a new child resumes at that offset and skips the
+ * records it completes up to and including that id; it stops skipping at
+ * the first quiescent point in any case (the one sent completed before
+ * it), so a log rewritten meanwhile costs at most those records.  Ids are
+ * only compared for equality: the lines of concurrent execs interleave and
+ * complete out of order, and an id's time is the syscall's entry, so no
+ * order of ids says what was sent.
  *
  * `capsem-agent-audit -n FILE` parses FILE once and writes the frames to
  * stdout, for tests and debugging.
@@ -38,12 +45,15 @@
 #include "child.h"
 #include "ev.h"
 #include "log.h"
+#include "sandbox.h"
 #include "wire.h"
 
 #define CHUNK		65536
 #define OUT_MAX		(1024 * 1024)	/* stop reading the log beyond it */
 #define POLL_MIN_MS	250		/* after data */
-#define POLL_MAX_MS	2000		/* idle; also REOPEN and flush */
+#define POLL_MAX_MS	2000		/* idle; also REOPEN */
+#define IDLE_FLUSH_MS	2000		/* a log idle this long ends the
+					   events still open */
 
 struct triple {
 	uint64_t	 sec;
@@ -63,7 +73,10 @@ static uint64_t		 dev, ino;
 static uint64_t		 offset;	/* next pread; always a line start */
 static uint64_t		 qoff;		/* quiescent offset */
 static int		 partial;	/* parser holds part of a line */
-static struct triple	 last;		/* skip records <= this */
+static struct triple	 sent;		/* last sent since qoff; 0: none */
+static struct triple	 skip_to;	/* resuming: sent by our predecessor */
+static int		 skipping;
+static int		 had_log;	/* skipping is for our first log only */
 static struct wbuf	 out;		/* frames for the host */
 static size_t		 out_off;
 static struct ev_timer	 tick;		/* the next look at the log */
@@ -79,13 +92,15 @@ static void	 audit_sock_ready(int, short, void *);
 static void	 audit_take_log(int, const struct imsg_audit_pos *);
 static void	 audit_tick(void *);
 static int	 audit_read(int *);
+static void	 audit_feed_lines(const char *, size_t);
+static void	 audit_quiet(void);
 static void	 audit_feed(const char *, size_t);
 static void	 audit_emit(const struct audit_record *, void *);
 static int	 audit_flush_out(void);
 static void	 audit_report(void);
 static __dead void audit_lost(int, int, const char *);
 static int	 parse_id(const struct wire_str *, struct triple *);
-static int	 triple_cmp(const struct triple *, const struct triple *);
+static int	 triple_eq(const struct triple *, const struct triple *);
 static void	 log_stats(void);
 static int	 oneshot(const char *);
 
@@ -218,9 +233,8 @@ static void
 audit_take_log(int fd, const struct imsg_audit_pos *pos)
 {
 	struct stat	 sb;
-	struct triple	 t;
 
-	if (fstat(fd, &sb) == -1) {
+	if (sandbox_fstat(fd, &sb) == -1) {
 		log_warn("audit: fstat log");
 		close(fd);
 		return;
@@ -252,11 +266,23 @@ audit_take_log(int fd, const struct imsg_audit_pos *pos)
 		offset = pos->offset;
 	qoff = offset;
 	partial = 0;
-	t.sec = pos->last_sec;
-	t.msec = pos->last_msec;
-	t.serial = pos->last_serial;
-	if (triple_cmp(&t, &last) > 0)
-		last = t;
+	memset(&sent, 0, sizeof(sent));
+	skipping = 0;
+	/*
+	 * Our predecessor's position in this file: skip what it sent.  At
+	 * offset 0 the file is one the parent found new (rotated, replaced),
+	 * and the id it passes on belongs to the old one: nothing to skip.
+	 * The price: records sent while events were open ever since a file's
+	 * first line go out again after a restart.
+	 */
+	if (!had_log && !pos->from_end && offset > 0) {
+		skip_to.sec = pos->last_sec;
+		skip_to.msec = pos->last_msec;
+		skip_to.serial = pos->last_serial;
+		skipping = skip_to.sec != 0 || skip_to.msec != 0 ||
+		    skip_to.serial != 0;	/* all 0: none sent */
+	}
+	had_log = 1;
 	interval = POLL_MIN_MS;
 	t_data = now_ms();
 	ev_timer_at(&tick, t_data);
@@ -301,10 +327,10 @@ audit_tick(void *arg)
 		return;
 	}
 	if (auditlog_stats(al)->open_events > 0 && !partial &&
-	    now - t_data >= POLL_MAX_MS) {
+	    now - t_data >= IDLE_FLUSH_MS) {
 		/* A log without EOE never ends its last event by itself. */
 		auditlog_flush(al, audit_emit, NULL);
-		qoff = offset;
+		audit_quiet();
 	}
 	if (interval == POLL_MAX_MS && got == 0 && nextfd == -1 &&
 	    now - t_reopen >= POLL_MAX_MS) {
@@ -328,7 +354,7 @@ audit_read(int *eof)
 	size_t		 len;
 	int		 got = 0;
 
-	if (fstat(logfd, &sb) == -1)
+	if (sandbox_fstat(logfd, &sb) == -1)
 		fatal("audit: fstat log");
 	if ((uint64_t)sb.st_size < offset) {
 		log_warnx("audit: log truncated to %lld bytes (we were at "
@@ -337,8 +363,9 @@ audit_read(int *eof)
 		auditlog_free(al);
 		if ((al = auditlog_new()) == NULL)
 			fatal("audit: auditlog_new");
-		offset = qoff = 0;
+		offset = 0;
 		partial = 0;
+		audit_quiet();
 	}
 	while (out.len - out_off <= OUT_MAX) {
 		if ((n = pread(logfd, chunk, sizeof(chunk), offset)) == -1) {
@@ -354,14 +381,43 @@ audit_read(int *eof)
 			*eof = 1;	/* nothing, or a line still written */
 			break;
 		}
-		audit_feed(chunk, len);
+		audit_feed_lines(chunk, len);
 		partial = nl == NULL;
-		offset += len;
 		got += len;
-		if (!partial && auditlog_stats(al)->open_events == 0)
-			qoff = offset;
 	}
 	return (got);
+}
+
+/*
+ * Feed line by line, advancing offset, so that every line boundary with no
+ * event open is a quiescent point: a position to resume from is exact only
+ * if there is none between it and what was sent after it.
+ */
+static void
+audit_feed_lines(const char *p, size_t len)
+{
+	const char	*nl;
+	size_t		 n;
+
+	while (len > 0) {
+		nl = memchr(p, '\n', len);
+		n = nl != NULL ? (size_t)(nl - p) + 1 : len;
+		audit_feed(p, n);
+		offset += n;
+		if (nl != NULL && auditlog_stats(al)->open_events == 0)
+			audit_quiet();
+		p += n;
+		len -= n;
+	}
+}
+
+/* Nothing open at offset: a point to resume from, with nothing to skip. */
+static void
+audit_quiet(void)
+{
+	qoff = offset;
+	memset(&sent, 0, sizeof(sent));
+	skipping = 0;
 }
 
 static void
@@ -380,15 +436,19 @@ audit_emit(const struct audit_record *r, void *arg)
 	int		 has_id;
 
 	has_id = parse_id(&r->audit_id, &t) == 0;
-	if (has_id && triple_cmp(&t, &last) <= 0)
-		return;		/* sent before a restart */
+	if (skipping) {
+		/* Sent by our predecessor (see audit_take_log). */
+		if (has_id && triple_eq(&t, &skip_to))
+			skipping = 0;
+		return;
+	}
 	if (audit_record_encode(r, &out, &werr) == -1) {
 		log_warnx("audit: record %.*s not sent: %s",
 		    (int)r->audit_id.len, r->audit_id.s, werr.msg);
 		return;
 	}
 	if (has_id)
-		last = t;
+		sent = t;
 }
 
 /* Write what the socket takes; -1 with errno on a real error. */
@@ -434,9 +494,10 @@ audit_report(void)
 	pos.dev = dev;
 	pos.ino = ino;
 	pos.offset = qoff;
-	pos.last_sec = last.sec;
-	pos.last_msec = last.msec;
-	pos.last_serial = last.serial;
+	/* Still skipping: what our predecessor sent is the last sent. */
+	pos.last_sec = skipping ? skip_to.sec : sent.sec;
+	pos.last_msec = skipping ? skip_to.msec : sent.msec;
+	pos.last_serial = skipping ? skip_to.serial : sent.serial;
 	if (memcmp(&pos, &reported, sizeof(pos)) == 0)
 		return;
 	if (child_send(&au, IMSG_AUDIT_POS, -1, &pos, sizeof(pos)) == -1)
@@ -483,15 +544,10 @@ parse_id(const struct wire_str *id, struct triple *t)
 }
 
 static int
-triple_cmp(const struct triple *a, const struct triple *b)
+triple_eq(const struct triple *a, const struct triple *b)
 {
-	if (a->sec != b->sec)
-		return (a->sec < b->sec ? -1 : 1);
-	if (a->msec != b->msec)
-		return (a->msec < b->msec ? -1 : 1);
-	if (a->serial != b->serial)
-		return (a->serial < b->serial ? -1 : 1);
-	return (0);
+	return (a->sec == b->sec && a->msec == b->msec &&
+	    a->serial == b->serial);
 }
 
 static void

@@ -9,6 +9,14 @@
  * a line (AUDITLOG_LINE_MAX), an event (AUDITLOG_EVENT_MAX, of which argv
  * at most AUDITLOG_ARGV_MAX), the pending events (AUDITLOG_PENDING_MAX) and
  * the pid -> exe table (AUDITLOG_PIDS_MAX, least recently used evicted).
+ *
+ * The lines of concurrent syscalls interleave in the log (the kernel
+ * queues each record on its own), so a line of another event never ends
+ * an event: only its EOE does, or AUDITLOG_STALE_LINES lines without one
+ * of its own, or the pending bound, or the flush.  The same lines fed
+ * from a point where no event is open therefore always complete the same
+ * events in the same order, which is what the audit child's restart
+ * relies on.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -48,7 +56,8 @@ struct field {
 };
 
 enum event_end {
-	END_CLEAN,	/* EOE, or the next event in a log without EOE */
+	END_CLEAN,	/* EOE, or AUDITLOG_STALE_LINES lines without a line
+			   of its own: all the log will say about it */
 	END_FORCED,	/* pending table full, or end of input */
 };
 
@@ -63,6 +72,7 @@ struct event {
 	char		 id[AUDITLOG_ID_MAX];
 	size_t		 idlen;
 	uint64_t	 timestamp_us;
+	uint64_t	 last_line;	/* al->nlines at its latest line */
 	size_t		 size;		/* bytes kept */
 	int		 has_syscall;
 	int		 has_execve;
@@ -103,9 +113,9 @@ TAILQ_HEAD(pidlru, pident);
 struct auditlog {
 	struct buf	 line;		/* a partial line */
 	int		 discarding;	/* inside an over-long line */
-	int		 seen_eoe;	/* this auditd writes EOE */
 	int		 nomem;
-	struct eventq	 events;	/* oldest first */
+	uint64_t	 nlines;	/* lines processed */
+	struct eventq	 events;	/* least recently active first */
 	size_t		 nevents;
 	struct pidbucket pids[AUDITLOG_PIDS_MAX];	/* hashed by pid */
 	struct pidlru	 pidlru;	/* least recently used first */
@@ -645,14 +655,37 @@ event_find(struct auditlog *al, const struct audit_line *l)
 	return (NULL);
 }
 
+/* A line of ev: it moves to the end of the queue (most recently active). */
+static void
+event_touch(struct auditlog *al, struct event *ev)
+{
+	TAILQ_REMOVE(&al->events, ev, entry);
+	TAILQ_INSERT_TAIL(&al->events, ev, entry);
+	ev->last_line = al->nlines;
+}
+
+/*
+ * End the events that have had no line for AUDITLOG_STALE_LINES lines: an
+ * auditd without EOE, or an EOE that never came.  The queue is in order of
+ * activity, so only its head needs looking at.
+ */
+static void
+events_expire(struct auditlog *al, auditlog_emit_cb cb, void *arg)
+{
+	struct event	*ev;
+
+	while ((ev = TAILQ_FIRST(&al->events)) != NULL &&
+	    al->nlines - ev->last_line >= AUDITLOG_STALE_LINES)
+		event_end(al, ev, END_CLEAN, cb, arg);
+}
+
+/* A new event; when the table is full the least recently active ends. */
 static struct event *
-event_get(struct auditlog *al, const struct audit_line *l,
+event_new(struct auditlog *al, const struct audit_line *l,
     auditlog_emit_cb cb, void *arg)
 {
 	struct event	*ev;
 
-	if ((ev = event_find(al, l)) != NULL)
-		return (ev);
 	if (l->idlen >= sizeof(ev->id))
 		return (NULL);
 	if (al->nevents >= AUDITLOG_PENDING_MAX)
@@ -665,6 +698,7 @@ event_get(struct auditlog *al, const struct audit_line *l,
 	ev->id[l->idlen] = '\0';
 	ev->idlen = l->idlen;
 	ev->timestamp_us = l->timestamp_us;
+	ev->last_line = al->nlines;
 	ev->curarg = -1;
 	TAILQ_INSERT_TAIL(&al->events, ev, entry);
 	al->nevents++;
@@ -870,35 +904,38 @@ event_execve(struct auditlog *al, struct event *ev,
 		al->stats.bad_lines++;
 }
 
+/*
+ * Every line counts towards the staleness of the events it is not part
+ * of, a bad one too; a line of an open event (PATH, PROCTITLE included)
+ * keeps that event fresh.
+ */
 static void
 line_process(struct auditlog *al, const char *s, size_t len,
     auditlog_emit_cb cb, void *arg)
 {
 	struct audit_line	 l;
-	struct event		*ev, *next;
+	struct event		*ev;
 
+	al->nlines++;
 	if (auditlog_parse_line(s, len, &l) == -1) {
 		al->stats.bad_lines++;
+		events_expire(al, cb, arg);
 		return;
 	}
-	/* Without EOE, an event ends when the next one begins. */
-	if (!al->seen_eoe)
-		TAILQ_FOREACH_SAFE(ev, &al->events, entry, next)
-			if (ev->idlen != l.idlen ||
-			    memcmp(ev->id, l.id, l.idlen) != 0)
-				event_end(al, ev, END_CLEAN, cb, arg);
+	if ((ev = event_find(al, &l)) != NULL)
+		event_touch(al, ev);
+	events_expire(al, cb, arg);
 	switch (l.type) {
 	case AUDIT_LINE_OTHER:
 		return;
 	case AUDIT_LINE_EOE:
-		al->seen_eoe = 1;
-		if ((ev = event_find(al, &l)) != NULL)
+		if (ev != NULL)
 			event_end(al, ev, END_CLEAN, cb, arg);
 		return;
 	default:
 		break;
 	}
-	if ((ev = event_get(al, &l, cb, arg)) == NULL) {
+	if (ev == NULL && (ev = event_new(al, &l, cb, arg)) == NULL) {
 		al->stats.dropped_incomplete++;
 		return;
 	}

@@ -24,6 +24,8 @@
 #define AUDITLOG_EVENT_MAX	65536	/* bytes kept per event */
 #define AUDITLOG_ARGV_MAX	49152	/* of it argv; the rest is cut */
 #define AUDITLOG_PENDING_MAX	64	/* events open at once */
+#define AUDITLOG_STALE_LINES	256	/* lines without one of its own: an
+					   open event is complete */
 #define AUDITLOG_PIDS_MAX	4096	/* pid -> exe entries, LRU */
 #define AUDITLOG_ID_MAX		64	/* "SECONDS.MILLIS:SERIAL" */
 
@@ -70,11 +72,14 @@ void		 auditlog_free(struct auditlog *);
 
 /*
  * Feed the next bytes of the log.  Records are emitted as their events
- * complete: at the event's EOE line; when a line of another event arrives,
- * as long as the log has shown no EOE line (auditd without EOE); when the
- * pending table is full (the oldest event); at auditlog_flush().  Once the
- * log has shown an EOE line, interleaved events are each assembled whole.
- * Returns 0, or -1 when memory ran out (an event was lost and counted).
+ * complete: at the event's EOE line; once AUDITLOG_STALE_LINES lines have
+ * gone by without a line of the event (auditd without EOE, or an EOE that
+ * never came); when the pending table is full (the least recently active
+ * event); at auditlog_flush().  Interleaved events are each assembled
+ * whole, before and after the log has shown an EOE line.  Fed from a point
+ * where no event is open, the same bytes complete the same events in the
+ * same order, whatever the chunks.  Returns 0, or -1 when memory ran out
+ * (an event was lost and counted).
  */
 int		 auditlog_feed(struct auditlog *, const char *, size_t,
 		    auditlog_emit_cb, void *);

@@ -223,9 +223,11 @@ struct imsg_term_drained {
 
 /*
  * IMSG_AUDIT_LOG (with the log fd) and IMSG_AUDIT_POS: where reading
- * resumes.  offset is the start of the first line not yet fully turned into
- * sent records; records with (sec, msec, serial) <= last_* were already sent
- * and are skipped when re-read.
+ * resumes.  offset is the last line boundary at which no event was open;
+ * last_* is the id (sec, msec, serial) of the last record sent that
+ * completed after it, or all 0 when none did.  Reading again from offset
+ * completes the same events in the same order, so the records up to and
+ * including that one are skipped (agent-audit/audit.c).
  */
 struct imsg_audit_pos {
 	uint64_t	dev;

@@ -191,9 +191,10 @@ proc_compose(struct proc *p, uint32_t type, int fd, const void *data,
 /*
  * Sandbox proof, debug mode only (-d): CAPSEM_SANDBOX_SELFTEST="role:what
  * [,role:what...]" makes the first child of each role named there attempt
- * a forbidden system call ("open", "connect" or "execve") as soon as it is
- * ready.  The seccomp filter must kill it with SIGSYS; its restart is not
- * asked again, so the session carries on.  Never honoured without -d.
+ * a forbidden system call (one of sandbox_selftest's, e.g. "open" or
+ * "fcntl_async") as soon as it is ready.  The seccomp filter must kill it
+ * with SIGSYS; its restart is not asked again, so the session carries on.
+ * Never honoured without -d.
  */
 void
 proc_selftest(struct proc *p, int debug)

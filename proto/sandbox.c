@@ -64,9 +64,9 @@
 /*
  * What every child's loop needs: imsg and its own sockets (read/write,
  * sendmsg/recvmsg for fd passing), poll, time, malloc, exit, glibc's locks,
- * and what dprintf(3) in log.c does on its fd (lseek, fstat).  mmap (never
- * PROT_EXEC) and newfstatat (only on an fd) are added with their conditions
- * in sandbox_filter.
+ * lseek, and fstat as the system call (sandbox_fstat: no path).  mmap
+ * (never PROT_EXEC) and fcntl (a few commands) are added with their
+ * conditions in sandbox_filter.
  */
 static const int sandbox_common[] = {
 	SCMP_SYS(read),			SCMP_SYS(write),
@@ -74,7 +74,6 @@ static const int sandbox_common[] = {
 	SCMP_SYS(recvmsg),		SCMP_SYS(sendmsg),
 	SCMP_SYS(recvfrom),		SCMP_SYS(sendto),
 	SCMP_SYS(close),		SCMP_SYS(shutdown),
-	SCMP_SYS(fcntl),
 	SCMP_SYS(poll),			SCMP_SYS(ppoll),
 	SCMP_SYS(clock_gettime),	SCMP_SYS(gettimeofday),
 	SCMP_SYS(nanosleep),		SCMP_SYS(clock_nanosleep),
@@ -121,7 +120,9 @@ static int	sandbox_reportfd = -1;
 static void	sandbox_chroot(void);
 static void	sandbox_drop(void);
 static void	sandbox_add(scmp_filter_ctx, const int *, size_t);
-static void	sandbox_add_cond(scmp_filter_ctx, int, struct scmp_arg_cmp);
+static void	sandbox_add_cond(scmp_filter_ctx, int, unsigned int,
+		    const struct scmp_arg_cmp *);
+static void	sandbox_add_fcntl(scmp_filter_ctx);
 static void	sandbox_filter(enum sandbox_profile);
 
 void
@@ -308,18 +309,49 @@ sandbox_add(scmp_filter_ctx ctx, const int *nrs, size_t n)
 	}
 }
 
+/* Allow nr when all n comparisons hold. */
 static void
-sandbox_add_cond(scmp_filter_ctx ctx, int nr, struct scmp_arg_cmp cmp)
+sandbox_add_cond(scmp_filter_ctx ctx, int nr, unsigned int n,
+    const struct scmp_arg_cmp *cmp)
 {
 	int	r;
 
-	if (nr >= 0 && (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+	if (nr >= 0 && (r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n,
 	    cmp)) < 0)
 		fatalx("%s: sandbox: seccomp rule for %d: %s", sandbox_role,
 		    nr, strerror(-r));
 }
 
 #define SANDBOX_ADD(ctx, t)	sandbox_add((ctx), (t), sizeof(t) / sizeof((t)[0]))
+#define SANDBOX_ADD_COND(ctx, nr, ...)	do {				\
+	const struct scmp_arg_cmp c_[] = { __VA_ARGS__ };		\
+									\
+	sandbox_add_cond((ctx), (nr), sizeof(c_) / sizeof(c_[0]), c_);	\
+} while (0)
+
+/*
+ * fcntl, only the commands the loops use: F_GETFL and F_SETFL to make a
+ * received socket non-blocking, and F_DUPFD_CLOEXEC, imsg's probe for room
+ * in the descriptor table before a recvmsg.  Never O_ASYNC: with F_SETOWN
+ * and F_SETSIG (refused too) a child could have the kernel send any signal
+ * to any process of its uid.  The command is compared on all 64 bits, so
+ * junk in the upper half of the register (which the kernel ignores) only
+ * gets the call refused.  fcntl64 is the name on 32-bit ABIs.
+ */
+static void
+sandbox_add_fcntl(scmp_filter_ctx ctx)
+{
+	const int	nrs[] = { SCMP_SYS(fcntl), SCMP_SYS(fcntl64) };
+	size_t		i;
+
+	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		SANDBOX_ADD_COND(ctx, nrs[i], SCMP_A1(SCMP_CMP_EQ, F_GETFL));
+		SANDBOX_ADD_COND(ctx, nrs[i], SCMP_A1(SCMP_CMP_EQ, F_SETFL),
+		    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ASYNC, 0));
+		SANDBOX_ADD_COND(ctx, nrs[i],
+		    SCMP_A1(SCMP_CMP_EQ, F_DUPFD_CLOEXEC));
+	}
+}
 
 static void
 sandbox_filter(enum sandbox_profile profile)
@@ -335,13 +367,12 @@ sandbox_filter(enum sandbox_profile profile)
 		fatalx("%s: sandbox: seccomp bad arch action: %s",
 		    sandbox_role, strerror(-r));
 	SANDBOX_ADD(ctx, sandbox_common);
-	sandbox_add_cond(ctx, SCMP_SYS(mmap),
+	SANDBOX_ADD_COND(ctx, SCMP_SYS(mmap),
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
-	sandbox_add_cond(ctx, SCMP_SYS(newfstatat),
-	    SCMP_A3(SCMP_CMP_EQ, AT_EMPTY_PATH));
+	sandbox_add_fcntl(ctx);
 #ifdef __SANITIZE_ADDRESS__
 	SANDBOX_ADD(ctx, sandbox_sanitizer);
-	sandbox_add_cond(ctx, SCMP_SYS(mprotect),
+	SANDBOX_ADD_COND(ctx, SCMP_SYS(mprotect),
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 #endif
 	switch (profile) {
@@ -370,15 +401,32 @@ sandbox_filter(enum sandbox_profile profile)
 	seccomp_release(ctx);
 }
 
+/*
+ * The fcntl and stat attempts use stderr, the one fd every child has; one
+ * that was not stopped is undone (the flags and owner are those of the
+ * open file the parent shares) before the failure is reported.
+ */
 void
 sandbox_selftest(const char *what)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 st;
 	char			*argv[] = { "true", NULL }, *envp[] = { NULL };
-	int			 fd;
+	int			 fd, fl;
 
 	log_info("%s: sandbox selftest: %s", sandbox_role, what);
-	if (strcmp(what, "open") == 0) {
+	if (strcmp(what, "fcntl_setown") == 0) {
+		if (fcntl(STDERR_FILENO, F_SETOWN, getpid()) != -1)
+			(void)fcntl(STDERR_FILENO, F_SETOWN, 0);
+	} else if (strcmp(what, "fcntl_async") == 0) {
+		if ((fl = fcntl(STDERR_FILENO, F_GETFL)) != -1 &&
+		    fcntl(STDERR_FILENO, F_SETFL, fl | O_ASYNC) != -1)
+			(void)fcntl(STDERR_FILENO, F_SETFL, fl);
+	} else if (strcmp(what, "stat_path") == 0) {
+		/* The call an fd-only rule on newfstatat would still let by. */
+		(void)syscall(SYS_newfstatat, STDERR_FILENO, "/etc/passwd",
+		    &st, AT_EMPTY_PATH);
+	} else if (strcmp(what, "open") == 0) {
 		if ((fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC)) != -1)
 			close(fd);
 	} else if (strcmp(what, "connect") == 0) {
@@ -421,6 +469,28 @@ sandbox_describe_exit(int status, char *buf, size_t len)
 	else
 		snprintf(buf, len, "unknown wait status 0x%x", status);
 	return (buf);
+}
+
+/*
+ * fstat(2) for a sandboxed child: the fstat system call, which takes no
+ * path.  glibc 2.36 (Debian 12) implements fstat() as newfstatat(fd, "",
+ * sb, AT_EMPTY_PATH) on x86_64 and aarch64, and no filter can allow that
+ * call without allowing a stat of any path: seccomp sees the address of
+ * the path, not its bytes, and an absolute path makes the kernel ignore
+ * the fd, so a rule on AT_EMPTY_PATH and fd != AT_FDCWD still lets
+ * newfstatat(fd, "/etc/shadow", sb, AT_EMPTY_PATH) by.  The filters
+ * therefore refuse newfstatat altogether.  Guaranteed: a child can stat no
+ * path, chrooted or not.  Not guaranteed: that a libc call which stats
+ * behind the caller's back works; glibc's own fstat() kills the child.  On
+ * these 64-bit ABIs the kernel's struct stat of this call is glibc's.
+ */
+_Static_assert(sizeof(long) == 8, "sandbox_fstat: the kernel's struct stat "
+    "is glibc's only on 64-bit ABIs");
+
+int
+sandbox_fstat(int fd, struct stat *sb)
+{
+	return ((int)syscall(SYS_fstat, fd, sb));
 }
 
 /* Where the SIGSYS handler reports the refused call (the imsg socket). */

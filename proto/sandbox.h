@@ -23,15 +23,21 @@ enum sandbox_profile {
 	SANDBOX_HOST_DECODER	/* host side decoders: as control */
 };
 
+struct stat;
+
 void	sandbox_init(const char *);
 void	sandbox_apply(enum sandbox_profile);
 void	sandbox_report_fd(int);
+/* fstat(2) that a filter allows: glibc's fstat() is refused, see sandbox.c. */
+int	sandbox_fstat(int, struct stat *);
 const char *sandbox_syscall_name(int, char *, size_t);
 
 /*
  * Debug hook for the reliability tests (IMSG_CHILD_SELFTEST): attempt a
- * forbidden call, "open", "connect" or "execve".  Returns only if the call
- * was not stopped, which is a failure the caller must report.
+ * forbidden call, "open", "connect", "execve", "fcntl_setown" (F_SETOWN),
+ * "fcntl_async" (F_SETFL with O_ASYNC) or "stat_path" (newfstatat of a
+ * path with AT_EMPTY_PATH).  Returns only if the call was not stopped,
+ * which is a failure the caller must report.
  */
 void	sandbox_selftest(const char *);
 

@@ -7,11 +7,41 @@
 
 #include "validate.h"
 
+/*
+ * What the blocklist guarantees: no variable set by the host at boot makes
+ * the dynamic loader, bash (or sh in POSIX mode), or the perl, python,
+ * ruby, node and java runtimes load or run code of the host's choosing
+ * behind the user's back: when a program starts (preloads, module paths,
+ * option variables that take -M/-r/--require/-javaagent, python's
+ * interactive start-up file), when a shell starts (BASH_ENV, ENV,
+ * exported functions) or around every command (PS0, PROMPT_COMMAND, PS4
+ * under xtrace).
+ *
+ * What it does not: the environment is not made harmless.  PATH, HOME and
+ * the variables of other programs (editors, pagers, git, ...) stay the
+ * host's to set, and the host can write files at boot anyway, so this is
+ * no boundary against a hostile host.  It stops the side doors a host's
+ * configuration (or a user's local environment passed through) could open
+ * by accident in every process of the guest.  PS1-PS3 stay allowed: the
+ * prompt is what users legitimately set, even though a prompt may hold a
+ * command substitution too.  A user can still export any of these inside
+ * the session; only the boot channel is refused.
+ *
+ * The first 18 names and both prefixes are upstream capsem's list
+ * (PROTOCOL.md); PS0 and the rest after PS4 are this agent's additions.
+ */
 const char *const env_blocklist[] = {
 	"LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "LD_BIND_NOT",
 	"LD_DEBUG", "LD_DYNAMIC_WEAK", "LD_PROFILE", "LD_SHOW_AUXV",
 	"LD_USE_LOAD_BIAS", "IFS", "BASH_ENV", "ENV", "CDPATH", "GLOBIGNORE",
 	"SHELLOPTS", "BASHOPTS", "PROMPT_COMMAND", "PS4",
+	"PS0",				/* bash: expanded before each command */
+	"GCONV_PATH",			/* glibc: iconv modules are loaded */
+	"PERL5OPT", "PERL5LIB", "PERLLIB",
+	"PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME",
+	"RUBYOPT", "RUBYLIB",
+	"NODE_OPTIONS", "NODE_PATH",
+	"JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
 	NULL
 };
 

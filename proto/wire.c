@@ -41,7 +41,7 @@ wire_mkpath(char *dst, size_t len, const char *fmt, ...)
 
 static const struct wire_field f_bootconfig[] = {
 	F("epoch_secs", WF_U64, bootconfig.epoch_secs),
-	F("traceparent", WF_OSTR, bootconfig.traceparent),
+	F("traceparent", WF_ESTR, bootconfig.traceparent),
 	{ "caps", WF_CAPS, offsetof(struct msg, u.bootconfig.caps),
 	    offsetof(struct msg, u.bootconfig.ncaps),
 	    offsetof(struct msg, u.bootconfig.has_caps) },
@@ -348,6 +348,7 @@ wire_fields_free(void *base, const struct wire_desc *d)
 		switch (f->type) {
 		case WF_STR:
 		case WF_OSTR:
+		case WF_ESTR:
 			wstr_free(WF_PTR(base, f->off, struct wire_str));
 			break;
 		case WF_BYTES:
@@ -513,6 +514,10 @@ enc_field(struct enc *e, const char *path, const void *base,
 			return (msgpack_pack_nil(&e->pk) ? -1 : 0);
 		return (msgpack_pack_uint32(&e->pk,
 		    *WF_CPTR(base, f->off, uint32_t)) ? -1 : 0);
+	case WF_ESTR:
+		if (WF_CPTR(base, f->off, struct wire_str)->s == NULL)
+			return (msgpack_pack_str(&e->pk, 0) ? -1 : 0);
+		/* FALLTHROUGH */
 	case WF_STR:
 	case WF_OSTR:
 		return (enc_str(e, path, WF_CPTR(base, f->off,
@@ -840,6 +845,7 @@ dec_field(struct mpack_reader *r, const char *path, void *base,
 		*WF_PTR(base, f->off, int32_t) = s;
 		return (0);
 	case WF_OSTR:
+	case WF_ESTR:
 		if (mpack_try_nil(r))
 			return (0);
 		/* FALLTHROUGH */
@@ -916,8 +922,8 @@ dec_fields(struct mpack_reader *r, const char *prefix, void *base,
 	for (k = 0; k < d->nfields; k++) {
 		f = &d->fields[k];
 		if ((seen & (1U << k)) || f->type == WF_OSTR ||
-		    f->type == WF_OI32 || f->type == WF_OU32 ||
-		    f->type == WF_CAPS)
+		    f->type == WF_ESTR || f->type == WF_OI32 ||
+		    f->type == WF_OU32 || f->type == WF_CAPS)
 			continue;
 		return (mpack_error(r, WERR_MISSING, r->off,
 		    "%s%s%s: required field missing", prefix,

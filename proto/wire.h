@@ -94,7 +94,7 @@ struct msg {
 	union {
 		struct {
 			uint64_t	 epoch_secs;
-			struct wire_str	 traceparent;	/* optional */
+			struct wire_str	 traceparent;	/* NULL: sent as "" */
 			struct wire_str	*caps;		/* optional */
 			size_t		 ncaps;
 			int		 has_caps;	/* key present */

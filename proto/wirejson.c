@@ -38,7 +38,8 @@ jfail(struct jerr *e, const char *fmt, ...)
 static int
 optional(enum wire_ftype t)
 {
-	return (t == WF_OSTR || t == WF_OI32 || t == WF_OU32 || t == WF_CAPS);
+	return (t == WF_OSTR || t == WF_ESTR || t == WF_OI32 || t == WF_OU32 ||
+	    t == WF_CAPS);
 }
 
 static int
@@ -159,6 +160,7 @@ from_field(struct jerr *e, const char *path, json_t *v, void *base,
 		return (0);
 	case WF_STR:
 	case WF_OSTR:
+	case WF_ESTR:
 		return (j_str(e, path, v, WF_PTR(base, f->off,
 		    struct wire_str)));
 	case WF_BYTES:
@@ -314,6 +316,11 @@ to_field(const void *base, const struct wire_field *f)
 		/* FALLTHROUGH */
 	case WF_I32:
 		return (json_integer(*WF_CPTR(base, f->off, int32_t)));
+	case WF_ESTR:
+		/* As on the wire: none is "". */
+		if (WF_CPTR(base, f->off, struct wire_str)->s == NULL)
+			return (json_string(""));
+		/* FALLTHROUGH */
 	case WF_STR:
 	case WF_OSTR:
 		return (jstr(WF_CPTR(base, f->off, struct wire_str)));

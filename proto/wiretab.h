@@ -19,6 +19,9 @@ enum wire_ftype {
 	WF_I32,
 	WF_STR,		/* required str */
 	WF_OSTR,	/* str or nil, always encoded (nil when s == NULL) */
+	WF_ESTR,	/* str that may be absent: nil or no key reads as
+			   s == NULL, which is sent as "", never nil (a
+			   String to upstream, which rejects nil) */
 	WF_BYTES,	/* array of 0..255; bin accepted on input */
 	WF_OI32,	/* i32 or nil; int flag at aux */
 	WF_OU32,	/* u32 or nil; int flag at aux */

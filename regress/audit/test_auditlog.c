@@ -2,8 +2,10 @@
  * Unit tests of the auditd log parser (agent-audit/auditlog.c): the golden
  * vector (shared/vectors/audit-basic.{log,jsonl}) fed whole, byte by byte
  * and split at every offset; chunked and hex arguments; the enriched
- * format; interleaved events and events without EOE; the parent_exe table
- * and its bound; the pending, line and argv bounds; invalid UTF-8; garbage.
+ * format; interleaved events, before and after the first EOE, and events
+ * without EOE; the bound after which an open event is taken as complete;
+ * the parent_exe table and its bound; the pending, line and argv bounds;
+ * invalid UTF-8; garbage.
  *
  * The records are borrowed by the callback, so the tests deep-copy them
  * and free their copies here (no audit_record_free needed).
@@ -284,6 +286,22 @@ test_vector_every_split(void **state)
 	"success=yes exit=0 ppid=" #ppid " pid=" #pid " auid=0 uid=0 " rest "\n"
 #define EOE(id)	"type=EOE msg=audit(" id "): \n"
 
+/* One whole exec event: pid exec'd exe, child of ppid. */
+static void
+exec_event(struct auditlog *al, struct result *res, unsigned serial,
+    unsigned pid, unsigned ppid, const char *exe)
+{
+	char	 buf[512];
+
+	snprintf(buf, sizeof(buf),
+	    "type=SYSCALL msg=audit(10.000:%u): success=yes ppid=%u pid=%u "
+	    "uid=0 exe=\"%s\"\n"
+	    "type=EXECVE msg=audit(10.000:%u): argc=1 a0=\"x\"\n"
+	    "type=EOE msg=audit(10.000:%u): \n",
+	    serial, ppid, pid, exe, serial, serial);
+	feed(al, buf, res);
+}
+
 static void
 test_split_args(void **state)
 {
@@ -406,24 +424,74 @@ test_interleaved(void **state)
 	result_free(&res);
 }
 
+/*
+ * The issue 13 case: two events whose lines alternate at the start of
+ * tailing, before any EOE was seen, then the first EOE lines.  Both are
+ * assembled whole, and the next record finds its parent.
+ */
 static void
-test_no_eoe(void **state)
+test_interleaved_before_eoe(void **state)
 {
 	struct auditlog	*al;
 	struct result	 res = { 0 };
 
 	assert_non_null(al = auditlog_new());
-	feed(al, SC("8.000:1", 10, 1, "exe=\"/bin/a\""), &res);
-	feed(al, "type=EXECVE msg=audit(8.000:1): argc=1 a0=\"a\"\n", &res);
+	feed(al, SC("7.500:1", 20, 1, "exe=\"/bin/a\""), &res);
+	feed(al, SC("7.500:2", 30, 1, "exe=\"/bin/b\""), &res);
+	feed(al, "type=EXECVE msg=audit(7.500:1): argc=1 a0=\"a\"\n", &res);
+	feed(al, "type=EXECVE msg=audit(7.500:2): argc=1 a0=\"b\"\n", &res);
+	feed(al, "type=CWD msg=audit(7.500:1): cwd=\"/a\"\n", &res);
+	feed(al, "type=CWD msg=audit(7.500:2): cwd=\"/b\"\n", &res);
 	assert_int_equal(res.n, 0);
-	/* The next event's first line completes the previous one. */
+	feed(al, EOE("7.500:2"), &res);
+	feed(al, EOE("7.500:1"), &res);
+	assert_int_equal(res.n, 2);
+	assert_str(&res.v[0].argv, "b");
+	assert_str(&res.v[0].cwd, "/b");
+	assert_str(&res.v[1].argv, "a");
+	assert_str(&res.v[1].cwd, "/a");
+	exec_event(al, &res, 3, 40, 20, "/bin/c");
+	assert_int_equal(res.n, 3);
+	assert_str(&res.v[2].parent_exe, "/bin/a");
+	assert_int_equal(auditlog_stats(al)->dropped_incomplete, 0);
+	assert_int_equal(auditlog_stats(al)->open_events, 0);
+	auditlog_free(al);
+	result_free(&res);
+}
+
+/*
+ * A log without EOE: interleaved events are never taken for the end of
+ * one another; each is complete once the log has gone on for
+ * AUDITLOG_STALE_LINES lines without it (or at the flush).
+ */
+static void
+test_no_eoe(void **state)
+{
+	struct auditlog	*al;
+	struct result	 res = { 0 };
+	char		 buf[128];
+	unsigned	 i;
+
+	assert_non_null(al = auditlog_new());
+	feed(al, SC("8.000:1", 10, 1, "exe=\"/bin/a\""), &res);
 	feed(al, SC("8.000:2", 11, 1, "success=no exe=\"/bin/b\""), &res);
-	assert_int_equal(res.n, 1);
-	assert_str(&res.v[0].argv, "a");
+	feed(al, "type=EXECVE msg=audit(8.000:1): argc=1 a0=\"a\"\n", &res);
 	feed(al, SC("8.000:3", 12, 10, "exe=\"/bin/c\""), &res);
+	feed(al, "type=CWD msg=audit(8.000:1): cwd=\"/a\"\n", &res);
 	feed(al, "type=EXECVE msg=audit(8.000:3): argc=1 a0=\"c\"\n", &res);
 	feed(al, "type=CWD msg=audit(8.000:3): cwd=\"/c\"\n", &res);
+	assert_int_equal(res.n, 0);
+	/* Two lines have gone by since 8.000:1's last; 253 more. */
+	for (i = 0; i < AUDITLOG_STALE_LINES - 3; i++) {
+		snprintf(buf, sizeof(buf), "type=PROCTITLE msg=audit(8.500:%u)"
+		    ": proctitle=78\n", i);
+		feed(al, buf, &res);
+	}
+	assert_int_equal(res.n, 0);
+	feed(al, "type=PROCTITLE msg=audit(8.600:1): proctitle=78\n", &res);
 	assert_int_equal(res.n, 1);
+	assert_str(&res.v[0].argv, "a");
+	assert_str(&res.v[0].cwd, "/a");
 	auditlog_flush(al, collect, &res);
 	assert_int_equal(res.n, 2);
 	assert_str(&res.v[1].argv, "c");
@@ -432,6 +500,43 @@ test_no_eoe(void **state)
 	/* The failed execve (success=no) is no loss. */
 	assert_int_equal(auditlog_stats(al)->dropped_incomplete, 0);
 	assert_int_equal(auditlog_stats(al)->records, 2);
+	auditlog_free(al);
+	result_free(&res);
+}
+
+/*
+ * In a log with EOE, an event whose EOE never comes does not stay open
+ * for ever (which would also keep the audit child from ever reaching a
+ * point to resume from): AUDITLOG_STALE_LINES lines later it is sent, or
+ * counted as lost when a part is missing.
+ */
+static void
+test_stale_bound(void **state)
+{
+	struct auditlog	*al;
+	struct result	 res = { 0 };
+	unsigned	 i;
+
+	assert_non_null(al = auditlog_new());
+	exec_event(al, &res, 1, 100, 1, "/bin/init");
+	feed(al, SC("9.500:1", 101, 100, "exe=\"/bin/x\""), &res);
+	feed(al, "type=EXECVE msg=audit(9.500:1): argc=1 a0=\"x\"\n", &res);
+	feed(al, SC("9.500:2", 102, 100, "exe=\"/bin/y\""), &res);
+	feed(al, "type=EXECVE msg=audit(9.500:2): argc=2 a0=\"y\"\n", &res);
+	/* Two lines since 9.500:1's last; whole events go by, 3 lines each. */
+	for (i = 0; i < (AUDITLOG_STALE_LINES - 2) / 3; i++)
+		exec_event(al, &res, 10 + i, 200 + i, 1, "/bin/z");
+	assert_int_equal(res.n, 1 + (AUDITLOG_STALE_LINES - 2) / 3);
+	assert_int_equal(auditlog_stats(al)->open_events, 2);
+	for (; i < AUDITLOG_STALE_LINES; i++)
+		exec_event(al, &res, 10 + i, 200 + i, 1, "/bin/z");
+	assert_int_equal(auditlog_stats(al)->open_events, 0);
+	assert_int_equal(res.n, 2 + AUDITLOG_STALE_LINES);
+	assert_str(&res.v[1 + (AUDITLOG_STALE_LINES - 2) / 3].argv, "x");
+	assert_str(&res.v[1 + (AUDITLOG_STALE_LINES - 2) / 3].parent_exe,
+	    "/bin/init");
+	/* 9.500:2 never got its a1. */
+	assert_int_equal(auditlog_stats(al)->dropped_incomplete, 1);
 	auditlog_free(al);
 	result_free(&res);
 }
@@ -463,22 +568,6 @@ test_optional_fields(void **state)
 	assert_str(&res.v[1].comm, "b");
 	auditlog_free(al);
 	result_free(&res);
-}
-
-/* One whole exec event: pid exec'd exe, child of ppid. */
-static void
-exec_event(struct auditlog *al, struct result *res, unsigned serial,
-    unsigned pid, unsigned ppid, const char *exe)
-{
-	char	 buf[512];
-
-	snprintf(buf, sizeof(buf),
-	    "type=SYSCALL msg=audit(10.000:%u): success=yes ppid=%u pid=%u "
-	    "uid=0 exe=\"%s\"\n"
-	    "type=EXECVE msg=audit(10.000:%u): argc=1 a0=\"x\"\n"
-	    "type=EOE msg=audit(10.000:%u): \n",
-	    serial, ppid, pid, exe, serial, serial);
-	feed(al, buf, res);
 }
 
 static void
@@ -861,7 +950,9 @@ main(void)
 		cmocka_unit_test(test_hex_fields),
 		cmocka_unit_test(test_enriched),
 		cmocka_unit_test(test_interleaved),
+		cmocka_unit_test(test_interleaved_before_eoe),
 		cmocka_unit_test(test_no_eoe),
+		cmocka_unit_test(test_stale_bound),
 		cmocka_unit_test(test_optional_fields),
 		cmocka_unit_test(test_parent_chain),
 		cmocka_unit_test(test_pid_table_bound),

@@ -1,8 +1,9 @@
 /*
  * Checks the boot validation rules at their boundaries: each limit passes
  * exactly at the limit and fails one over, every blocklisted name and both
- * blocked prefixes are refused (case-sensitively), and every failure comes
- * with a reason.
+ * blocked prefixes are refused (case-sensitively), the interpreter hooks
+ * added to upstream capsem's list among them, while the prompts a user
+ * sets (PS1-PS3) pass, and every failure comes with a reason.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -69,10 +70,18 @@ test_env_blocklist(void **state)
 		"LD_", "LD_ANYTHING", "LD_PRELOAD_X", "BASH_FUNC_",
 		"BASH_FUNC_f%%",
 	};
+	/* Beyond upstream capsem's list: hooks of bash and interpreters. */
+	static const char *const hooks[] = {
+		"PS0", "GCONV_PATH", "PERL5OPT", "PERL5LIB", "PERLLIB",
+		"PYTHONSTARTUP", "PYTHONPATH", "PYTHONHOME", "RUBYOPT",
+		"RUBYLIB", "NODE_OPTIONS", "NODE_PATH", "JAVA_TOOL_OPTIONS",
+		"_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+	};
 	static const char *const allowed[] = {
 		"ld_preload", "Ld_PRELOAD", "LD", "XLD_PRELOAD", "BASH_FUNC",
-		"bash_func_f%%", "IFS2", "ifs", "PS1", "PS3", "ENV2", "BASH",
-		"BASHOPTS_", "CDPATHX",
+		"bash_func_f%%", "IFS2", "ifs", "PS1", "PS2", "PS3", "ENV2",
+		"BASH", "BASHOPTS_", "CDPATHX", "PS00", "node_options",
+		"PYTHONPATH2", "PERL5", "TZ", "PATH", "LANG",
 	};
 	const char	*why;
 	size_t		 i, n = 0;
@@ -80,7 +89,9 @@ test_env_blocklist(void **state)
 	for (i = 0; env_blocklist[i] != NULL; i++, n++)
 		BAD(valid_env_key(env_blocklist[i],
 		    strlen(env_blocklist[i]), &why));
-	assert_int_equal(n, 18);
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		BAD(valid_env_key(hooks[i], strlen(hooks[i]), &why));
+	assert_int_equal(n, 18 + sizeof(hooks) / sizeof(hooks[0]));
 	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
 		BAD(valid_env_key(extra[i], strlen(extra[i]), &why));
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)

@@ -1,8 +1,9 @@
 /*
  * proto/sandbox.c: a forked child applies each profile, then either does the
- * work its loop needs (pipe I/O, poll, a big malloc, dprintf, and the extra
- * calls of its profile) and exits 0, or attempts a forbidden call through
- * sandbox_selftest and must die by SIGSYS.  The parent checks, while the
+ * work its loop needs (pipe I/O, poll, a big malloc, the fcntl commands the
+ * loops use, and the extra calls of its profile) and exits 0, or attempts a
+ * forbidden call through sandbox_selftest (among them F_SETOWN, O_ASYNC and
+ * a stat by path) and must die by SIGSYS.  The parent checks, while the
  * child waits, that /proc shows seccomp mode 2 and no_new_privs, and, when
  * run as root, that the child's credentials are dropped and its root is an
  * empty, deleted directory.
@@ -50,7 +51,24 @@ enum action {
 	ACT_WORK,
 	ACT_OPEN,
 	ACT_CONNECT,
-	ACT_EXECVE
+	ACT_EXECVE,
+	ACT_FCNTL_SETOWN,
+	ACT_FCNTL_ASYNC,
+	ACT_STAT_PATH,
+	ACT_COUNT
+};
+
+/* Each forbidden action: its sandbox_selftest name, the call refused. */
+static const struct {
+	const char	*name;
+	int		 nr;
+} forbidden[ACT_COUNT] = {
+	[ACT_OPEN] =		{ "open",		SYS_openat },
+	[ACT_CONNECT] =		{ "connect",		SYS_socket },
+	[ACT_EXECVE] =		{ "execve",		SYS_execve },
+	[ACT_FCNTL_SETOWN] =	{ "fcntl_setown",	SYS_fcntl },
+	[ACT_FCNTL_ASYNC] =	{ "fcntl_async",	SYS_fcntl },
+	[ACT_STAT_PATH] =	{ "stat_path",		SYS_newfstatat },
 };
 
 struct child {
@@ -89,7 +107,7 @@ child_profile_work(enum sandbox_profile profile, int auditfd)
 		return (21);
 	if (profile != SANDBOX_AUDIT)
 		return (0);
-	if (fstat(auditfd, &st) == -1 || st.st_size != 4)
+	if (sandbox_fstat(auditfd, &st) == -1 || st.st_size != 4)
 		return (22);
 	if (pread(auditfd, buf, 4, 0) != 4 || memcmp(buf, "abcd", 4) != 0)
 		return (23);
@@ -105,6 +123,7 @@ child_work(enum sandbox_profile profile, int rfd, int wfd, int auditfd)
 	struct timespec	ts = { 0, 1000000 };
 	char		*big, c;
 	size_t		 i, sz = 32 * 1024 * 1024;
+	int		 fl, fd;
 
 	if ((big = malloc(sz)) == NULL)
 		return (10);
@@ -121,9 +140,16 @@ child_work(enum sandbox_profile profile, int rfd, int wfd, int auditfd)
 		return (12);
 	if (write(wfd, "y", 1) != 1)
 		return (13);
-	/* What log.c does for each line in the foreground. */
-	if (dprintf(wfd, "ok\n") != 3)
+	/* A received socket made non-blocking; imsg's probe for fd room. */
+	if ((fl = fcntl(wfd, F_GETFL)) == -1 ||
+	    fcntl(wfd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(wfd, F_SETFL, fl) == -1)
 		return (14);
+	if ((fd = fcntl(wfd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return (15);
+	close(fd);
+	if (write(wfd, "ok\n", 3) != 3)
+		return (16);
 	return (child_profile_work(profile, auditfd));
 }
 
@@ -140,19 +166,9 @@ child_main(enum sandbox_profile profile, enum action act, int rfd, int wfd,
 	/* Wait while the parent looks at /proc. */
 	if (read(rfd, &c, 1) != 1 || c != 'G')
 		_exit(3);
-	switch (act) {
-	case ACT_WORK:
+	if (act == ACT_WORK)
 		_exit(child_work(profile, rfd, wfd, auditfd));
-	case ACT_OPEN:
-		sandbox_selftest("open");
-		break;
-	case ACT_CONNECT:
-		sandbox_selftest("connect");
-		break;
-	case ACT_EXECVE:
-		sandbox_selftest("execve");
-		break;
-	}
+	sandbox_selftest(forbidden[act].name);
 	_exit(4);	/* the forbidden call was not stopped */
 }
 
@@ -325,7 +341,6 @@ run_work(enum sandbox_profile profile)
 static void
 run_forbidden(enum sandbox_profile profile, enum action act)
 {
-	static const int nrs[] = { 0, SYS_openat, SYS_socket, SYS_execve };
 	struct child	ch;
 	char		desc[128], err[512], want[64];
 	ssize_t		n, got = 0;
@@ -346,51 +361,52 @@ run_forbidden(enum sandbox_profile profile, enum action act)
 	close(ch.err);
 	status = child_wait(&ch);
 	snprintf(want, sizeof(want),
-	    "capsem-sandbox: test: forbidden system call %d\n", nrs[act]);
+	    "capsem-sandbox: test: forbidden system call %d\n",
+	    forbidden[act].nr);
 	if (strstr(err, want) == NULL)
-		fail_msg("profile %d action %d: stderr \"%s\" lacks \"%s\"",
-		    profile, act, err, want);
+		fail_msg("profile %d %s: stderr \"%s\" lacks \"%s\"",
+		    profile, forbidden[act].name, err, want);
 	sandbox_describe_exit(status, desc, sizeof(desc));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		fail_msg("profile %d action %d: child %s", profile, act, desc);
+		fail_msg("profile %d %s: child %s", profile,
+		    forbidden[act].name, desc);
 	assert_string_equal(desc,
 	    "killed by SIGSYS (seccomp: forbidden system call)");
+}
+
+/* The work of the profile passes; every forbidden action is killed. */
+static void
+run_profile(enum sandbox_profile profile)
+{
+	int	act;
+
+	run_work(profile);
+	for (act = ACT_OPEN; act < ACT_COUNT; act++)
+		run_forbidden(profile, act);
 }
 
 static void
 test_term(void **state)
 {
-	run_work(SANDBOX_TERM);
-	run_forbidden(SANDBOX_TERM, ACT_OPEN);
-	run_forbidden(SANDBOX_TERM, ACT_CONNECT);
-	run_forbidden(SANDBOX_TERM, ACT_EXECVE);
+	run_profile(SANDBOX_TERM);
 }
 
 static void
 test_control(void **state)
 {
-	run_work(SANDBOX_CONTROL);
-	run_forbidden(SANDBOX_CONTROL, ACT_OPEN);
-	run_forbidden(SANDBOX_CONTROL, ACT_CONNECT);
-	run_forbidden(SANDBOX_CONTROL, ACT_EXECVE);
+	run_profile(SANDBOX_CONTROL);
 }
 
 static void
 test_audit(void **state)
 {
-	run_work(SANDBOX_AUDIT);
-	run_forbidden(SANDBOX_AUDIT, ACT_OPEN);
-	run_forbidden(SANDBOX_AUDIT, ACT_CONNECT);
-	run_forbidden(SANDBOX_AUDIT, ACT_EXECVE);
+	run_profile(SANDBOX_AUDIT);
 }
 
 static void
 test_host_decoder(void **state)
 {
-	run_work(SANDBOX_HOST_DECODER);
-	run_forbidden(SANDBOX_HOST_DECODER, ACT_OPEN);
-	run_forbidden(SANDBOX_HOST_DECODER, ACT_CONNECT);
-	run_forbidden(SANDBOX_HOST_DECODER, ACT_EXECVE);
+	run_profile(SANDBOX_HOST_DECODER);
 }
 
 static void
