@@ -325,3 +325,82 @@ start_session() {
 	wait_until 15 "session $1 connected (session.json: \
 $(cat "$1/session.json" 2>/dev/null))" state_is "$1" connected
 }
+
+# exec_ok DIR WHEN: an exec on the session in DIR answers: `echo ok`
+# prints ok (WHEN, e.g. "after the restart", names it in a failure).
+exec_ok() {
+	capsem-shell exec -S "$1" -- echo ok >"$TESTDIR/exec.out" \
+	    2>"$TESTDIR/exec.err" ||
+	    fail "exec $2: $(head -c 200 "$TESTDIR/exec.err")"
+	grep -qx ok "$TESTDIR/exec.out" ||
+	    fail "exec $2 printed: $(head -c 100 "$TESTDIR/exec.out")"
+}
+
+# shutdown_session DIR: `capsem-shell shutdown` of the session in DIR
+# succeeds (its output in $TESTDIR/shutdown.out).
+shutdown_session() {
+	capsem-shell shutdown -S "$1" >"$TESTDIR/shutdown.out" 2>&1 ||
+	    fail "shutdown: exit $?: $(head -c 200 "$TESTDIR/shutdown.out")"
+}
+
+# session_exits STATUS [WHEN]: capsem-hostd ($HOSTDPID), then the local
+# agent ($HOSTDAGENT), each exits with STATUS within 10 s (WHEN, e.g.
+# "after shutdown", for the failure message).
+session_exits() {
+	wait_for "$HOSTDPID" 10
+	HOSTDPID=
+	[ "$st" = "$1" ] || fail "capsem-hostd exited $st${2:+ $2}, not $1"
+	wait_for "$HOSTDAGENT" 10
+	HOSTDAGENT=
+	[ "$st" = "$1" ] || fail "the agent exited $st${2:+ $2}, not $1"
+}
+
+# temp_dirs_gone WHAT: within 5 s no session directory is left in
+# $TMPDIR (WHAT: whose, for the failure message).
+temp_dirs_gone() {
+	wait_until 5 "$1 to be removed" eval '[ -z "$(ls -A "$TMPDIR")" ]'
+}
+
+# --- capsem-hostd restarts ------------------------------------------------
+
+# hostd_children: a process of the system under test is still a
+# capsem-hostd (the parent or one of its children).
+hostd_children() {
+	for pid in $(tag_pids); do
+		case $(cat "/proc/$pid/comm" 2>/dev/null) in
+		capsem-hostd*) return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# new_connected DIR: session.json names the current capsem-hostd
+# ($HOSTDPID) and says connected.
+new_connected() {
+	[ "$(json_field "$1/session.json" hostd_pid)" = "$HOSTDPID" ] &&
+	    state_is "$1" connected
+}
+
+# kill_hostd: SIGKILL to capsem-hostd, reaped within 5 s.
+kill_hostd() {
+	kill -9 "$HOSTDPID"
+	wait_for "$HOSTDPID" 5
+	HOSTDPID=
+}
+
+# restart_hostd DIR SECONDS [WHEN]: after kill_hostd: its children go
+# away within 5 s, the agent lives on, and a new capsem-hostd on DIR has
+# the agent reconnected within SECONDS (WHEN, e.g. "restart 3", for the
+# failure messages).
+restart_hostd() {
+	rh_when=${3:+ ($3)}
+	wait_until 5 "capsem-hostd's children to exit$rh_when" \
+	    eval '! hostd_children'
+	kill -0 "$HOSTDAGENT" 2>/dev/null ||
+	    fail "the agent died with capsem-hostd$rh_when"
+	start_hostd "$1"
+	WU_HINT="cat $1/session.json"
+	wait_until "$2" "the agent to reconnect to the new capsem-hostd$rh_when" \
+	    new_connected "$1"
+	WU_HINT=
+}

@@ -5,6 +5,7 @@
 set -u
 export LC_ALL=C
 TESTDIR=${TESTDIR:-$(mktemp -d)}
+TESTTOP=$TESTDIR
 cd "$TESTDIR" || exit 1
 SHELLCMD=${SHELLCMD:-"/bin/bash --norc --noprofile -i"}
 HOSTPID=
@@ -24,6 +25,13 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	WATCHDOGS=
+}
+
+# fresh_dir NAME: go on in the new directory $TESTTOP/NAME, as $TESTDIR
+# (for another host and agent, with logs of their own).
+fresh_dir() {
+	TESTDIR=$TESTTOP/$1
+	mkdir "$TESTDIR" && cd "$TESTDIR" || fail "mkdir $TESTDIR"
 }
 
 # start_host SCRIPT [testhost args...]: the scripted host, listening.
@@ -73,6 +81,16 @@ host_ok() {
 	HOSTPID=
 	[ "$st" = 0 ] || fail "testhost script failed: $(tail -n 1 \
 	    "$TESTDIR/host.log")"
+}
+
+# agent_ends SECONDS STATUS [WHAT]: the host script passes within SECONDS,
+# then the agent exits with STATUS within 10 s (WHAT: the case, for the
+# failure message).
+agent_ends() {
+	host_ok "$1"
+	wait_for "$AGENTPID" 10
+	AGENTPID=
+	[ "$st" = "$2" ] || fail "${3:+$3: }agent exited $st, not $2"
 }
 
 # Processes left in a session (the agent's or the shell's).
@@ -155,6 +173,19 @@ wait_shell() {
 	SHELLPID=$(shell_pid)
 	[ "$(session_left "$SHELLPID")" -ge 1 ] ||
 	    fail "the shell (pid $SHELLPID) leads no session"
+}
+
+# sandboxed PID WHO: the process runs sandboxed: /proc/PID/status shows
+# Seccomp 2 and NoNewPrivs 1 and, when the tests run as root, a non-root
+# uid, and its root directory is empty.  WHO names it in a failure.
+sandboxed() {
+	sb_s=/proc/$1/status
+	grep -q '^Seccomp:[[:space:]]*2$' "$sb_s" || fail "$2: no seccomp filter"
+	grep -q '^NoNewPrivs:[[:space:]]*1$' "$sb_s" || fail "$2: NoNewPrivs unset"
+	[ "$(id -u)" = 0 ] || return 0
+	[ "$(awk '/^Uid:/ { print $2 }' "$sb_s")" != 0 ] || fail "$2 runs as root"
+	[ -z "$(ls -A "/proc/$1/root/" 2>/dev/null)" ] ||
+	    fail "$2: root directory not empty"
 }
 
 # No control frame ever appears on the terminal stream.

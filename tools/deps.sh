@@ -1,41 +1,77 @@
 #!/bin/sh
-# Check every build and test dependency; install what is missing with
+# deps.sh [NAME CHECK...]: check dependencies; install what is missing with
 # apt-get when run as root, otherwise print the exact command and fail.
-# Called by `make deps` (and so by `make check`) before anything is built.
+# With no arguments: every build and test dependency, as `make deps` (and
+# so `make check`) wants before anything is built.  The vm/ scripts pass
+# their own NAME (the prefix of the messages) and CHECKs, one of:
+#	cmd:PROG:PACKAGE	PROG is on PATH (or in /usr/sbin, /sbin)
+#	pc:MODULE:PACKAGE	pkg-config knows MODULE (all missing without
+#				pkg-config)
+#	file:GLOB:PACKAGE	a file matches GLOB
+#	deb:PACKAGE		the Debian package is installed
+#	builddeps		the unmet build dependencies of ./debian/control
+#				(dpkg-checkbuilddeps, once dpkg-dev is there)
 
-pcmods="libbsd-overlay:libbsd-dev msgpack:libmsgpack-dev cmocka:libcmocka-dev
-libseccomp:libseccomp-dev jansson:libjansson-dev"
-# program:package pairs the build and the tests run.
-progs="pkg-config:pkg-config cc:gcc make:make tmux:tmux valgrind:valgrind
-clang:clang bash:bash"
+if [ $# -eq 0 ]; then
+	# The build and the tests; libclang-rt provides the fuzzer and
+	# sanitizer runtimes used by clang.
+	set -- deps cmd:pkg-config:pkg-config cmd:cc:gcc cmd:make:make \
+	    cmd:tmux:tmux cmd:valgrind:valgrind cmd:clang:clang cmd:bash:bash \
+	    pc:libbsd-overlay:libbsd-dev pc:msgpack:libmsgpack-dev \
+	    pc:cmocka:libcmocka-dev pc:libseccomp:libseccomp-dev \
+	    pc:jansson:libjansson-dev \
+	    'file:/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-dev'
+fi
+name=$1
+shift
 
 missing=""
-for p in $progs; do
-	command -v "${p%%:*}" >/dev/null 2>&1 || missing="$missing ${p#*:}"
+for c in "$@"; do
+	what=${c#*:}
+	what=${what%:*}
+	pkg=${c##*:}
+	case $c in
+	cmd:*)
+		PATH=$PATH:/usr/sbin:/sbin command -v "$what" >/dev/null 2>&1 ||
+		    missing="$missing $pkg"
+		;;
+	pc:*)
+		command -v pkg-config >/dev/null 2>&1 &&
+		    pkg-config --exists "$what" || missing="$missing $pkg"
+		;;
+	file:*)
+		# shellcheck disable=SC2086
+		ls $what >/dev/null 2>&1 || missing="$missing $pkg"
+		;;
+	deb:*)
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null |
+		    grep -q 'ok installed' || missing="$missing $pkg"
+		;;
+	builddeps)
+		command -v dpkg-checkbuilddeps >/dev/null 2>&1 || continue
+		missing="$missing $(dpkg-checkbuilddeps 2>&1 |
+		    sed -n 's/.*Unmet build dependencies: //p' |
+		    sed 's/([^)]*)//g; s/|[^ ]*//g')"
+		;;
+	*)
+		echo "$name: deps.sh: unknown check '$c'" >&2
+		exit 2
+		;;
+	esac
 done
-if command -v pkg-config >/dev/null 2>&1; then
-	for m in $pcmods; do
-		pkg-config --exists "${m%%:*}" || missing="$missing ${m#*:}"
-	done
-else
-	for m in $pcmods; do missing="$missing ${m#*:}"; done
-fi
-# libclang-rt provides the fuzzer and sanitizer runtimes used by clang.
-if command -v clang >/dev/null 2>&1 &&
-    ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
-    >/dev/null 2>&1; then
-	missing="$missing libclang-rt-dev"
-fi
 
+# shellcheck disable=SC2086
+missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ')
+missing=${missing% }
 [ -z "$missing" ] && exit 0
 
-cmd="apt-get install -y --no-install-recommends$missing"
+cmd="apt-get install -y --no-install-recommends $missing"
 if [ "$(id -u)" != 0 ]; then
-	echo "deps: missing:$missing" >&2
-	echo "deps: run as root: apt-get update && $cmd" >&2
+	echo "$name: missing: $missing" >&2
+	echo "$name: run as root: apt-get update && $cmd" >&2
 	exit 1
 fi
-echo "deps: installing:$missing"
+echo "$name: installing: $missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null && $cmd >/dev/null ||
-    { echo "deps: '$cmd' failed" >&2; exit 1; }
+    { echo "$name: '$cmd' failed" >&2; exit 1; }

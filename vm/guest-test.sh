@@ -102,6 +102,30 @@ pids_named() {
 	done
 }
 
+pid_gone() {
+	! kill -0 "$1" 2>/dev/null
+}
+
+# exits_with NAME VAR MS STATUS WHAT [ERRFILE]: the child whose pid is in
+# $VAR (WHAT, in the reason) ends within MS ms with STATUS; VAR is then
+# cleared (finish has nothing to kill).  ERRFILE's start is shown with a
+# wrong status.
+exits_with() {
+	eval "ew_pid=\$$2"
+	if ! wait_until "$3" pid_gone "$ew_pid"; then
+		fail "$1" "$5 still running $(($3 / 1000)) s later"
+		return
+	fi
+	wait "$ew_pid"
+	rc=$?
+	eval "$2="
+	if [ "$rc" = "$4" ]; then
+		ok "$1"
+	else
+		fail "$1" "$5 exited $rc, not $4${6:+: $(head -c 200 "$6")}"
+	fi
+}
+
 client_has() {
 	tr -d '\r' <"$D/client.out" 2>/dev/null | grep -q -- "$1\$"
 }
@@ -272,57 +296,14 @@ fi
 type_line '(exit 7)'
 sleep 0.2
 printf '\004' >&3
-client_gone() {
-	! kill -0 "$CLIENTPID" 2>/dev/null
-}
-if wait_until 20000 client_gone; then
-	wait "$CLIENTPID"
-	rc=$?
-	CLIENTPID=
-	if [ "$rc" = 7 ]; then
-		ok ctrl-d
-	else
-		fail ctrl-d "capsem-shell exited $rc, not 7: \
-$(head -c 200 "$D/client.err")"
-	fi
-else
-	fail ctrl-d "capsem-shell still running 20 s after Ctrl-D"
-fi
+exits_with ctrl-d CLIENTPID 20000 7 capsem-shell "$D/client.err"
 exec 3>&-
 
 # 11. shellexited reached hostd (its exit status is the shell's).
-hostd_gone() {
-	! kill -0 "$HOSTDPID" 2>/dev/null
-}
-if wait_until 10000 hostd_gone; then
-	wait "$HOSTDPID"
-	rc=$?
-	HOSTDPID=
-	if [ "$rc" = 7 ]; then
-		ok shellexited
-	else
-		fail shellexited "capsem-hostd exited $rc, not 7"
-	fi
-else
-	fail shellexited "capsem-hostd still running"
-fi
+exits_with shellexited HOSTDPID 10000 7 capsem-hostd
 
 # 12. the agent exits with the shell's status; then init powers off.
-agent_gone() {
-	! kill -0 "$AGENTPID" 2>/dev/null
-}
-if wait_until 10000 agent_gone; then
-	wait "$AGENTPID"
-	rc=$?
-	AGENTPID=
-	if [ "$rc" = 7 ]; then
-		ok agent-exit
-	else
-		fail agent-exit "capsem-agent exited $rc, not 7"
-	fi
-else
-	fail agent-exit "capsem-agent still running 10 s after shellexited"
-fi
+exits_with agent-exit AGENTPID 10000 7 capsem-agent
 
 # 13. nothing of the session is left running.
 if [ "$LOCAL" = 1 ]; then

@@ -7,37 +7,14 @@
 # and runs lintian on it: any error fails.  Touches only OUT.
 #
 # Missing packaging tools or build dependencies: installed with apt-get as
-# root, otherwise the exact command is printed (like tools/deps.sh).
+# root, otherwise the exact command is printed (by tools/deps.sh).
 set -eu
 OUT=${1:?usage: mkdeb.sh OUT}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 
-need="dpkg-dev debhelper fakeroot lintian adduser"
-missing=""
-for p in $need; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-	    missing="$missing $p"
-done
-if command -v dpkg-checkbuilddeps >/dev/null 2>&1; then
-	bd=$(dpkg-checkbuilddeps 2>&1 |
-	    sed -n 's/.*Unmet build dependencies: //p' |
-	    sed 's/([^)]*)//g; s/|[^ ]*//g') || true
-	missing="$missing $bd"
-fi
-missing=$(echo $missing)
-if [ -n "$missing" ]; then
-	cmd="apt-get install -y --no-install-recommends $missing"
-	if [ "$(id -u)" != 0 ]; then
-		echo "deb: missing: $missing" >&2
-		echo "deb: run as root: apt-get update && $cmd" >&2
-		exit 1
-	fi
-	echo "deb: installing: $missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null && $cmd >/dev/null ||
-	    { echo "deb: '$cmd' failed" >&2; exit 1; }
-fi
+sh tools/deps.sh deb deb:dpkg-dev deb:debhelper deb:fakeroot deb:lintian \
+    deb:adduser builddeps
 
 ver=$(dpkg-parsechangelog -S Version)
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)

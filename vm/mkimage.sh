@@ -12,7 +12,7 @@
 # or time, so the same packages and binaries give the same bytes.
 #
 # Host packages needed: as root the missing ones are installed with apt-get,
-# otherwise the exact command is printed (like tools/deps.sh).
+# otherwise the exact command is printed (by tools/deps.sh).
 set -eu
 
 B=${1:?usage: mkimage.sh BUILD OUT}
@@ -20,33 +20,11 @@ OUT=${2:?usage: mkimage.sh BUILD OUT}
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 export LC_ALL=C
 
-# The programs the image is made of, and the packages that hold them.
-progs="busybox:busybox-static bash:bash auditd:auditd auditctl:auditd
-cpio:cpio gzip:gzip dpkg-deb:dpkg apt-get:apt"
-missing=""
-for p in $progs; do
-	PATH=$PATH:/usr/sbin:/sbin command -v "${p%%:*}" >/dev/null 2>&1 ||
-	    missing="$missing ${p#*:}"
-done
+# The programs the image is made of, and the packages that hold them;
 # busybox must be the static one: the image has no libraries for it.
-if command -v busybox >/dev/null 2>&1 &&
-    ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null |
-    grep -q 'ok installed'; then
-	missing="$missing busybox-static"
-fi
-if [ -n "$missing" ]; then
-	missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ')
-	cmd="apt-get install -y --no-install-recommends $missing"
-	if [ "$(id -u)" != 0 ]; then
-		echo "guest-image: missing: $missing" >&2
-		echo "guest-image: run as root: apt-get update && $cmd" >&2
-		exit 1
-	fi
-	echo "guest-image: installing: $missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null && $cmd >/dev/null ||
-	    { echo "guest-image: '$cmd' failed" >&2; exit 1; }
-fi
+sh "$TOP/tools/deps.sh" guest-image cmd:busybox:busybox-static \
+    deb:busybox-static cmd:bash:bash cmd:auditd:auditd cmd:auditctl:auditd \
+    cmd:cpio:cpio cmd:gzip:gzip cmd:dpkg-deb:dpkg cmd:apt-get:apt
 PATH=$PATH:/usr/sbin:/sbin
 
 for p in sbin/capsem-agent sbin/capsem-hostd bin/capsem-shell \

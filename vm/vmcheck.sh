@@ -9,21 +9,12 @@
 # Touches only OUT/console.log and OUT/vmcheck.out.
 set -u
 OUT=${1:?usage: vmcheck.sh OUT}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
 TIMEOUT=${VMCHECK_TIMEOUT:-170}
 LOG=$OUT/console.log
 
-if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
-	cmd="apt-get install -y --no-install-recommends qemu-system-x86"
-	if [ "$(id -u)" != 0 ]; then
-		echo "vm-check: missing: qemu-system-x86" >&2
-		echo "vm-check: run as root: apt-get update && $cmd" >&2
-		exit 1
-	fi
-	echo "vm-check: installing: qemu-system-x86"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq >/dev/null && $cmd >/dev/null ||
-	    { echo "vm-check: '$cmd' failed" >&2; exit 1; }
-fi
+sh "$TOP/tools/deps.sh" vm-check cmd:qemu-system-x86_64:qemu-system-x86 ||
+    exit 1
 for f in vmlinuz initramfs.cpio.gz; do
 	[ -f "$OUT/$f" ] || { echo "vm-check: no $OUT/$f (make guest-image)" >&2
 	    exit 1; }

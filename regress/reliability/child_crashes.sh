@@ -10,12 +10,7 @@ R_NAME=child_crashes
 . "$CAPSEM_TOP/regress/reliability/rlib.sh"
 
 N=$(count 50 3)
-S=$TESTDIR/tmp/s
-log=$TESTDIR/s.hostd.log
-alog=$TESTDIR/s.agent.log
-start_session "$S"
-
-fifo_client "$S"
+scenario_session
 set_mark
 
 # role_pid PARENT NAME: the one child of PARENT whose command is NAME.
@@ -71,20 +66,9 @@ rps=$(sort -n stamps | awk '{ t[NR] = $1 } END {
 	print m + 0 }')
 R_FIGURE="max $rps restarts/s, median repair $(median <repair) ms"
 
-capsem-shell exec -S "$S" -- echo ok >exec.out 2>exec.err ||
-    fail "exec after the crashes: $(head -c 200 exec.err)"
-grep -qx ok exec.out || fail "exec output: $(head -c 100 exec.out)"
+exec_ok "$S" "after the crashes"
 printf 'echo mark=$MARK\n' >&4
 wait_until 10 "the variable after the crashes" eval \
     'plain <out | grep -qx "mark=m$$"'
-printf 'exit\n' >&4
-wait_for "$cpid" 10
-exec 4>&-
-[ "$st" = 0 ] || fail "the client exited $st at the end: $(head -c 200 err)"
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-wait_for "$HOSTDAGENT" 10
-HOSTDAGENT=
-no_leftovers
-result
-exit 0
+end_client err
+scenario_end

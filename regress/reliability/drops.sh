@@ -11,12 +11,7 @@ R_NAME=drops
 . "$CAPSEM_TOP/regress/reliability/rlib.sh"
 
 N=$(count 200 10)
-S=$TESTDIR/tmp/s
-log=$TESTDIR/s.hostd.log
-alog=$TESTDIR/s.agent.log
-start_session "$S"
-
-fifo_client "$S"
+scenario_session
 printf 'export MARK=m%s\n' $$ >&4
 printf 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.001; done\n' >&4
 
@@ -87,10 +82,4 @@ R_FIGURE="$((nb - 1)) reconnects, lost max $gmax / drop, $gtot total"
     fail "agent fd/child counts differ across boots: $(printf '%s' \
 "$counts" | tr '\n' ',')"
 [ "$gbad" = 0 ] || fail "$gbad times the counter went backwards (dup)"
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-wait_for "$HOSTDAGENT" 10
-HOSTDAGENT=
-no_leftovers
-result
-exit 0
+scenario_end

@@ -107,8 +107,7 @@ fi
 R_FIGURE="median exit $(median <times) ms, max $(sort -n times | tail -n 1) ms"
 R_PASSED=$((N - nbad - 1))
 no_leftovers
-wait_until 5 "every session directory to be removed" \
-    eval '[ -z "$(ls -A "$TMPDIR")" ]'
+temp_dirs_gone "every session directory"
 fd1=$(fd_count)
 [ "$fd1" = "$fd0" ] || fail "the runner has $fd1 fds open, $fd0 at the start"
 R_PASSED=$((N - nbad))

@@ -82,7 +82,6 @@ R_FIGURE="$N sessions, $(awk -v b=$bytes -v ms=$ms \
 slowest exit $slow ms"
 [ -z "$bad" ] || fail "$bad"
 no_leftovers
-wait_until 5 "every session directory to be removed" \
-    eval '[ -z "$(ls -A "$TMPDIR")" ]'
+temp_dirs_gone "every session directory"
 result
 exit 0

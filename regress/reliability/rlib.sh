@@ -53,6 +53,36 @@ rss_kib() {
 	    2>/dev/null | grep . || echo 0
 }
 
+# scenario_session: the one session of a scenario, in $S ($TESTDIR/tmp/s;
+# its logs $log for capsem-hostd and $alog for the agent), connected, with
+# a fifo_client attached.
+scenario_session() {
+	S=$TESTDIR/tmp/s
+	log=$TESTDIR/s.hostd.log
+	alog=$TESTDIR/s.agent.log
+	start_session "$S"
+	fifo_client "$S"
+}
+
+# end_client OUTPUT: `exit` typed to the client on fd 4 ($cpid), which
+# must exit 0 within 10 s (its OUTPUT file shown in a failure).
+end_client() {
+	printf 'exit\n' >&4
+	wait_for "$cpid" 10
+	exec 4>&-
+	[ "$st" = 0 ] || fail "the client exited $st at the end: \
+$(head -c 200 "$1" 2>/dev/null | plain)"
+}
+
+# scenario_end: capsem-hostd and the agent exit 0, nothing is left; the
+# scenario passes with its RESULT line.
+scenario_end() {
+	session_exits 0 "at the end"
+	no_leftovers
+	result
+	exit 0
+}
+
 # fifo_client DIR: a non-tty client of the session in DIR, its stdin the
 # fifo in.fifo held open on our fd 4, its output in out (err: stderr);
 # its pid in $cpid.

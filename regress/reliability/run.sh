@@ -13,12 +13,8 @@
 B=${1:?usage: regress/reliability/run.sh BUILDDIR [SCENARIO ...]}
 shift
 top=$(cd "$(dirname "$0")/../.." && pwd)
-case $B in /*) ;; *) B=$top/$B ;; esac
-export CAPSEM_TOP="$top"
-export CAPSEM_BUILD="$B"
-export CAPSEM_LIBEXECDIR="$B/libexec"
-export CAPSEM_VECTORS="${CAPSEM_VECTORS:-$top/../shared/vectors}"
-export PATH="$B/bin:$B/sbin:$B/regress:$PATH"
+. "$top/regress/env.sh"
+test_env "$top" "$B"
 export RELIABILITY_QUICK="${RELIABILITY_QUICK:-0}"
 [ "$RELIABILITY_QUICK" = 1 ] || RELIABILITY_QUICK=0
 

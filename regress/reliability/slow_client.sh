@@ -9,24 +9,21 @@ R_NAME=slow_client
 
 MB=$(count 100 100)
 LIMIT=65536
-S=$TESTDIR/tmp/s
-log=$TESTDIR/s.hostd.log
-start_session "$S"
+scenario_session
 R_RUNS=1
+clients_at_least() {	# N: session.json counts N attached clients
+	[ "$(json_field "$S/session.json" clients)" -ge "$1" ] 2>/dev/null
+}
+wait_until 10 "the normal client to attach" clients_at_least 1
 
 mkfifo stuck.fifo || fail "mkfifo"
 sleep 3017 >stuck.fifo &
 spid=$!
 capsem-shell -S "$S" <stuck.fifo >/dev/null 2>stuck.err &
 stuck=$!
-clients_at_least() {	# N: session.json counts N attached clients
-	[ "$(json_field "$S/session.json" clients)" -ge "$1" ] 2>/dev/null
-}
-wait_until 10 "the stuck client to attach" clients_at_least 1
+wait_until 10 "the stuck client to attach" clients_at_least 2
 kill -STOP "$stuck"
 
-fifo_client "$S"
-wait_until 10 "the normal client to attach" clients_at_least 2
 # 'Z' (\132) never appears in the command line the pty echoes.
 printf "head -c %s /dev/zero | tr '\\\\000' '\\\\132' | fold -w 100; echo END-\$((6*7))\n" \
     $((MB * 1000000)) >&4
@@ -49,17 +46,8 @@ kill -CONT "$stuck"
 wait_for "$stuck" 10
 [ "$st" = 255 ] || fail "the stuck client exited $st once continued, \
 not 255"
-printf 'exit\n' >&4
-wait_for "$cpid" 10
-exec 4>&-
-[ "$st" = 0 ] || fail "the normal client exited $st: $(head -c 200 err)"
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-wait_for "$HOSTDAGENT" 10
-HOSTDAGENT=
+end_client err
 kill "$spid"
 wait "$spid" 2>/dev/null
-no_leftovers
 R_PASSED=1
-result
-exit 0
+scenario_end

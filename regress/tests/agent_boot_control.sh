@@ -35,10 +35,7 @@ S
 start_host script -e TZ=Europe/Paris -e LD_PRELOAD=/tmp/evil.so \
     -e BASH_FUNC_x%%='() { :; }' -e 'BAD=KEY=1' -e CAPSEM_OK=yes
 start_agent
-host_ok 60
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 0 ] || fail "agent exited $st"
+agent_ends 60 0
 n=$(grep -c '"t":"boottiming"' events.jsonl)
 [ "$n" = 1 ] || fail "boottiming sent $n times, expected once"
 # The bad frames cost no connection; the oversize length cost one.

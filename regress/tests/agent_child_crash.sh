@@ -35,10 +35,7 @@ wait_until 10 "the new audit child's connection (counts)" count_is audit 2
 count_is bootready 1 || fail "killing the audit child cost a reconnect"
 t=$(agent_child term)
 kill -9 "$t"
-host_ok 60
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 0 ] || fail "agent exited $st"
+agent_ends 60 0
 killed=$(ll "$LL_EXIT_SIGNAL" SIG=9)
 log_has agent.log "$LL_CHILD_DIED" ROLE=term PID="$t" HOW="$killed" ||
     fail "the term child's death (pid $t) was not logged with its signal"

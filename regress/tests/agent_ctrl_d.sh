@@ -21,10 +21,7 @@ start_agent
 # The shell, while it runs: its session must be empty at the end.
 wait_shell
 : >go
-host_ok 30
-wait_for "$AGENTPID" 10
-[ "$st" = 0 ] || fail "agent exited $st, not 0"
-AGENTPID=
+agent_ends 30 0
 eof=$(grep -n '"chan":"terminal"' events.jsonl | grep '"close"' | head -n 1 |
     cut -d: -f1)
 se=$(event_line '"t":"shellexited"')

@@ -23,20 +23,16 @@ exit
 S
 	start_host script
 	start_agent
-	host_ok 30
-	wait_for "$AGENTPID" 10
-	AGENTPID=
-	[ "$st" = "$1" ] || fail "agent exited $st, not $1"
+	agent_ends 30 "$1"
 	grep -qF -- "control: $3" agent.log ||
 	    fail "no agent log line \"control: $3\""
 	grep -qF -- "control connection ended before the ackreply ($3)" \
 	    agent.log || fail "the agent did not end on \"$3\""
 }
 
-mkdir body && cd body && TESTDIR=$TESTDIR/body
+fresh_dir body
 cut_session 3 0000006482a174a4 \
     "frame cut short: 100 bytes declared, 4 received"
-cd .. && TESTDIR=${TESTDIR%/body}
-mkdir length && cd length && TESTDIR=$TESTDIR/length
+fresh_dir length
 cut_session 4 000000 "frame cut short: 3 of 4 header bytes"
 exit 0

@@ -66,10 +66,7 @@ last=$prev
 : >go2
 [ "$first" = "$last" ] || fail "resources changed: after the first boot \
 '$first', after the last '$last'"
-host_ok 120
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 0 ] || fail "agent exited $st"
+agent_ends 120 0
 count_is bootready 21 ||
     fail "expected 21 boots (1 + 20 reconnects): $(tr '\n' ' ' <counts)"
 c=$(grep '"ev":"accept","chan":"control"' events.jsonl | wc -l)

@@ -59,10 +59,7 @@ exit
 S
 start_host script
 start_agent
-host_ok 60
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 0 ] || fail "agent exited $st"
+agent_ends 60 0
 [ "$(cat exec-1.out)" = "$(printf 'out\nerr')" ] ||
     fail "exec 1 output: '$(cat exec-1.out)'"
 [ ! -e "$TESTDIR/twice" ] || fail "a replayed exec id ran twice"

@@ -7,10 +7,7 @@
 
 # session NAME COMMAND JSON-SUBSTRING AGENT-STATUS
 session() {
-	mkdir -p "$TESTDIR/$1"
-	cd "$TESTDIR/$1" || exit 1
-	T=$TESTDIR
-	TESTDIR=$T/$1
+	fresh_dir "$1"
 	cat >script <<S
 wait-boot
 wait-file $TESTDIR/go
@@ -23,15 +20,10 @@ S
 	start_agent
 	wait_shell
 	: >go
-	host_ok 30
-	wait_for "$AGENTPID" 10
-	AGENTPID=
-	[ "$st" = "$4" ] || fail "$1: agent exited $st, not $4"
+	agent_ends 30 "$4" "$1"
 	[ "$(session_left "$SHELLPID")" = 0 ] ||
 	    fail "$1: shell session left over"
 	no_frames_on_terminal
-	TESTDIR=$T
-	cd "$TESTDIR" || exit 1
 }
 
 session exit7 'exit 7' '"exit_code":7,"signal":null' 7
@@ -39,7 +31,7 @@ session kill9 'kill -9 $$' '"exit_code":137,"signal":9' 137
 session background 'sleep 100 & exit' '"exit_code":0' 0
 session bigoutput "head -c 1000000 /dev/zero | tr '\\\\0' x; exit" \
     '"exit_code":0' 0
-run=$(tr -c 'x' '\n' <bigoutput/term.out |
+run=$(tr -c 'x' '\n' <"$TESTTOP/bigoutput/term.out" |
     awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
 [ "$run" = 1000000 ] || fail "bigoutput: $run of 1000000 bytes arrived"
 exit 0

@@ -14,13 +14,10 @@ exit
 S
 start_host script -C
 start_agent
-host_ok 30
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 5 ] || fail "old host: agent exited $st, not 5"
+agent_ends 30 5 "old host"
 ! grep -q '"t":"shellexited"' events.jsonl || fail "shellexited sent to an old host"
 
-mkdir noack && cd noack && TESTDIR=$TESTDIR/noack
+fresh_dir noack
 cat >script <<'S'
 wait-boot
 noack on
@@ -31,10 +28,7 @@ exit
 S
 start_host script
 start_agent
-host_ok 30
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 6 ] || fail "noack: agent exited $st, not 6"
+agent_ends 30 6 noack
 # The agent ended on its own after its bounded wait: it closed control
 # (reason eof: not the host's exit) at least 1 s after shellexited (the
 # wait is ACK_TIMEOUT_MS, 2 s, in agent-parent/agent.c) and before the

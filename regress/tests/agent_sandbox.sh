@@ -28,21 +28,10 @@ WU_HINT=
 n=0
 for pid in $(ps --ppid "$AGENTPID" -o pid= -o comm= |
     awk '$2 ~ /^capsem-agent-/ { print $1 }'); do
-	s=/proc/$pid/status
-	grep -q '^Seccomp:[[:space:]]*2$' "$s" || fail "pid $pid: no seccomp filter"
-	grep -q '^NoNewPrivs:[[:space:]]*1$' "$s" || fail "pid $pid: NoNewPrivs unset"
-	if [ "$(id -u)" = 0 ]; then
-		uid=$(awk '/^Uid:/ { print $2 }' "$s")
-		[ "$uid" != 0 ] || fail "pid $pid runs as root"
-		[ -z "$(ls -A "/proc/$pid/root/" 2>/dev/null)" ] ||
-		    fail "pid $pid: root directory not empty"
-	fi
+	sandboxed "$pid" "pid $pid"
 	n=$((n + 1))
 done
 [ "$n" -ge 3 ] || fail "expected the term, control and audit children, saw $n"
 kill -TERM "$AGENTPID"
-host_ok 30
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 129 ] || fail "agent exited $st, not 129"
+agent_ends 30 129
 exit 0

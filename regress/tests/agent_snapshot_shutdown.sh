@@ -18,12 +18,9 @@ exit
 S
 start_host script
 start_agent
-host_ok 30
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 129 ] || fail "shutdown: agent exited $st, not 129"
+agent_ends 30 129 shutdown
 
-mkdir frozen && cd frozen && TESTDIR=$TESTDIR/frozen
+fresh_dir frozen
 cat >script <<'S'
 wait-boot
 send {"t":"preparesnapshot"}
@@ -35,10 +32,7 @@ S
 start_host script
 fp=$TESTDIR/not-a-mount-point-$$
 start_agent -f "$fp"
-host_ok 30
-wait_for "$AGENTPID" 10
-AGENTPID=
-[ "$st" = 0 ] || fail "freeze failure: agent exited $st"
+agent_ends 30 0 "freeze failure"
 ! grep -q snapshotready events.jsonl || fail "snapshotready after a failed freeze"
 log_has agent.log "$LL_AGENT_FREEZE_FAILED" MOUNT="$fp" ||
     fail "the failed freeze was not logged"

@@ -34,6 +34,13 @@ tohex() {
 	od -An -tx1 | tr -d ' \n'
 }
 
+# refused WHAT PATTERN: capsem-frame exited ($rc) 1 with a message in
+# err.txt matching PATTERN.
+refused() {
+	[ "$rc" -eq 1 ] || fail "$1: exit $rc, want 1"
+	grep -q -- "$2" err.txt || fail "$1: unexpected message: $(cat err.txt)"
+}
+
 command -v capsem-frame >/dev/null || fail "capsem-frame not in PATH"
 [ -r "$V" ] || fail "no vectors at $V"
 
@@ -110,11 +117,9 @@ capsem-frame decode -d h2g <big.bin >big2.json 2>err.txt ||
 cmp -s big.json big2.json || fail "big: decode differs from the input"
 
 # Frames of the wrong direction are refused.
-if capsem-frame decode -d g2h <h2g.bin >/dev/null 2>err.txt; then
-	fail "h2g frames decoded as g2h"
-fi
-grep -q 'frame 1 at byte 0:' err.txt ||
-    fail "wrong direction: unexpected message: $(cat err.txt)"
+capsem-frame decode -d g2h <h2g.bin >/dev/null 2>err.txt
+rc=$?
+refused "h2g frames decoded as g2h" 'frame 1 at byte 0:'
 
 # Empty input is fine.
 capsem-frame decode -d g2h </dev/null >out.json 2>err.txt ||
@@ -126,63 +131,43 @@ SHUTDOWN=0000000c81a174a873687574646f776e
 RESIZE=0000001982a174a6726573697a65a16482a4636f6c7350a4726f777318
 BADRESIZE=0000001d82a174a6726573697a65a16482a4636f6c73ce00011170a4726f777318
 
-# A stream cut inside the second frame's body.
-unhex "${PONG}0000000881a174" >trunc.bin
-capsem-frame decode -d g2h <trunc.bin >out.json 2>err.txt
-rc=$?
-[ "$rc" -eq 1 ] || fail "truncated body: exit $rc, want 1"
-grep -q 'frame 2 at byte 12:.*5 of 8 bytes missing' err.txt ||
-    fail "truncated body: unexpected message: $(cat err.txt)"
-[ "$(cat out.json)" = '{"t":"pong"}' ] ||
-    fail "truncated body: first frame not written: $(cat out.json)"
+[ "$(unhex "$PONG" | capsem-frame decode -d g2h)" = '{"t":"pong"}' ] ||
+    fail "PONG decodes to $(unhex "$PONG" | capsem-frame decode -d g2h)"
 
-# A stream cut inside a length prefix.
-unhex "${PONG}0000" >trunc.bin
-capsem-frame decode -d g2h <trunc.bin >/dev/null 2>err.txt
-rc=$?
-[ "$rc" -eq 1 ] || fail "truncated prefix: exit $rc, want 1"
-grep -q 'byte 12' err.txt ||
-    fail "truncated prefix: unexpected message: $(cat err.txt)"
+# Bad streams exit 1 naming the frame and its byte offset, after writing
+# the frames before it.  Columns: the case, the direction, the stream, the
+# good frames it starts with, the message (a grep pattern).  The bad frame
+# is resize with cols 70000 (as uint32): for h2g the message also names
+# the offset of cols' value in its body.
+while IFS='|' read -r what dir hex good want; do
+	unhex "$hex" >bad.bin
+	capsem-frame decode -d "$dir" <bad.bin >out.json 2>err.txt
+	rc=$?
+	refused "$what" "$want"
+	unhex "$good" | capsem-frame decode -d "$dir" | cmp -s - out.json ||
+	    fail "$what: wrote $(cat out.json), not the frames before the bad one"
+done <<EOF
+truncated body (cut in the second frame)|g2h|${PONG}0000000881a174|$PONG|frame 2 at byte 12:.*5 of 8 bytes missing
+truncated prefix (cut in a length prefix)|g2h|${PONG}0000|$PONG|byte 12
+oversize length (refused before any body byte)|h2g|ffffffff00||frame 1 at byte 0: length 4294967295
+bad g2h frame after two good ones|g2h|${PONG}${PONG}${BADRESIZE}${PONG}|${PONG}${PONG}|frame 3 at byte 24:
+bad h2g frame after two good ones|h2g|${RESIZE}${SHUTDOWN}${BADRESIZE}|${RESIZE}${SHUTDOWN}|frame 3 at byte 45: d.cols: .*70000.* (body offset 18)\$
+EOF
 
-# An oversize length is refused before any body byte.
-unhex "ffffffff00" >huge.bin
-capsem-frame decode -d h2g <huge.bin >/dev/null 2>err.txt
-rc=$?
-[ "$rc" -eq 1 ] || fail "oversize length: exit $rc, want 1"
-grep -q 'frame 1 at byte 0: length 4294967295' err.txt ||
-    fail "oversize length: unexpected message: $(cat err.txt)"
-
-# A bad frame (resize cols 70000, as uint32) after two good ones: the
-# error names frame 3 at its byte offset and, for h2g, the offset of cols'
-# value in its body.
-unhex "${PONG}${PONG}${BADRESIZE}${PONG}" >mid.bin
-capsem-frame decode -d g2h <mid.bin >/dev/null 2>err.txt
-grep -q 'frame 3 at byte 24:' err.txt ||
-    fail "bad g2h frame: unexpected message: $(cat err.txt)"
-unhex "${RESIZE}${SHUTDOWN}${BADRESIZE}" >mid.bin
-capsem-frame decode -d h2g <mid.bin >out.json 2>err.txt
-rc=$?
-[ "$rc" -eq 1 ] || fail "bad frame: exit $rc, want 1"
-grep -q 'frame 3 at byte 45: d.cols: .*70000.* (body offset 18)$' err.txt ||
-    fail "bad frame: unexpected message: $(cat err.txt)"
-
-# encode stops at the first bad line, naming it, after writing the others.
-printf '{"t":"pong"}\n\n{"t":"pong"\n{"t":"pong"}\n' |
-    capsem-frame encode -d g2h >enc.bin 2>err.txt
-rc=$?
-[ "$rc" -eq 1 ] || fail "bad JSON line: exit $rc, want 1"
-grep -q '^capsem-frame: line 3: ' err.txt ||
-    fail "bad JSON line: unexpected message: $(cat err.txt)"
-[ "$(tohex <enc.bin)" = "$PONG" ] ||
-    fail "bad JSON line: output $(tohex <enc.bin)"
-printf '{"t":"resize","d":{"cols":70000,"rows":1}}\n' |
-    capsem-frame encode -d h2g >/dev/null 2>err.txt
-rc=$?
-[ "$rc" -eq 1 ] || fail "bad message: exit $rc, want 1"
-grep -q '^capsem-frame: line 1: .*cols' err.txt ||
-    fail "bad message: unexpected message: $(cat err.txt)"
-printf '{"t":"pong"}\n' | capsem-frame encode -d h2g >/dev/null 2>&1 &&
-    fail "g2h message encoded as h2g"
+# encode stops at the first bad line, naming it, after writing the frames
+# of the lines before.  Columns: the case, the direction, the input (printf
+# %b), the frames written (hex), the message.
+while IFS='|' read -r what dir json good want; do
+	printf '%b' "$json" | capsem-frame encode -d "$dir" >enc.bin 2>err.txt
+	rc=$?
+	refused "$what" "$want"
+	[ "$(tohex <enc.bin)" = "$good" ] ||
+	    fail "$what: output $(tohex <enc.bin)"
+done <<EOF
+bad JSON line|g2h|{"t":"pong"}\n\n{"t":"pong"\n{"t":"pong"}\n|$PONG|^capsem-frame: line 3: 
+bad message|h2g|{"t":"resize","d":{"cols":70000,"rows":1}}\n||^capsem-frame: line 1: .*cols
+g2h message encoded as h2g|h2g|{"t":"pong"}\n||^capsem-frame: line 1: .*pong
+EOF
 
 # Usage errors exit 2; -h exits 0.
 for args in "" "encode" "-d h2g" "encode -d nope" "frob -d h2g" \

@@ -79,21 +79,14 @@ WU_HINT="pane_tail a"
 wait_until 5 "the session to go on after a detach" pane_line a still-2
 WU_HINT=
 
-capsem-shell shutdown -S "$S" >shutdown.out 2>&1
-rc=$?
-[ "$rc" = 0 ] || fail "shutdown: exit $rc: $(head -c 200 shutdown.out)"
+shutdown_session "$S"
 for w in a c; do
 	wait_rc "$w" 5
 	[ "$rc" = 129 ] || fail "shutdown: client $w exited $rc, not 129"
 	pane_clean "$w"
 	same_stty "$w"
 done
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-[ "$st" = 129 ] || fail "capsem-hostd exited $st after shutdown, not 129"
-wait_for "$HOSTDAGENT" 10
-HOSTDAGENT=
-[ "$st" = 129 ] || fail "the agent exited $st after shutdown, not 129"
+session_exits 129 "after shutdown"
 [ "$(json_field "$S/session.json" state)" = exited ] ||
     fail "session.json after shutdown: $(cat "$S/session.json")"
 [ "$(json_field "$S/session.json" exit_code)" = 129 ] ||

@@ -37,6 +37,14 @@ DEEP=$(frame "82${T}$(hexs pong)$(hexs d)81$(hexs x)$(awk \
 # {"exe": 5}: an audit record of the wrong type.
 BADREC=$(frame "81$(hexs exe)05")
 
+# answered ID WHAT: script lines sending an error message (WHAT) on control,
+# then expecting its ackreply: the connection still serves.
+answered() {
+	printf 'send control {"t":"error","d":{"id":%s,"message":"%s"}}\n' \
+	    "$1" "$2"
+	printf 'expect {"t":"ackreply","d":{"id":%s}}\n' "$1"
+}
+
 D=$TESTDIR/tmp/bad
 log=$TESTDIR/bad.hostd.log
 start_hostd "$D"
@@ -45,20 +53,15 @@ cat >script <<S
 timeout 10000
 # -- control: a bad frame costs that frame; the next one is answered.
 raw control $WRONGTYPE
-send control {"t":"error","d":{"id":11,"message":"after wrong type"}}
-expect {"t":"ackreply","d":{"id":11}}
+$(answered 11 'after wrong type')
 raw control $UNKNOWN
-send control {"t":"error","d":{"id":12,"message":"after unknown tag"}}
-expect {"t":"ackreply","d":{"id":12}}
+$(answered 12 'after unknown tag')
 nested control 10000
-send control {"t":"error","d":{"id":13,"message":"after nesting"}}
-expect {"t":"ackreply","d":{"id":13}}
+$(answered 13 'after nesting')
 raw control $DEEP
-send control {"t":"error","d":{"id":15,"message":"after deep d"}}
-expect {"t":"ackreply","d":{"id":15}}
+$(answered 15 'after deep d')
 raw control $SHORTMAP
-send control {"t":"error","d":{"id":14,"message":"after short map"}}
-expect {"t":"ackreply","d":{"id":14}}
+$(answered 14 'after short map')
 send control {"t":"pong"}
 # -- audit: a bad record costs that record, garbage the connection.
 raw audit $BADREC
@@ -70,8 +73,7 @@ send audit {"timestamp_us":2,"pid":3,"ppid":1,"uid":0,"exe":"/bin/good2","comm":
 raw audit 7fffffff
 expect-closed audit
 close audit
-send control {"t":"error","d":{"id":21,"message":"after audit garbage"}}
-expect {"t":"ackreply","d":{"id":21}}
+$(answered 21 'after audit garbage')
 # -- exec: the first frame must be execstarted.
 send exec {"t":"pong"}
 expect-closed exec
@@ -82,8 +84,7 @@ close exec
 random exec 1048576
 expect-closed exec
 close exec
-send control {"t":"error","d":{"id":31,"message":"after exec garbage"}}
-expect {"t":"ackreply","d":{"id":31}}
+$(answered 31 'after exec garbage')
 # -- control: framing lost costs the connection; the guest boots again.
 raw control 7fffffff00
 expect-closed control
@@ -94,8 +95,7 @@ reconnect
 raw control 00000064a1
 close control
 reconnect
-send control {"t":"error","d":{"id":41,"message":"after reconnects"}}
-expect {"t":"ackreply","d":{"id":41}}
+$(answered 41 'after reconnects')
 wait-file $TESTDIR/go
 send control {"t":"shellexited","d":{"exit_code":7,"signal":null}}
 expect {"t":"ackreply","d":{"id":0}}

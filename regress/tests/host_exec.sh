@@ -54,14 +54,8 @@ wait_for "$p2" 20
 seq 1 300000 | cmp -s - p1.out || fail "concurrent exec 1: output wrong"
 seq 2 2 400000 | cmp -s - p2.out || fail "concurrent exec 2: output wrong"
 
-capsem-shell shutdown -S "$S" >shutdown.out 2>&1
-rc=$?
-[ "$rc" = 0 ] || fail "shutdown: exit $rc: $(head -c 200 shutdown.out)"
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-[ "$st" = 129 ] || fail "capsem-hostd exited $st after shutdown, not 129"
-wait_for "$HOSTDAGENT" 10
-HOSTDAGENT=
+shutdown_session "$S"
+session_exits 129 "after shutdown"
 
 # exec --temp: a session of its own, removed after.
 capsem-shell exec --temp --local -- sh -c 'echo tmp; exit 4' >tmp.out \
@@ -69,7 +63,6 @@ capsem-shell exec --temp --local -- sh -c 'echo tmp; exit 4' >tmp.out \
 rc=$?
 [ "$rc" = 4 ] || fail "exec --temp: exit $rc, not 4: $(head -c 200 tmp.err)"
 [ "$(cat tmp.out)" = tmp ] || fail "exec --temp printed: $(head -c 100 tmp.out)"
-wait_until 5 "the exec --temp session directory to be removed" \
-    eval '[ -z "$(ls -A "$TMPDIR")" ]'
+temp_dirs_gone "the exec --temp session directory"
 no_leftovers
 exit 0

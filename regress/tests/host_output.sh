@@ -21,8 +21,7 @@ plain <seq.out | grep -x '[0-9][0-9]*' >seq.got
 seq 1 200000 >seq.want
 cmp -s seq.got seq.want || fail "seq output: $(wc -l <seq.got) number \
 lines, first difference: $(cmp seq.got seq.want 2>&1 | head -n 1)"
-wait_until 5 "the temporary session directory to be removed" \
-    eval '[ -z "$(ls -A "$TMPDIR")" ]'
+temp_dirs_gone "the temporary session directory"
 
 # 2. exec on a running session.
 S=$TESTDIR/s
@@ -51,14 +50,7 @@ rc=$?
 cmp -s big.want big.got || fail "5 MB through exec: $(wc -c <big.got) \
 bytes back, $(cmp big.want big.got 2>&1 | head -n 1)"
 
-capsem-shell shutdown -S "$S" >shutdown.out 2>&1
-rc=$?
-[ "$rc" = 0 ] || fail "shutdown: exit $rc: $(head -c 200 shutdown.out)"
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-[ "$st" = 129 ] || fail "capsem-hostd exited $st after shutdown, not 129"
-wait_for "$HOSTDAGENT" 10
-HOSTDAGENT=
-[ "$st" = 129 ] || fail "the agent exited $st after shutdown, not 129"
+shutdown_session "$S"
+session_exits 129 "after shutdown"
 no_leftovers
 exit 0

@@ -76,15 +76,11 @@ kill -0 "$CLIENT" 2>/dev/null || fail "the attached client left"
 n=$(log_count "$log" "$LL_HOSTD_DECLARED_DEAD" N=2)
 [ "$n" = 1 ] || fail "expected one 'declared dead' line, saw $n"
 
-capsem-shell exec -S "$D" -- echo after >"$TESTDIR/out2" ||
-    fail "exec after the reconnect failed"
-grep -qx after "$TESTDIR/out2" || fail "exec output: $(cat "$TESTDIR/out2")"
+exec_ok "$D" "after the reconnect"
 boots_are 2 || fail "dropped again after the reconnect: $(cat "$D/session.json")"
-capsem-shell shutdown -S "$D" || fail "shutdown failed"
+shutdown_session "$D"
 wait_for "$CLIENT" 10
 [ "$st" = 129 ] || fail "the attached client ended with $st, want 129"
 exec 7>&-
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-[ "$st" = 129 ] || fail "capsem-hostd exited $st after shutdown, not 129"
+session_exits 129 "after shutdown"
 exit 0

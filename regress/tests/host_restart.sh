@@ -18,35 +18,13 @@ type_line a 'echo set-$MARK'
 wait_until 5 "the variable to be set" pane_line a "set-m$$-x"
 WU_HINT=
 
-old=$HOSTDPID
-kill -9 "$old"
-wait_for "$old" 5
-HOSTDPID=
+kill_hostd
 wait_rc a 5
 [ "$rc" = 255 ] || fail "client after hostd was killed: exit $rc, not 255"
 grep -qF "capsem-shell: connection to $S lost" a.err ||
     fail "client after hostd was killed: $(head -c 200 a.err)"
 same_stty a
-hostd_children() {
-	for pid in $(tag_pids); do
-		case $(cat "/proc/$pid/comm" 2>/dev/null) in
-		capsem-hostd*) return 0 ;;
-		esac
-	done
-	return 1
-}
-wait_until 5 "capsem-hostd's children to exit after it was killed" \
-    eval '! hostd_children'
-kill -0 "$HOSTDAGENT" 2>/dev/null || fail "the agent died with capsem-hostd"
-
-start_hostd "$S"
-new_connected() {
-	[ "$(json_field "$S/session.json" hostd_pid)" = "$HOSTDPID" ] &&
-	    state_is "$S" connected
-}
-WU_HINT="cat $S/session.json"
-wait_until 20 "the agent to reconnect to the new capsem-hostd" new_connected
-WU_HINT=
+restart_hostd "$S" 20
 
 tm_run b capsem-shell -S "$S"
 wait_raw b
@@ -58,11 +36,6 @@ type_line b exit
 wait_rc b 5
 [ "$rc" = 0 ] || fail "exit after the restart: client exited $rc"
 same_stty b
-wait_for "$HOSTDPID" 10
-HOSTDPID=
-[ "$st" = 0 ] || fail "the new capsem-hostd exited $st, not 0"
-wait_for "$HOSTDAGENT" 10
-HOSTDAGENT=
-[ "$st" = 0 ] || fail "the agent exited $st, not 0"
+session_exits 0 "after the restart"
 no_leftovers
 exit 0

@@ -22,17 +22,7 @@ violation() {	# LOG ROLE CALL
 host_children_sandboxed() {
 	n=0
 	for pid in $(pgrep -P "$HOSTDPID" -f 'capsem-hostd-'); do
-		s=/proc/$pid/status
-		grep -q '^Seccomp:[[:space:]]*2$' "$s" ||
-		    fail "hostd child $pid: no seccomp filter"
-		grep -q '^NoNewPrivs:[[:space:]]*1$' "$s" ||
-		    fail "hostd child $pid: NoNewPrivs unset"
-		if [ "$(id -u)" = 0 ]; then
-			uid=$(awk '/^Uid:/ { print $2 }' "$s")
-			[ "$uid" != 0 ] || fail "hostd child $pid runs as root"
-			[ -z "$(ls -A "/proc/$pid/root/" 2>/dev/null)" ] ||
-			    fail "hostd child $pid: root directory not empty"
-		fi
+		sandboxed "$pid" "hostd child $pid"
 		n=$((n + 1))
 	done
 	[ "$n" -ge 2 ] || fail "expected control and audit children of \
@@ -74,18 +64,10 @@ selftest() {
 	[ "$n" = 1 ] || fail "$2 $role: $n violations logged, want 1"
 	wait_until 30 "session $1 connected after the restart" \
 	    state_is "$D" connected
-	capsem-shell exec -S "$D" -- echo after >"$TESTDIR/e$1.out" 2>&1 ||
-	    fail "exec after the $2 $role self-test: $(cat "$TESTDIR/e$1.out")"
-	grep -qx after "$TESTDIR/e$1.out" ||
-	    fail "exec output: $(cat "$TESTDIR/e$1.out")"
+	exec_ok "$D" "after the $2 $role self-test"
 	[ "$1" != 1 ] || host_children_sandboxed
-	capsem-shell shutdown -S "$D" || fail "shutdown failed"
-	wait_for "$HOSTDPID" 10
-	HOSTDPID=
-	[ "$st" = 129 ] || fail "capsem-hostd exited $st after shutdown, not 129"
-	wait_for "$HOSTDAGENT" 10
-	HOSTDAGENT=
-	[ "$st" = 129 ] || fail "capsem-agent exited $st after shutdown, not 129"
+	shutdown_session "$D"
+	session_exits 129 "after shutdown"
 }
 
 selftest 1 agent term:open openat
