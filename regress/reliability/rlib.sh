@@ -29,6 +29,11 @@ result() {
 fail() {
 	echo "FAIL: $*"
 	cleanup
+	# A failure after the last run (the final checks) is a failed run.
+	if [ "${R_PASSED:-0}" -ge "${R_RUNS:-0}" ]; then
+		R_RUNS=$((${R_RUNS:-0} > 0 ? R_RUNS : 1))
+		R_PASSED=$((R_RUNS - 1))
+	fi
 	R_FIGURE="FAILED: $*${R_FIGURE:+; $R_FIGURE}"
 	R_FIGURE=$(printf '%s' "$R_FIGURE" | sed "s|$TESTDIR/||g" | tr "\n|" "  " | cut -c1-200)
 	result

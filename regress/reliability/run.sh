@@ -35,6 +35,7 @@ for s in $scenarios; do
 	t0=$(date +%s)
 	(cd "$dir" && TESTDIR="$dir" timeout -s KILL "$limit" \
 	    sh "$top/regress/reliability/$s.sh" >"$dir/log" 2>&1 </dev/null)
+	rc=$?
 	secs=$(($(date +%s) - t0))
 	res=$(grep '^RESULT ' "$dir/log" | tail -n 1)
 	if [ -z "$res" ]; then
@@ -46,7 +47,7 @@ for s in $scenarios; do
 	fig=$*
 	printf '| %s | %s | %s | %s |\n' "$s" "$runs" "$passed" "$fig" \
 	    >>"$rows"
-	if [ "$runs" = "$passed" ] && [ "$runs" -gt 0 ]; then
+	if [ "$rc" = 0 ] && [ "$runs" = "$passed" ] && [ "$runs" -gt 0 ]; then
 		echo "ok $s ($secs s): $runs/$passed, $fig"
 		rm -rf "$dir"
 	else
