@@ -49,10 +49,14 @@ done
 
 # Stop the loop, check the shell's state, end it.
 # ^C flushes the terminal's input queue (no NOFLSH): a line typed with it
-# may be discarded, so ask again until the answer shows.
-printf '\003' >&4
+# may be discarded, so ask again until the answer shows.  The ^C itself
+# can be lost to bash's job control (it lands on the process group of a
+# `sleep` that has just exited, before bash takes the terminal back), so
+# it is sent again too.
 mark_seen() {
 	plain <out | grep -qx "mark=m$$" && return 0
+	printf '\003' >&4
+	sleep 0.1
 	printf 'echo mark=$MARK\n' >&4
 	sleep 0.2
 	return 1
