@@ -31,15 +31,64 @@ static void	 proc_event(int, short, void *);
 static void	 proc_update(struct proc *);
 static void	 proc_lost(struct proc *);
 
-/* Where the child programs live: $CAPSEM_LIBEXECDIR overrides the build's. */
-const char *
-proc_libexecdir(void)
+/*
+ * The first of the directories dirs (relative to the directory of our own
+ * binary, NULL-terminated) that holds prog executable.  Programs installed
+ * or built together are found together, without configuration.
+ */
+int
+proc_find_near_self(const char *const *dirs, const char *prog, char *path,
+    size_t len)
 {
+	char	 self[PATH_MAX], *slash;
+	ssize_t	 n;
+	size_t	 i;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return (-1);
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL) {
+		errno = ENOENT;
+		return (-1);
+	}
+	*slash = '\0';
+	for (i = 0; dirs[i] != NULL; i++) {
+		if (strcmp(dirs[i], ".") == 0)
+			n = snprintf(path, len, "%s/%s", self, prog);
+		else
+			n = snprintf(path, len, "%s/%s/%s", self, dirs[i],
+			    prog);
+		if (n >= 0 && (size_t)n < len && access(path, X_OK) == 0)
+			return (0);
+	}
+	errno = ENOENT;
+	return (-1);
+}
+
+/*
+ * Where the child program prog is: beside our own binary, in
+ * ../libexec/capsem from it (an installed tree: PREFIX/sbin next to
+ * PREFIX/libexec/capsem), in ../libexec from it (the build tree: build/sbin
+ * next to build/libexec); then in $CAPSEM_LIBEXECDIR, or when that is
+ * unset in the compiled-in LIBEXECDIR.  On -1 the path is the one in that
+ * last directory, and errno why it cannot be run.
+ */
+int
+proc_program(const char *prog, char *path, size_t len)
+{
+	static const char *const near[] = { ".", "../libexec/capsem",
+	    "../libexec", NULL };
 	const char	*dir;
 
-	if ((dir = getenv("CAPSEM_LIBEXECDIR")) != NULL && *dir != '\0')
-		return (dir);
-	return (LIBEXECDIR);
+	if (proc_find_near_self(near, prog, path, len) == 0)
+		return (0);
+	if ((dir = getenv("CAPSEM_LIBEXECDIR")) == NULL || *dir == '\0')
+		dir = LIBEXECDIR;
+	if ((size_t)snprintf(path, len, "%s/%s", dir, prog) >= len) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	return (access(path, X_OK));
 }
 
 /* Restore what a new program expects: default dispositions, empty mask. */
@@ -62,11 +111,10 @@ proc_start(struct proc *p, int debug, int verbose)
 	int		 sp[2], argc = 0;
 	pid_t		 pid;
 
-	if (snprintf(path, sizeof(path), "%s/%s", proc_libexecdir(),
-	    p->prog) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
+	/* Not found: the exec fails in the child, which says why. */
+	if (proc_program(p->prog, path, sizeof(path)) == -1 &&
+	    errno == ENAMETOOLONG)
 		return (-1);
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0, sp) == -1)
 		return (-1);

@@ -1,7 +1,7 @@
 /*
- * The parent side of the child contract (child.h): start a sandboxed child
- * program with its imsg socket on fd 3, stop it, reap it.  Used by the
- * guest agent parent and by capsem-hostd.
+ * The parent side of the child contract (child.h): find a child program,
+ * start it sandboxed with its imsg socket on fd 3, stop it, reap it.  Used
+ * by the guest agent parent and by capsem-hostd.
  */
 #ifndef CAPSEM_PROC_H
 #define CAPSEM_PROC_H
@@ -34,7 +34,15 @@ struct proc {
 	struct ev	*ev;
 };
 
-const char	*proc_libexecdir(void);
+/*
+ * Finding programs: proc_find_near_self() looks in directories relative to
+ * our own binary's (/proc/self/exe), proc_program() where a child program
+ * is (see proc.c for the order).  Both return 0 and the path, or -1 with
+ * errno (and, for proc_program, the path to name in the error).
+ */
+int		 proc_find_near_self(const char *const *, const char *, char *,
+		    size_t);
+int		 proc_program(const char *, char *, size_t);
 void		 proc_reset_signals(void);
 int		 proc_start(struct proc *, int, int);
 void		 proc_close(struct proc *);
