@@ -47,7 +47,11 @@ int	 agent_deaths_exceeded(void);
 int	 agent_common_imsg(struct proc *, struct imsg *);
 int	 agent_child_done(struct proc *, struct imsg *, char *, size_t);
 int	 agent_child_reaped(struct proc *, pid_t, int);
+int	 agent_child_start(struct proc *);
 void	 agent_child_stop(struct proc *);
+void	 agent_check_program(const struct proc *);
+__attribute__((__noreturn__)) void agent_fail(const char *, ...)
+	    __attribute__((__format__(printf, 1, 2)));
 int	 agent_send(const struct msg *);
 int	 agent_send_frame(const struct wbuf *);
 int	 agent_send_ackable(const struct msg *, uint64_t);
@@ -63,6 +67,7 @@ void	 clock_set(uint64_t);
 
 /* auditside.c */
 void	 audit_init(void);
+void	 audit_check_program(void);
 void	 audit_start(void);
 void	 audit_retry(int64_t);
 void	 audit_cancel(void);

@@ -46,6 +46,12 @@ audit_init(void)
 	ev_timer_init(&audit_timer, audit_timer_fired, NULL);
 }
 
+void
+audit_check_program(void)
+{
+	agent_check_program(&audit);
+}
+
 static void
 audit_timer_fired(void *arg)
 {
@@ -86,9 +92,9 @@ audit_start(void)
 		return;
 	}
 	audit_backoff_ms = AUDIT_BACKOFF_MIN_MS;
-	if (proc_start(&audit, conf.debug, conf.verbose) == -1) {
-		log_warn("audit: cannot start the audit child");
+	if (agent_child_start(&audit) == -1) {
 		close(sock);
+		audit_retry(0);
 		return;
 	}
 	proc_compose(&audit, IMSG_AUDIT_SOCKET, sock, NULL, 0);
