@@ -920,8 +920,9 @@ agent_finish(void)
 
 /*
  * Every end of the agent comes here: stop the children, hang up what is
- * left of the shell's session, reap, exit.  Bounded: a job that ignores
- * SIGHUP gets SIGKILL after the grace period.
+ * left of the shell's session and every exec (at once, each with its own
+ * grace period, after which what ignored SIGHUP gets SIGKILL), reap them
+ * and exit.  Nothing the agent started outlives it.
  */
 static __dead void
 agent_exit(int status)
@@ -930,6 +931,7 @@ agent_exit(int status)
 	struct pollfd	 pfd;
 
 	agent_stop_children();
+	exec_hangup();
 	if (shell_hangup(0) > 0) {
 		deadline = now_ms() + HANGUP_GRACE_MS;
 		memset(&pfd, 0, sizeof(pfd));
@@ -938,6 +940,7 @@ agent_exit(int status)
 			(void)poll(&pfd, 0, 10);
 		(void)shell_hangup(1);
 	}
+	exec_wait();
 	exit(status);
 }
 

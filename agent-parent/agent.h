@@ -96,6 +96,13 @@ int	 user_drop(const char *);
 /* exec.c */
 void	 exec_request(uint64_t, const char *, size_t);
 int	 exec_reaped(pid_t, int);
+void	 exec_hangup(void);
+void	 exec_wait(void);
+
+/* ptree.c */
+int	 ptree_signal_session(pid_t, int);
+int	 ptree_signal_descendants(pid_t, int);
+int	 ptree_subreaper(void);
 
 /* pending.c */
 int	 pending_add(enum msg_type, uint64_t, const struct wbuf *);
