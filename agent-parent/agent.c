@@ -80,6 +80,7 @@ static struct {
 	int		 first_boot_done;
 	int		 cap_shellexited;
 	int		 shell_gone;		/* reaped */
+	int		 stopping;		/* SIGTERM or shutdown seen */
 	int32_t		 exit_code;
 	int32_t		 exit_signal;
 	uint64_t	 nconnects;
@@ -359,16 +360,11 @@ agent_reap(void)
 			continue;
 		}
 		p->pid = 0;
-		if (!agent_child_reaped(p, pid, st))
+		if (!agent_child_reaped(p, pid, st) || sess.phase == PH_CONNECT)
 			continue;
-		if (sess.phase == PH_ACKWAIT)
-			agent_finish();
-		else if (sess.phase == PH_BOOT || sess.phase == PH_RUN ||
-		    sess.phase == PH_DRAIN) {
-			if (agent_deaths_exceeded())
-				link_st.level += 3;
-			agent_down("channel child died");
-		}
+		if (agent_deaths_exceeded())
+			link_st.level += 3;
+		agent_down("channel child died");
 	}
 }
 
@@ -386,6 +382,9 @@ shell_reaped(int st)
 	ev_timer_stop(&t_kill);
 	if (sess.phase == PH_RUN)
 		agent_drain();
+	else if (sess.stopping && (sess.phase == PH_CONNECT ||
+	    sess.phase == PH_BOOT))
+		agent_finish();
 }
 
 /*
@@ -700,17 +699,14 @@ channel_done(struct proc *p, struct imsg *imsg)
 	if (p == &term_proc && sess.phase == PH_ACKWAIT)
 		return;
 	/*
-	 * shellexited has left: whatever happens to the connection now, the
-	 * session is over and we never reconnect for it.
+	 * Before the ackreply the host may not have shellexited (a host that
+	 * restarts): reconnect and tell it again, within the reconnect
+	 * deadline.
 	 */
-	if (sess.phase == PH_ACKWAIT) {
-		log_info("control connection ended before the ackreply "
-		    "(%s): ending", detail);
-		agent_finish();
-	}
-	if (sess.phase == PH_BOOT || sess.phase == PH_RUN ||
-	    sess.phase == PH_DRAIN)
-		agent_down(detail);
+	if (sess.phase == PH_ACKWAIT)
+		log_info("control connection ended before the ackreply of "
+		    "shellexited (%s)", detail);
+	agent_down(detail);
 }
 
 /* Input from agent-control: typed, but still from an untrusted process. */
@@ -838,7 +834,7 @@ agent_bootdone(void)
 	link_st.level = 0;
 	boot_report(sess.nconnects);
 	(void)pending_replay();
-	audit_start();
+	audit_begin();
 	if (sess.shell_gone)
 		agent_drain();
 }
@@ -958,18 +954,28 @@ agent_fail(const char *fmt, ...)
 	agent_exit(1);
 }
 
-/* SIGTERM or the host's shutdown: hang up the shell; its exit ends us. */
+/*
+ * SIGTERM or the host's shutdown: hang up the shell; its exit ends us.
+ * While disconnected there is nobody to tell, so the end comes at once
+ * instead of after the reconnect deadline.
+ */
 static void
 agent_shutdown(const char *why)
 {
-	log_info("shutdown (%s): hanging up the shell", why);
-	if (sess.shell_gone || shell_pid() <= 0) {
-		if (sess.phase == PH_RUN && sess.shell_gone)
+	sess.stopping = 1;
+	if (sess.shell_gone) {
+		log_info("shutdown (%s): the shell has exited already", why);
+		if (sess.phase == PH_RUN)
 			agent_drain();
-		else if (shell_pid() <= 0)
-			agent_exit(0);
+		else if (sess.phase == PH_CONNECT || sess.phase == PH_BOOT)
+			agent_finish();
 		return;
 	}
+	if (shell_pid() <= 0) {
+		log_info("shutdown (%s) before the shell started", why);
+		agent_exit(0);
+	}
+	log_info("shutdown (%s): hanging up the shell", why);
 	(void)shell_hangup(0);
 	ev_timer_in(&t_kill, HANGUP_GRACE_MS);
 }

@@ -68,8 +68,7 @@ void	 clock_set(uint64_t);
 /* auditside.c */
 void	 audit_init(void);
 void	 audit_check_program(void);
-void	 audit_start(void);
-void	 audit_retry(int64_t);
+void	 audit_begin(void);
 void	 audit_cancel(void);
 void	 audit_stop(void);
 int	 audit_reaped(pid_t, int);
