@@ -27,6 +27,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -131,9 +132,9 @@ static void		 agent_lifecycle_shutdown(void);
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-dv] [-a auditlog] [-b boottiming] "
-	    "[-f freezepath] [-o offset]\n\t[-r seconds] [-s \"shell args\"] "
-	    "[-t transport] [-u user] [-w workspace]\n", getprogname());
+	fprintf(stderr, "usage: %s [-dVv] [-a auditlog] [-b boottiming] "
+	    "[-f freezepath]\n\t[-o offset] [-r seconds] [-s \"shell args\"] "
+	    "[-t transport] [-u user]\n\t[-w workspace]\n", getprogname());
 	exit(1);
 }
 
@@ -141,6 +142,10 @@ int
 main(int argc, char *argv[])
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	static const struct option longopts[] = {
+		{ "version",	no_argument,	NULL,	'V' },
+		{ NULL,		0,		NULL,	0 }
+	};
 	char		 errbuf[160], cmdline[4096];
 	const char	*errstr, *tspec = "vsock:2", *offstr = NULL;
 	uint32_t	 offset = 0;
@@ -153,7 +158,8 @@ main(int argc, char *argv[])
 	conf.reconnect_secs = 30;
 	parse_shell("/bin/bash -i");
 
-	while ((ch = getopt(argc, argv, "a:b:df:ho:r:s:t:u:vw:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:b:df:ho:r:s:t:u:Vvw:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			conf.auditlog = optarg;
@@ -186,6 +192,9 @@ main(int argc, char *argv[])
 		case 'u':
 			conf.user = optarg;
 			break;
+		case 'V':
+			printf("capsem-agent %s\n", AGENT_VERSION);
+			exit(0);
 		case 'v':
 			conf.verbose++;
 			break;
