@@ -27,9 +27,12 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,7 @@ enum phase {
 #define STOP_TIMEOUT_MS		1000
 #define DEATHS_MAX		5	/* unexplained child deaths ... */
 #define DEATHS_WINDOW_MS	10000	/* ... in this window: back off */
+#define EARLY_DEATHS_MAX	3	/* dead before ready in a row: broken */
 
 struct agent_conf	 conf;
 
@@ -77,6 +81,7 @@ static struct {
 	int		 first_boot_done;
 	int		 cap_shellexited;
 	int		 shell_gone;		/* reaped */
+	int		 stopping;		/* SIGTERM or shutdown seen */
 	int32_t		 exit_code;
 	int32_t		 exit_signal;
 	uint64_t	 nconnects;
@@ -120,15 +125,16 @@ static void		 agent_bootdone(void);
 static void		 agent_drain(void);
 static void		 agent_drained(void);
 static __dead void	 agent_finish(void);
+static __dead void	 agent_exit(int);
 static void		 agent_shutdown(const char *);
 static void		 agent_lifecycle_shutdown(void);
 
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-dv] [-a auditlog] [-b boottiming] "
-	    "[-f freezepath] [-o offset]\n\t[-r seconds] [-s \"shell args\"] "
-	    "[-t transport] [-u user] [-w workspace]\n", getprogname());
+	fprintf(stderr, "usage: %s [-dVv] [-a auditlog] [-b boottiming] "
+	    "[-f freezepath]\n\t[-o offset] [-r seconds] [-s \"shell args\"] "
+	    "[-t transport] [-u user]\n\t[-w workspace]\n", getprogname());
 	exit(1);
 }
 
@@ -136,6 +142,10 @@ int
 main(int argc, char *argv[])
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	static const struct option longopts[] = {
+		{ "version",	no_argument,	NULL,	'V' },
+		{ NULL,		0,		NULL,	0 }
+	};
 	char		 errbuf[160], cmdline[4096];
 	const char	*errstr, *tspec = "vsock:2", *offstr = NULL;
 	uint32_t	 offset = 0;
@@ -148,7 +158,8 @@ main(int argc, char *argv[])
 	conf.reconnect_secs = 30;
 	parse_shell("/bin/bash -i");
 
-	while ((ch = getopt(argc, argv, "a:b:df:ho:r:s:t:u:vw:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "a:b:df:ho:r:s:t:u:Vvw:",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
 			conf.auditlog = optarg;
@@ -181,6 +192,9 @@ main(int argc, char *argv[])
 		case 'u':
 			conf.user = optarg;
 			break;
+		case 'V':
+			printf("capsem-agent %s\n", AGENT_VERSION);
+			exit(0);
 		case 'v':
 			conf.verbose++;
 			break;
@@ -219,6 +233,9 @@ main(int argc, char *argv[])
 		errx(1, "-u %s: no such user", conf.user);
 	if (access(conf.shell_argv[0], X_OK) == -1)
 		err(1, "-s %s", conf.shell_argv[0]);
+	agent_check_program(&term_proc);
+	agent_check_program(&ctl_proc);
+	audit_check_program();
 
 	log_init(conf.debug, LOG_DAEMON);
 	log_procinit("capsem-agent");
@@ -352,16 +369,11 @@ agent_reap(void)
 			continue;
 		}
 		p->pid = 0;
-		if (!agent_child_reaped(p, pid, st))
+		if (!agent_child_reaped(p, pid, st) || sess.phase == PH_CONNECT)
 			continue;
-		if (sess.phase == PH_ACKWAIT)
-			agent_finish();
-		else if (sess.phase == PH_BOOT || sess.phase == PH_RUN ||
-		    sess.phase == PH_DRAIN) {
-			if (agent_deaths_exceeded())
-				link_st.level += 3;
-			agent_down("channel child died");
-		}
+		if (agent_deaths_exceeded())
+			link_st.level += 3;
+		agent_down("channel child died");
 	}
 }
 
@@ -379,6 +391,9 @@ shell_reaped(int st)
 	ev_timer_stop(&t_kill);
 	if (sess.phase == PH_RUN)
 		agent_drain();
+	else if (sess.stopping && (sess.phase == PH_CONNECT ||
+	    sess.phase == PH_BOOT))
+		agent_finish();
 }
 
 /*
@@ -389,7 +404,7 @@ shell_reaped(int st)
 int
 agent_child_reaped(struct proc *p, pid_t pid, int st)
 {
-	char	 why[128];
+	char	 why[128], path[PATH_MAX];
 	int64_t	 now;
 	int	 n;
 
@@ -401,6 +416,12 @@ agent_child_reaped(struct proc *p, pid_t pid, int st)
 	/* Died without telling us why: a bug or an attack. */
 	log_warnx("%s child (pid %d) %s", p->role, (int)pid,
 	    sandbox_describe_exit(st, why, sizeof(why)));
+	/* Never even ready, again and again: the program is broken. */
+	if (!p->ready && ++p->early_deaths >= EARLY_DEATHS_MAX) {
+		(void)proc_program(p->prog, path, sizeof(path));
+		agent_fail("cannot run %s: it %s before it was ready, %d "
+		    "times in a row", path, why, p->early_deaths);
+	}
 	now = now_ms();
 	if (link_st.deaths_since == 0 ||
 	    now - link_st.deaths_since > DEATHS_WINDOW_MS) {
@@ -480,11 +501,20 @@ agent_connect(void)
 		agent_schedule_connect();
 		return;
 	}
-	if ((pty = fcntl(shell_master(), F_DUPFD_CLOEXEC, 3)) == -1)
-		fatal("dup PTY master");
-	if (proc_start(&term_proc, conf.debug, conf.verbose) == -1 ||
-	    proc_start(&ctl_proc, conf.debug, conf.verbose) == -1)
-		fatal("cannot start channel children");
+	/* Out of descriptors or memory is transient: back off and retry. */
+	if ((pty = fcntl(shell_master(), F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    agent_child_start(&term_proc) == -1 ||
+	    agent_child_start(&ctl_proc) == -1) {
+		if (pty == -1)
+			log_warn("dup PTY master");
+		else
+			close(pty);
+		agent_child_stop(&term_proc);
+		close(tsock);
+		close(csock);
+		agent_schedule_connect();
+		return;
+	}
 	proc_compose(&term_proc, IMSG_TERM_SOCKET, tsock, NULL, 0);
 	proc_compose(&term_proc, IMSG_TERM_PTY, pty, NULL, 0);
 	proc_compose(&ctl_proc, IMSG_CTL_SOCKET, csock, NULL, 0);
@@ -515,11 +545,7 @@ agent_schedule_connect(void)
 	if (now - link_st.down_since > (int64_t)conf.reconnect_secs * 1000) {
 		log_warnx("no connection to the host for %d s: giving up",
 		    conf.reconnect_secs);
-		if (!sess.shell_gone) {
-			(void)shell_hangup(0);
-			(void)shell_hangup(1);
-		}
-		exit(1);
+		agent_exit(1);
 	}
 	if (link_st.level > 0) {
 		delay = BACKOFF_BASE_MS << (link_st.level > 6 ? 6 :
@@ -570,6 +596,36 @@ agent_child_stop(struct proc *p)
 		    sandbox_describe_exit(st, why, sizeof(why)));
 }
 
+/*
+ * Start a child.  A program that cannot be run is a permanent fault: the
+ * agent ends, saying so once.  Anything else (no memory, no descriptors,
+ * no processes) may pass: -1, and the caller backs off and retries.
+ */
+int
+agent_child_start(struct proc *p)
+{
+	char	 path[PATH_MAX];
+
+	if (proc_start(p, conf.debug, conf.verbose) == 0)
+		return (0);
+	if (proc_permanent(errno)) {
+		(void)proc_program(p->prog, path, sizeof(path));
+		agent_fail("cannot run %s: %s", path, strerror(errno));
+	}
+	log_warn("cannot start the %s child now", p->role);
+	return (-1);
+}
+
+/* Before anything starts: a child that cannot be found ends us at once. */
+void
+agent_check_program(const struct proc *p)
+{
+	char	 path[PATH_MAX];
+
+	if (proc_program(p->prog, path, sizeof(path)) == -1)
+		errx(1, "cannot run %s: %s", path, strerror(errno));
+}
+
 static void
 agent_stop_children(void)
 {
@@ -585,6 +641,7 @@ agent_common_imsg(struct proc *p, struct imsg *imsg)
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CHILD_READY:
 		log_debug("%s child ready", p->role);
+		p->early_deaths = 0;
 		proc_selftest(p, conf.debug);
 		return (1);
 	case IMSG_CHILD_SECCOMP:
@@ -651,17 +708,14 @@ channel_done(struct proc *p, struct imsg *imsg)
 	if (p == &term_proc && sess.phase == PH_ACKWAIT)
 		return;
 	/*
-	 * shellexited has left: whatever happens to the connection now, the
-	 * session is over and we never reconnect for it.
+	 * Before the ackreply the host may not have shellexited (a host that
+	 * restarts): reconnect and tell it again, within the reconnect
+	 * deadline.
 	 */
-	if (sess.phase == PH_ACKWAIT) {
-		log_info("control connection ended before the ackreply "
-		    "(%s): ending", detail);
-		agent_finish();
-	}
-	if (sess.phase == PH_BOOT || sess.phase == PH_RUN ||
-	    sess.phase == PH_DRAIN)
-		agent_down(detail);
+	if (sess.phase == PH_ACKWAIT)
+		log_info("control connection ended before the ackreply of "
+		    "shellexited (%s)", detail);
+	agent_down(detail);
 }
 
 /* Input from agent-control: typed, but still from an untrusted process. */
@@ -789,7 +843,7 @@ agent_bootdone(void)
 	link_st.level = 0;
 	boot_report(sess.nconnects);
 	(void)pending_replay();
-	audit_start();
+	audit_begin();
 	if (sess.shell_gone)
 		agent_drain();
 }
@@ -861,42 +915,76 @@ agent_lifecycle_shutdown(void)
 	close(s);
 }
 
-/*
- * The end: stop the children, hang up what is left of the shell's session
- * and exit with the shell's status.  Never reconnects.
- */
+/* The session is over: exit with the shell's status.  Never reconnects. */
 static __dead void
 agent_finish(void)
+{
+	log_info("session ended: exit status %d", sess.exit_code);
+	agent_exit(sess.exit_code);
+}
+
+/*
+ * Every end of the agent comes here: stop the children, hang up what is
+ * left of the shell's session and every exec (at once, each with its own
+ * grace period, after which what ignored SIGHUP gets SIGKILL), reap them
+ * and exit.  Nothing the agent started outlives it.
+ */
+static __dead void
+agent_exit(int status)
 {
 	int64_t		 deadline;
 	struct pollfd	 pfd;
 
 	agent_stop_children();
+	exec_hangup();
 	if (shell_hangup(0) > 0) {
 		deadline = now_ms() + HANGUP_GRACE_MS;
 		memset(&pfd, 0, sizeof(pfd));
 		pfd.fd = -1;
-		/* Bounded: a job that ignores SIGHUP gets SIGKILL. */
 		while (now_ms() < deadline && shell_session_count() > 0)
 			(void)poll(&pfd, 0, 10);
 		(void)shell_hangup(1);
 	}
-	log_info("session ended: exit status %d", sess.exit_code);
-	exit(sess.exit_code);
+	exec_wait();
+	exit(status);
 }
 
-/* SIGTERM or the host's shutdown: hang up the shell; its exit ends us. */
+/* A permanent fault: one line saying what cannot work, then the end. */
+void
+agent_fail(const char *fmt, ...)
+{
+	char	 msg[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("%s", msg);
+	agent_exit(1);
+}
+
+/*
+ * SIGTERM or the host's shutdown: hang up the shell; its exit ends us.
+ * While disconnected there is nobody to tell, so the end comes at once
+ * instead of after the reconnect deadline.
+ */
 static void
 agent_shutdown(const char *why)
 {
-	log_info("shutdown (%s): hanging up the shell", why);
-	if (sess.shell_gone || shell_pid() <= 0) {
-		if (sess.phase == PH_RUN && sess.shell_gone)
+	sess.stopping = 1;
+	if (sess.shell_gone) {
+		log_info("shutdown (%s): the shell has exited already", why);
+		if (sess.phase == PH_RUN)
 			agent_drain();
-		else if (shell_pid() <= 0)
-			exit(0);
+		else if (sess.phase == PH_CONNECT || sess.phase == PH_BOOT)
+			agent_finish();
 		return;
 	}
+	if (shell_pid() <= 0) {
+		log_info("shutdown (%s) before the shell started", why);
+		agent_exit(0);
+	}
+	log_info("shutdown (%s): hanging up the shell", why);
 	(void)shell_hangup(0);
 	ev_timer_in(&t_kill, HANGUP_GRACE_MS);
 }

@@ -47,7 +47,11 @@ int	 agent_deaths_exceeded(void);
 int	 agent_common_imsg(struct proc *, struct imsg *);
 int	 agent_child_done(struct proc *, struct imsg *, char *, size_t);
 int	 agent_child_reaped(struct proc *, pid_t, int);
+int	 agent_child_start(struct proc *);
 void	 agent_child_stop(struct proc *);
+void	 agent_check_program(const struct proc *);
+__attribute__((__noreturn__)) void agent_fail(const char *, ...)
+	    __attribute__((__format__(printf, 1, 2)));
 int	 agent_send(const struct msg *);
 int	 agent_send_frame(const struct wbuf *);
 int	 agent_send_ackable(const struct msg *, uint64_t);
@@ -63,8 +67,8 @@ void	 clock_set(uint64_t);
 
 /* auditside.c */
 void	 audit_init(void);
-void	 audit_start(void);
-void	 audit_retry(int64_t);
+void	 audit_check_program(void);
+void	 audit_begin(void);
 void	 audit_cancel(void);
 void	 audit_stop(void);
 int	 audit_reaped(pid_t, int);
@@ -91,6 +95,13 @@ int	 user_drop(const char *);
 /* exec.c */
 void	 exec_request(uint64_t, const char *, size_t);
 int	 exec_reaped(pid_t, int);
+void	 exec_hangup(void);
+void	 exec_wait(void);
+
+/* ptree.c */
+int	 ptree_signal_session(pid_t, int);
+int	 ptree_signal_descendants(pid_t, int);
+int	 ptree_subreaper(void);
 
 /* pending.c */
 int	 pending_add(enum msg_type, uint64_t, const struct wbuf *);

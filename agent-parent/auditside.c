@@ -8,7 +8,9 @@
  * The audit channel is not part of the session: it is started once the
  * session runs, retried with its own backoff while the port refuses, and
  * restarted when its child ends; it never takes the terminal or control
- * down with it.
+ * down with it.  The retries have a budget: after the reconnect deadline
+ * (-r) without an audit child that got ready, audit is off until the next
+ * connection.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -27,6 +29,8 @@
 #define AUDIT_BACKOFF_MAX_MS	5000
 #define AUDIT_STOP_MS		1000
 
+static void	 audit_start(void);
+static void	 audit_failed(int64_t);
 static void	 audit_imsg(struct proc *, struct imsg *);
 static void	 audit_timer_fired(void *);
 static void	 audit_position(struct proc *, struct imsg *);
@@ -37,6 +41,7 @@ static struct proc	 audit = {
 };
 static struct ev_timer	 audit_timer;
 static int		 audit_backoff_ms = AUDIT_BACKOFF_MIN_MS;
+static int64_t		 audit_down_since;	/* 0: not failing */
 static struct imsg_audit_pos audit_pos;
 static int		 audit_pos_valid;
 
@@ -46,17 +51,45 @@ audit_init(void)
 	ev_timer_init(&audit_timer, audit_timer_fired, NULL);
 }
 
+void
+audit_check_program(void)
+{
+	agent_check_program(&audit);
+}
+
 static void
 audit_timer_fired(void *arg)
 {
 	audit_start();
 }
 
-/* Start the audit child in ms (0: the usual backoff). */
-void
-audit_retry(int64_t ms)
+/*
+ * The audit channel failed: start it again in ms (0: the backoff), within
+ * the budget.
+ */
+static void
+audit_failed(int64_t ms)
 {
+	int64_t	 now = now_ms();
+
+	if (audit_down_since == 0)
+		audit_down_since = now;
+	if (now - audit_down_since > (int64_t)conf.reconnect_secs * 1000) {
+		log_warnx("audit: no audit channel for %d s: audit records "
+		    "are not sent until the next connection",
+		    conf.reconnect_secs);
+		return;
+	}
 	ev_timer_in(&audit_timer, ms > 0 ? ms : audit_backoff_ms);
+}
+
+/* A new connection: the audit channel starts over, with a new budget. */
+void
+audit_begin(void)
+{
+	audit_down_since = 0;
+	audit_backoff_ms = AUDIT_BACKOFF_MIN_MS;
+	audit_start();
 }
 
 void
@@ -66,7 +99,7 @@ audit_cancel(void)
 }
 
 /* Connect the audit port and start a child on it (the session runs). */
-void
+static void
 audit_start(void)
 {
 	struct imsg_audit_pos	 pos;
@@ -80,15 +113,15 @@ audit_start(void)
 		log_debug("audit: connect %s: %s",
 		    transport_describe(&conf.transport, PORT_AUDIT, desc,
 		    sizeof(desc)), strerror(errno));
-		audit_retry(0);
+		audit_failed(0);
 		if (audit_backoff_ms < AUDIT_BACKOFF_MAX_MS)
 			audit_backoff_ms *= 2;
 		return;
 	}
 	audit_backoff_ms = AUDIT_BACKOFF_MIN_MS;
-	if (proc_start(&audit, conf.debug, conf.verbose) == -1) {
-		log_warn("audit: cannot start the audit child");
+	if (agent_child_start(&audit) == -1) {
 		close(sock);
+		audit_failed(0);
 		return;
 	}
 	proc_compose(&audit, IMSG_AUDIT_SOCKET, sock, NULL, 0);
@@ -124,6 +157,8 @@ audit_imsg(struct proc *p, struct imsg *imsg)
 {
 	char	 detail[128];
 
+	if (imsg_get_type(imsg) == IMSG_CHILD_READY)
+		audit_down_since = 0;
 	if (agent_common_imsg(p, imsg))
 		return;
 	switch (imsg_get_type(imsg)) {
@@ -132,7 +167,7 @@ audit_imsg(struct proc *p, struct imsg *imsg)
 			return;
 		proc_close(p);
 		if (agent_running())
-			audit_retry(0);
+			audit_failed(0);
 		break;
 	case IMSG_AUDIT_POS:
 		audit_position(p, imsg);
@@ -196,7 +231,8 @@ audit_reaped(pid_t pid, int status)
 		return (0);
 	audit.pid = 0;
 	if (agent_child_reaped(&audit, pid, status))
-		audit_retry(agent_deaths_exceeded() ? AUDIT_BACKOFF_MAX_MS : 0);
+		audit_failed(agent_deaths_exceeded() ? AUDIT_BACKOFF_MAX_MS :
+		    0);
 	return (1);
 }
 

@@ -104,6 +104,9 @@ pending_replay(void)
 
 	qsort(table, npending, sizeof(table[0]), pending_cmp);
 	for (i = 0; i < npending; i++) {
+		/* Told again after the drain, never ahead of the terminal. */
+		if (table[i].type == MSG_SHELLEXITED)
+			continue;
 		if (agent_send_frame(&table[i].frame) == 0)
 			n++;
 	}

@@ -10,7 +10,6 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -189,54 +188,13 @@ shell_start(void)
 	_exit(127);
 }
 
-/*
- * Signal every process of the shell's session (its background jobs run in
- * process groups of their own, so kill(-pgrp) would miss them).  The
- * session is found in /proc: field 6 of /proc/PID/stat.  Returns how many
- * processes were signalled.
- */
-static int
-session_signal(pid_t sid, int sig)
+/* How many processes of the shell's session are still there. */
+int
+shell_session_count(void)
 {
-	DIR		*d;
-	struct dirent	*de;
-	char		 path[64], buf[512], *p;
-	const char	*errstr;
-	long		 s;
-	pid_t		 p_pid;
-	int		 fd, n = 0, field;
-	ssize_t		 len;
-
-	if ((d = opendir("/proc")) == NULL)
-		return (kill(-sid, sig) == 0);
-	while ((de = readdir(d)) != NULL) {
-		p_pid = strtonum(de->d_name, 1, INT_MAX, &errstr);
-		if (errstr != NULL)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/stat", (int)p_pid);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		len = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (len <= 0)
-			continue;
-		buf[len] = '\0';
-		/* comm may hold spaces and parens: fields start after the last ')'. */
-		if ((p = strrchr(buf, ')')) == NULL)
-			continue;
-		/* A zombie is gone already; only its reaper can clear it. */
-		if (p[1] == ' ' && p[2] == 'Z')
-			continue;
-		for (field = 2; field < 6 && p != NULL; field++)
-			p = strchr(p + 1, ' ');
-		if (p == NULL)
-			continue;
-		s = strtol(p + 1, NULL, 10);
-		if (s == sid && kill(p_pid, sig) == 0)
-			n++;
-	}
-	closedir(d);
-	return (n);
+	if (pid <= 0)
+		return (0);
+	return (ptree_signal_session(pid, 0));
 }
 
 /*
@@ -245,14 +203,6 @@ session_signal(pid_t sid, int sig)
  * how many processes were still there.
  */
 int
-shell_session_count(void)
-{
-	if (pid <= 0)
-		return (0);
-	return (session_signal(pid, 0));
-}
-
-int
 shell_hangup(int killit)
 {
 	int	 n;
@@ -260,9 +210,9 @@ shell_hangup(int killit)
 	if (pid <= 0)
 		return (0);
 	if (killit)
-		return (session_signal(pid, SIGKILL));
-	n = session_signal(pid, SIGHUP);
-	(void)session_signal(pid, SIGCONT);
+		return (ptree_signal_session(pid, SIGKILL));
+	n = ptree_signal_session(pid, SIGHUP);
+	(void)ptree_signal_session(pid, SIGCONT);
 	return (n);
 }
 

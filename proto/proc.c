@@ -3,7 +3,9 @@
  * separate program (fresh address space, as OpenBSD daemons do it): fork,
  * put our end of a socketpair on fd 3 of the child, close everything else,
  * restore default signal handling and exec.  The child sandboxes itself
- * before it reads anything (child.c).
+ * before it reads anything (child.c).  Whether the exec worked is known
+ * before proc_start() returns, so a parent can tell a broken install (no
+ * retry helps) from a transient shortage (back off and retry).
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -27,19 +29,91 @@
 #include "proc.h"
 #include "sandbox.h"
 
+#define REAP_POLL_MS	10	/* without a pidfd: how often to look */
+
+static __dead void proc_exec(const char *, char **, int, int);
 static void	 proc_event(int, short, void *);
 static void	 proc_update(struct proc *);
 static void	 proc_lost(struct proc *);
 
-/* Where the child programs live: $CAPSEM_LIBEXECDIR overrides the build's. */
-const char *
-proc_libexecdir(void)
+/*
+ * The first of the directories dirs (relative to the directory of our own
+ * binary, NULL-terminated) that holds prog executable.  Programs installed
+ * or built together are found together, without configuration.
+ */
+int
+proc_find_near_self(const char *const *dirs, const char *prog, char *path,
+    size_t len)
 {
+	char	 self[PATH_MAX], *slash;
+	ssize_t	 n;
+	size_t	 i;
+
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
+		return (-1);
+	self[n] = '\0';
+	if ((slash = strrchr(self, '/')) == NULL) {
+		errno = ENOENT;
+		return (-1);
+	}
+	*slash = '\0';
+	for (i = 0; dirs[i] != NULL; i++) {
+		if (strcmp(dirs[i], ".") == 0)
+			n = snprintf(path, len, "%s/%s", self, prog);
+		else
+			n = snprintf(path, len, "%s/%s/%s", self, dirs[i],
+			    prog);
+		if (n >= 0 && (size_t)n < len && access(path, X_OK) == 0)
+			return (0);
+	}
+	errno = ENOENT;
+	return (-1);
+}
+
+/*
+ * Where the child program prog is: beside our own binary, in
+ * ../libexec/capsem from it (an installed tree: PREFIX/sbin next to
+ * PREFIX/libexec/capsem), in ../libexec from it (the build tree: build/sbin
+ * next to build/libexec); then in $CAPSEM_LIBEXECDIR, or when that is
+ * unset in the compiled-in LIBEXECDIR.  On -1 the path is the one in that
+ * last directory, and errno why it cannot be run.
+ */
+int
+proc_program(const char *prog, char *path, size_t len)
+{
+	static const char *const near[] = { ".", "../libexec/capsem",
+	    "../libexec", NULL };
 	const char	*dir;
 
-	if ((dir = getenv("CAPSEM_LIBEXECDIR")) != NULL && *dir != '\0')
-		return (dir);
-	return (LIBEXECDIR);
+	if (proc_find_near_self(near, prog, path, len) == 0)
+		return (0);
+	if ((dir = getenv("CAPSEM_LIBEXECDIR")) == NULL || *dir == '\0')
+		dir = LIBEXECDIR;
+	if ((size_t)snprintf(path, len, "%s/%s", dir, prog) >= len) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	return (access(path, X_OK));
+}
+
+/* A fault of the program itself: no retry can repair it. */
+int
+proc_permanent(int error)
+{
+	switch (error) {
+	case ENOENT:
+	case EACCES:
+	case ENOEXEC:
+	case EPERM:
+	case ENOTDIR:
+	case ELOOP:
+	case ENAMETOOLONG:
+	case EISDIR:
+	case ELIBBAD:
+	case EINVAL:
+		return (1);
+	}
+	return (0);
 }
 
 /* Restore what a new program expects: default dispositions, empty mask. */
@@ -59,33 +133,32 @@ int
 proc_start(struct proc *p, int debug, int verbose)
 {
 	char		 path[PATH_MAX], name[64], *argv[5];
-	int		 sp[2], argc = 0;
+	int		 sp[2], ep[2], argc = 0, error;
 	pid_t		 pid;
+	ssize_t		 n;
 
-	if (snprintf(path, sizeof(path), "%s/%s", proc_libexecdir(),
-	    p->prog) >= (int)sizeof(path)) {
-		errno = ENAMETOOLONG;
+	if (proc_program(p->prog, path, sizeof(path)) == -1)
 		return (-1);
-	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0, sp) == -1)
 		return (-1);
-	switch ((pid = fork())) {
-	case -1:
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		error = errno;
 		close(sp[0]);
 		close(sp[1]);
+		errno = error;
+		return (-1);
+	}
+	switch ((pid = fork())) {
+	case -1:
+		error = errno;
+		close(sp[0]);
+		close(sp[1]);
+		close(ep[0]);
+		close(ep[1]);
+		errno = error;
 		return (-1);
 	case 0:
-		proc_reset_signals();
-		if (sp[1] == CHILD_IMSG_FD) {
-			if (fcntl(sp[1], F_SETFD, 0) == -1)
-				_exit(127);
-		} else if (dup2(sp[1], CHILD_IMSG_FD) == -1)
-			_exit(127);
-		/* The child's end blocks; imsgbuf_flush copes either way. */
-		if (fcntl(CHILD_IMSG_FD, F_SETFL, 0) == -1)
-			_exit(127);
-		closefrom(CHILD_IMSG_FD + 1);
 		strlcpy(name, p->prog, sizeof(name));
 		argv[argc++] = name;
 		if (debug)
@@ -93,16 +166,27 @@ proc_start(struct proc *p, int debug, int verbose)
 		if (verbose > 0)
 			argv[argc++] = verbose > 1 ? "-vv" : "-v";
 		argv[argc] = NULL;
-		execv(path, argv);
-		dprintf(STDERR_FILENO, "%s: exec %s: %s\n", getprogname(),
-		    path, strerror(errno));
-		_exit(127);
+		proc_exec(path, argv, sp[1], ep[1]);
 	}
 	close(sp[1]);
+	close(ep[1]);
+	/* EOF: the execv succeeded (close-on-exec); else the child's errno. */
+	while ((n = read(ep[0], &error, sizeof(error))) == -1 && errno == EINTR)
+		;
+	close(ep[0]);
+	if (n != 0) {
+		while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		close(sp[0]);
+		errno = n == sizeof(error) ? error : EIO;
+		return (-1);
+	}
 	if (imsgbuf_init(&p->ibuf, sp[0]) == -1) {
+		error = errno;
 		close(sp[0]);
 		kill(pid, SIGKILL);
 		(void)proc_reap(pid, 0, NULL);
+		errno = error;
 		return (-1);
 	}
 	imsgbuf_allow_fdpass(&p->ibuf);
@@ -110,11 +194,51 @@ proc_start(struct proc *p, int debug, int verbose)
 		fatal("imsgbuf_set_maxsize");
 	p->pid = pid;
 	p->running = 1;
+	p->ready = 0;
 	p->done = 0;
 	p->paused = 0;
 	p->ev = ev_add(p->ibuf.fd, POLLIN, proc_event, p);
 	log_debug("started %s (pid %d)", p->role, (int)pid);
 	return (0);
+}
+
+/*
+ * The child, after fork: its imsg socket on fd 3, the error pipe on fd 4
+ * (close-on-exec, so a successful execv closes it), nothing else open but
+ * stdio.  Whatever fails is reported through the pipe, never printed: the
+ * parent says it once.
+ */
+static __dead void
+proc_exec(const char *path, char **argv, int imsgfd, int errfd)
+{
+	int	 fd, error;
+
+	proc_reset_signals();
+	if (errfd <= CHILD_IMSG_FD) {
+		if ((fd = fcntl(errfd, F_DUPFD_CLOEXEC, CHILD_IMSG_FD + 1)) ==
+		    -1)
+			goto fail;
+		errfd = fd;
+	}
+	if (imsgfd == CHILD_IMSG_FD) {
+		if (fcntl(imsgfd, F_SETFD, 0) == -1)
+			goto fail;
+	} else if (dup2(imsgfd, CHILD_IMSG_FD) == -1)
+		goto fail;
+	/* The child's end blocks; imsgbuf_flush copes either way. */
+	if (fcntl(CHILD_IMSG_FD, F_SETFL, 0) == -1)
+		goto fail;
+	if (errfd != CHILD_IMSG_FD + 1) {
+		if (dup3(errfd, CHILD_IMSG_FD + 1, O_CLOEXEC) == -1)
+			goto fail;
+		errfd = CHILD_IMSG_FD + 1;
+	}
+	closefrom(CHILD_IMSG_FD + 2);
+	execv(path, argv);
+ fail:
+	error = errno;
+	(void)write(errfd, &error, sizeof(error));
+	_exit(127);
 }
 
 /* Close the channel to a child: it sees EOF on fd 3 and exits. */
@@ -133,13 +257,16 @@ proc_close(struct proc *p)
 
 /*
  * Wait for pid to exit, at most timeout_ms, then SIGKILL it and wait for
- * good.  Waits on a pidfd where the kernel has them, so no polling loop.
- * Returns 0 and the wait status, or -1 if pid is not our child.
+ * good.  Waits on a pidfd where the kernel has them, so no polling loop;
+ * an older kernel (or valgrind) has none, and there nothing but a
+ * short-interval poll of waitpid can wait with a bound.  Returns 0 and
+ * the wait status, or -1 if pid is not our child.
  */
 int
 proc_reap(pid_t pid, int timeout_ms, int *status)
 {
 	struct pollfd	 pfd;
+	int64_t		 deadline = now_ms() + timeout_ms;
 	int		 st, pidfd;
 	pid_t		 r;
 
@@ -151,8 +278,12 @@ proc_reap(pid_t pid, int timeout_ms, int *status)
 			pfd.events = POLLIN;
 			(void)poll(&pfd, 1, timeout_ms);
 			close(pidfd);
+			r = waitpid(pid, &st, WNOHANG);
 		}
-		r = waitpid(pid, &st, WNOHANG);
+		while (r == 0 && now_ms() < deadline) {
+			(void)poll(NULL, 0, REAP_POLL_MS);
+			r = waitpid(pid, &st, WNOHANG);
+		}
 	}
 	if (r == 0) {
 		log_warnx("pid %d did not exit in %d ms: killed", (int)pid,
@@ -323,6 +454,8 @@ proc_read(struct proc *p)
 		}
 		if (n == 0)
 			return (0);
+		if (imsg_get_type(&imsg) == IMSG_CHILD_READY)
+			p->ready = 1;
 		p->dispatch(p, &imsg);
 		imsg_free(&imsg);
 		if (!p->running)

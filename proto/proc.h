@@ -1,7 +1,7 @@
 /*
- * The parent side of the child contract (child.h): start a sandboxed child
- * program with its imsg socket on fd 3, stop it, reap it.  Used by the
- * guest agent parent and by capsem-hostd.
+ * The parent side of the child contract (child.h): find a child program,
+ * start it sandboxed with its imsg socket on fd 3, stop it, reap it.  Used
+ * by the guest agent parent and by capsem-hostd.
  */
 #ifndef CAPSEM_PROC_H
 #define CAPSEM_PROC_H
@@ -28,15 +28,34 @@ struct proc {
 	void		*arg;		/* the parent's, untouched here */
 	pid_t		 pid;		/* 0 when not running */
 	int		 running;	/* imsgbuf is live */
+	int		 ready;		/* IMSG_CHILD_READY received */
 	int		 done;		/* IMSG_CHILD_DONE received */
+	int		 early_deaths;	/* in a row, before ready */
 	int		 paused;	/* not read: backpressure */
 	struct imsgbuf	 ibuf;
 	struct ev	*ev;
 };
 
-const char	*proc_libexecdir(void);
+/*
+ * Finding programs: proc_find_near_self() looks in directories relative to
+ * our own binary's (/proc/self/exe), proc_program() where a child program
+ * is (see proc.c for the order).  Both return 0 and the path, or -1 with
+ * errno (and, for proc_program, the path to name in the error).
+ */
+int		 proc_find_near_self(const char *const *, const char *, char *,
+		    size_t);
+int		 proc_program(const char *, char *, size_t);
 void		 proc_reset_signals(void);
+
+/*
+ * proc_start() returns 0 once the child program runs (its execv
+ * succeeded), or -1 with errno: why fork, socketpair or execv failed.
+ * proc_permanent(errno) tells a fault that no retry can repair (the
+ * program missing, not executable, not a program) from a transient one
+ * (EAGAIN, EMFILE, ENFILE, ENOMEM: back off and retry).
+ */
 int		 proc_start(struct proc *, int, int);
+int		 proc_permanent(int);
 void		 proc_close(struct proc *);
 int		 proc_reap(pid_t, int, int *);
 int		 proc_compose(struct proc *, uint32_t, int, const void *,
