@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,11 @@
 
 #define CHILDREN_MAX		64
 #define STOP_MS			1000
+#define EARLY_DEATHS_MAX	3	/* in a row before READY: give up */
 
 static TAILQ_HEAD(, hchild) children = TAILQ_HEAD_INITIALIZER(children);
 static size_t		 nchildren;
+static int		 early_deaths[2];	/* [0] control, [1] stream */
 
 static void	 children_prepare(void *);
 static void	 child_imsg(struct proc *, struct imsg *);
@@ -74,6 +77,7 @@ void
 child_start(int fd, uint32_t port)
 {
 	struct hchild	*c;
+	char		 path[PATH_MAX];
 	int		 afd, e;
 
 	if (nchildren >= CHILDREN_MAX) {
@@ -99,15 +103,14 @@ child_start(int fd, uint32_t port)
 	if (proc_start(&c->p, conf.debug, conf.verbose) == -1) {
 		e = errno;
 		close(fd);
-		free(c);
 		/* A program that cannot be run is not retried. */
-		if (e == ENOENT || e == EACCES || e == ENOEXEC)
-			hostd_fault("cannot run %s/%s: %s", proc_libexecdir(),
-			    port == PORT_CONTROL ? "capsem-hostd-control" :
-			    "capsem-hostd-stream", strerror(e));
-		else
-			log_warnx("port %u: cannot start a decoder child: %s",
-			    port, strerror(e));
+		if (proc_permanent(e)) {
+			(void)proc_program(c->p.prog, path, sizeof(path));
+			hostd_fault("cannot run %s: %s", path, strerror(e));
+		} else
+			log_warnx("port %u: cannot start %s: %s", port,
+			    c->p.prog, strerror(e));
+		free(c);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&children, c, entry);
@@ -145,6 +148,7 @@ child_imsg(struct proc *p, struct imsg *imsg)
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CHILD_READY:
+		early_deaths[c->port != PORT_CONTROL] = 0;
 		proc_selftest(p, conf.debug);
 		return;
 	case IMSG_CHILD_SECCOMP:
@@ -290,6 +294,11 @@ child_report(struct hchild *c)
 	log_warnx("%s child (pid %d) %s%s", c->p.role, (int)c->p.pid,
 	    sandbox_describe_exit(c->waitst, why, sizeof(why)),
 	    c->reported ? "" : " without saying why");
+	/* One that never gets as far as READY, again and again, never will. */
+	if (!c->p.ready && !c->stopped &&
+	    ++early_deaths[c->port != PORT_CONTROL] >= EARLY_DEATHS_MAX)
+		hostd_fault("%s died %d times in a row before it was ready "
+		    "(last: %s)", c->p.prog, EARLY_DEATHS_MAX, why);
 }
 
 /* The session is over: close every channel, reap every child (bounded). */

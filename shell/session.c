@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +32,7 @@
 #include <jansson.h>
 
 #include "ev.h"
+#include "proc.h"
 #include "session.h"
 
 #define READY_TIMEOUT_MS	15000	/* hostd up, sockets listening */
@@ -43,7 +43,6 @@
 #define MAX_ARGS		24
 
 static void	find_program(const char *, char *, size_t);
-static void	set_libexecdir(void);
 static int	open_log(const struct session *, const char *);
 static pid_t	start_vm(struct session *, const struct session_opts *,
 		    char *, int, int);
@@ -71,42 +70,16 @@ session_existing(struct session *s, const char *dir)
 /*
  * Programs installed together are found together: first next to our own
  * binary (BINDIR/../sbin, also true of the build tree), then in PATH.
+ * (capsem-agent and capsem-hostd find their own children the same way.)
  */
 static void
 find_program(const char *name, char *path, size_t len)
 {
-	char	 self[PATH_MAX];
-	ssize_t	 n;
+	static const char *const near[] = { "../sbin", NULL };
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((size_t)snprintf(path, len, "%s/../sbin/%s",
-		    dirname(self), name) < len && access(path, X_OK) == 0)
-			return;
-	}
+	if (proc_find_near_self(near, name, path, len) == 0)
+		return;
 	(void)strlcpy(path, name, len);
-}
-
-/*
- * In the build tree the agent's and hostd's children are in ../libexec, not
- * in the compiled-in directory: point them there unless the user did.
- */
-static void
-set_libexecdir(void)
-{
-	char	 self[PATH_MAX], dir[PATH_MAX + 16], probe[PATH_MAX + 48];
-	ssize_t	 n;
-
-	if (getenv("CAPSEM_LIBEXECDIR") != NULL)
-		return;
-	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) <= 0)
-		return;
-	self[n] = '\0';
-	(void)snprintf(dir, sizeof(dir), "%s/../libexec", dirname(self));
-	(void)snprintf(probe, sizeof(probe), "%s/capsem-agent-term", dir);
-	if (access(probe, X_OK) == 0)
-		(void)setenv("CAPSEM_LIBEXECDIR", dir, 1);
 }
 
 static int
@@ -417,7 +390,6 @@ session_create(struct session *s, const struct session_opts *o)
 	}
 	/* Ours to remove until it is made, a temporary one for good. */
 	s->temp = 1;
-	set_libexecdir();
 
 	if (o->transport != NULL)
 		(void)strlcpy(transport, o->transport, sizeof(transport));
