@@ -18,7 +18,8 @@ test_env "$top" "$B"
 export RELIABILITY_QUICK="${RELIABILITY_QUICK:-0}"
 [ "$RELIABILITY_QUICK" = 1 ] || RELIABILITY_QUICK=0
 
-scenarios=${*:-exit_storm drops child_crashes host_restarts load slow_client}
+scenarios=${*:-exit_storm drops child_crashes host_restarts load slow_client \
+    orphans}
 if [ "$RELIABILITY_QUICK" = 1 ]; then
 	mode="quick (CI counts)" limit=170
 else
