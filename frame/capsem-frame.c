@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "version.h"
 #include "wire.h"
 #include "wirejson.h"
 
@@ -48,7 +49,8 @@ static __dead void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
-	    "usage: %s encode|decode -d h2g|g2h|audit\n", getprogname());
+	    "usage: %s [-V] encode|decode -d h2g|g2h|audit\n",
+	    getprogname());
 	exit(status);
 }
 
@@ -58,17 +60,21 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "dir",	required_argument,	NULL,	'd' },
 		{ "help",	no_argument,		NULL,	'h' },
+		{ "version",	no_argument,		NULL,	'V' },
 		{ NULL,		0,			NULL,	0 }
 	};
 	const char	*dirname = NULL, *cmd;
 	enum wire_dir	 dir;
 	int		 ch;
 
-	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd':
 			dirname = optarg;
 			break;
+		case 'V':
+			printf("capsem-frame %s\n", CAPSEM_VERSION);
+			return (0);
 		case 'h':
 			usage(0);
 		default:
