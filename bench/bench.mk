@@ -1,10 +1,12 @@
 # `make bench` (not part of `make check`): capsem side by side with a bare
-# PTY and OpenSSH on this machine (bench/run.sh): prints the markdown table,
-# writes bench-results.csv and bench-ratios.png, and after a full run (not
-# BENCH_QUICK=1) puts the table in the README's "Performance" section.
+# PTY and OpenSSH on this machine (bench/run.sh): prints the markdown table
+# and writes bench-results.csv and bench-ratios.png in $(B)/; only with
+# BENCH_UPDATE=1 after a full run (not BENCH_QUICK=1) are they copied to
+# the tree and the table put in the README's "Performance" section.
 # The C helpers live in bench/ and are built into $(B)/bench/.
 
 BENCH_QUICK ?=	0
+BENCH_UPDATE ?=	0
 
 BENCH_PROGS +=	$(B)/bench/ptybench $(B)/bench/codecbench
 OBJS_ptybench := $(B)/bench/ptybench.o
@@ -12,6 +14,7 @@ OBJS_codecbench := $(B)/bench/codecbench.o
 $(B)/bench/ptybench: LDLIBS += -lutil
 
 bench: all $(B)/bench/ptybench $(B)/bench/codecbench
-	@BENCH_QUICK=$(BENCH_QUICK) sh bench/run.sh $(B)
+	@BENCH_QUICK=$(BENCH_QUICK) BENCH_UPDATE=$(BENCH_UPDATE) \
+	    sh bench/run.sh $(B)
 
 .PHONY: bench

@@ -4,9 +4,11 @@
 # paths: raw (the shell on a local PTY), ssh (a throwaway sshd on 127.0.0.1,
 # ssh -tt, default cipher) and capsem (capsem-shell --temp --local from
 # BUILD), plus the codec's instruction counts under callgrind.  Prints the
-# markdown table, writes bench-results.csv and bench-ratios.png in the
-# current directory and, after a full run, the README's Performance section
-# (bench/readme.sh).  BENCH_QUICK=1 shrinks every count for a quick look.
+# markdown table, writes bench-results.csv, bench-ratios.png and bench.md in
+# the build directory and, with BENCH_UPDATE=1 after a full run, copies the
+# chart and the figures to the top of the tree and puts the table in the
+# README's Performance section (bench/readme.sh).  BENCH_QUICK=1 shrinks
+# every count for a quick look.
 #
 # It touches only its own temp directory, the sshd it starts (killed on
 # exit, by pid), the sessions capsem-shell makes there (shut down on exit)
@@ -168,7 +170,7 @@ LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- results -----------------------------------------------------------------
 
-CSV=$TOP/bench-results.csv
+CSV=$TOP/$B/bench-results.csv
 {
 	echo "figure,unit,raw,ssh,capsem"
 	row() {	# FIGURE UNIT KEY MODE: one row from every path's output
@@ -223,11 +225,19 @@ MD=$TOP/$B/bench.md
 } >"$MD"
 cat "$MD"
 
-sh "$TOP/bench/chart.sh" "$CSV" "$TOP/bench-ratios.png" "$W" ||
+# The tree is left as it was unless asked (BENCH_UPDATE=1, full runs only):
+# the figures, the chart and the table stay in the build directory.
+sh "$TOP/bench/chart.sh" "$CSV" "$TOP/$B/bench-ratios.png" "$W" ||
     echo "bench: no chart" >&2
-if [ "$QUICK" != 1 ]; then
+if [ "${BENCH_UPDATE:-0}" != 1 ]; then
+	echo "bench: results in $B/ (bench-results.csv, bench-ratios.png," \
+	    "bench.md); BENCH_UPDATE=1 puts them in the README" >&2
+elif [ "$QUICK" = 1 ]; then
+	echo "bench: quick run, README not updated" >&2
+else
+	cp "$TOP/$B/bench-ratios.png" "$TOP/bench-ratios.png" &&
+	    cp "$CSV" "$TOP/bench-results.csv" ||
+	    die "chart not copied"
 	sh "$TOP/bench/readme.sh" "$MD" "$TOP/README.md" ||
 	    die "README not updated"
-else
-	echo "bench: quick run, README not updated" >&2
 fi
