@@ -133,6 +133,9 @@ user_drop(const char *user)
 	return (0);
 }
 
+static const char *env_ctype(void);
+static void	 pty_utf8(void);
+
 pid_t
 shell_start(void)
 {
@@ -151,6 +154,7 @@ shell_start(void)
 	env_default("TERM", "xterm-256color");
 	env_default("PATH", DEFAULT_PATH);
 	env[nenv] = NULL;
+	pty_utf8();
 
 	switch ((pid = fork())) {
 	case -1:
@@ -186,6 +190,43 @@ shell_start(void)
 	dprintf(2, "capsem-agent: exec %s: %s\r\n", conf.shell_argv[0],
 	    strerror(errno));
 	_exit(127);
+}
+
+/* The variable the C library takes the character set from, or NULL. */
+static const char *
+env_ctype(void)
+{
+	static const char *const keys[] = { "LC_ALL", "LC_CTYPE", "LANG" };
+	size_t	 i, j, klen;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		klen = strlen(keys[i]);
+		for (j = 0; j < nenv; j++)
+			if (strncmp(env[j], keys[i], klen) == 0 &&
+			    env[j][klen] == '=' && env[j][klen + 1] != '\0')
+				return (env[j] + klen + 1);
+	}
+	return (NULL);
+}
+
+/*
+ * A UTF-8 locale gets a UTF-8 line discipline (IUTF8), as a local
+ * terminal has: erase then takes back a whole character, not one byte.
+ */
+static void
+pty_utf8(void)
+{
+	struct termios	 t;
+	const char	*ct = env_ctype();
+
+	if (ct == NULL || (strcasestr(ct, "utf-8") == NULL &&
+	    strcasestr(ct, "utf8") == NULL))
+		return;
+	if (tcgetattr(master, &t) == -1)
+		return;
+	t.c_iflag |= IUTF8;
+	if (tcsetattr(master, TCSANOW, &t) == -1)
+		log_warn("PTY: IUTF8");
 }
 
 /* How many processes of the shell's session are still there. */

@@ -35,6 +35,8 @@
 #include "proc.h"
 #include "session.h"
 
+extern char	**environ;
+
 #define READY_TIMEOUT_MS	15000	/* hostd up, sockets listening */
 #define BOOT_SECS_LOCAL		10	/* the guest's first boot, local */
 #define BOOT_SECS_VM		60	/* ... and with --vm */
@@ -192,6 +194,14 @@ start_vm(struct session *s, const struct session_opts *o,
 	return (pid);
 }
 
+/* TERM, LANG and LC_*: what a new session takes from our environment. */
+static int
+env_forwarded(const char *kv)
+{
+	return (strncmp(kv, "TERM=", 5) == 0 || strncmp(kv, "LANG=", 5) == 0 ||
+	    (strncmp(kv, "LC_", 3) == 0 && strchr(kv, '=') != NULL));
+}
+
 static pid_t
 start_hostd(struct session *s, const struct session_opts *o, pid_t vm_pid,
     int ready_wr)
@@ -199,12 +209,15 @@ start_hostd(struct session *s, const struct session_opts *o, pid_t vm_pid,
 	char		 hostd[PATH_MAX], pidbuf[16], fdbuf[16], bootbuf[16];
 	char		 transport[PATH_MAX + 16];
 	char		**argv;
-	size_t		 i = 0, j;
+	size_t		 i = 0, j, nfwd;
 	int		 logfd;
 	pid_t		 pid;
 
 	find_program("capsem-hostd", hostd, sizeof(hostd));
-	if ((argv = calloc(MAX_ARGS + 2 * o->nenv, sizeof(*argv))) == NULL) {
+	for (j = 0, nfwd = 0; environ[j] != NULL; j++)
+		nfwd += !o->no_send_env && env_forwarded(environ[j]);
+	if ((argv = calloc(MAX_ARGS + 2 * (o->nenv + nfwd),
+	    sizeof(*argv))) == NULL) {
 		fprintf(stderr, "capsem-shell: %s\n", strerror(errno));
 		return (-1);
 	}
@@ -229,6 +242,15 @@ start_hostd(struct session *s, const struct session_opts *o, pid_t vm_pid,
 	/* A local agent shares this machine's clock: never send it ours. */
 	if (o->vm_cmd == NULL)
 		argv[i++] = (char *)"-C";
+	/* The user's terminal and locale, as ssh's pty request and
+	 * Debian's "SendEnv LANG LC_*" carry them; an -e of the same name,
+	 * given after, wins. */
+	for (j = 0; !o->no_send_env && environ[j] != NULL; j++) {
+		if (!env_forwarded(environ[j]))
+			continue;
+		argv[i++] = (char *)"-e";
+		argv[i++] = environ[j];
+	}
 	for (j = 0; j < o->nenv; j++) {
 		argv[i++] = (char *)"-e";
 		argv[i++] = o->env[j];

@@ -26,6 +26,7 @@ struct session_opts {
 	int		 persistent;	/* capsem-shell new: outlives clients */
 	const char	*dir;		/* new -S DIR, or NULL: a new one */
 	int		 boot_secs;	/* -1: the mode's default */
+	int		 no_send_env;	/* do not pass TERM, LANG, LC_* on */
 };
 
 struct session {

@@ -78,6 +78,9 @@ struct conn {
 	int		 escapes;	/* stdin is a tty: ~ escapes */
 	int		 line_start;	/* last byte typed ended line */
 	int		 tilde;		/* an escape char is held */
+	int		 paste;		/* inside a bracketed paste */
+	int		 pmatch;	/* bytes of ESC [ 2 0 0|1 ~ matched */
+	int		 pkind;		/* the 0 or 1 of it */
 	unsigned char	*out;		/* pending stdout bytes */
 	size_t		 outoff, outlen, outsize;
 };
@@ -107,6 +110,7 @@ static void		out_drain(struct conn *);
 static void		stdin_read(struct conn *);
 static void		input_send(struct conn *, const unsigned char *,
 			    size_t);
+static void		paste_track(struct conn *, unsigned char);
 static size_t		escape_scan(struct conn *, const unsigned char *,
 			    size_t, unsigned char *);
 static __dead void	detach(struct conn *);
@@ -127,7 +131,7 @@ usage(int status)
 	    "                    [-e key=value] [-t transport] "
 	    "[--shell \"cmd args\"]\n"
 	    "                    [--audit-log file] [--boot-timeout "
-	    "seconds]\n"
+	    "seconds] [--no-send-env]\n"
 	    "       capsem-shell new [-d] [-S dir] [options]\n"
 	    "       capsem-shell exec [-S dir] [options] [--] command "
 	    "[arg ...]\n"
@@ -399,6 +403,13 @@ escape_scan(struct conn *c, const unsigned char *src, size_t len,
 
 	for (i = 0; i < len; i++) {
 		ch = src[i];
+		paste_track(c, ch);
+		/* A paste is text, never an escape (issue 14). */
+		if (c->paste && !c->tilde) {
+			dst[n++] = ch;
+			c->line_start = (ch == '\r' || ch == '\n');
+			continue;
+		}
 		if (c->tilde) {
 			c->tilde = 0;
 			if (ch == '.') {
@@ -421,6 +432,33 @@ escape_scan(struct conn *c, const unsigned char *src, size_t len,
 		c->line_start = (ch == '\r' || ch == '\n');
 	}
 	return (n);
+}
+
+/*
+ * Follow the terminal's bracketed paste markers, ESC [ 2 0 0 ~ and
+ * ESC [ 2 0 1 ~, across reads: c->paste is set between them.
+ */
+static void
+paste_track(struct conn *c, unsigned char ch)
+{
+	static const char	 head[] = "\033[20";
+
+	if (c->pmatch < 4) {
+		if (ch == (unsigned char)head[c->pmatch])
+			c->pmatch++;
+		else
+			c->pmatch = ch == '\033';
+	} else if (c->pmatch == 4) {
+		if (ch == '0' || ch == '1') {
+			c->pkind = ch;
+			c->pmatch = 5;
+		} else
+			c->pmatch = ch == '\033';
+	} else {
+		if (ch == '~')
+			c->paste = c->pkind == '0';
+		c->pmatch = ch == '\033';
+	}
 }
 
 static void
@@ -810,10 +848,12 @@ control_shutdown(const char *dir)
 int
 main(int argc, char *argv[])
 {
-	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG, OPT_BOOT };
+	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG, OPT_BOOT,
+	    OPT_NOENV };
 	static const struct option longopts[] = {
 		{ "temp",	no_argument,	NULL,	'T' },
 		{ "boot-timeout", required_argument, NULL, OPT_BOOT },
+		{ "no-send-env", no_argument,	NULL,	OPT_NOENV },
 		{ "version",	no_argument,	NULL,	'V' },
 		{ "local",	no_argument,	NULL,	OPT_LOCAL },
 		{ "vm",		required_argument, NULL, OPT_VM },
@@ -864,6 +904,10 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("capsem-shell %s\n", CAPSEM_VERSION);
 			exit(0);
+		case OPT_NOENV:
+			so.no_send_env = 1;
+			create = 1;
+			break;
 		case OPT_BOOT:
 			so.boot_secs = strtonum(optarg, 0, 86400, &errstr);
 			if (errstr != NULL) {

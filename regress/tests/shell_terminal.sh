@@ -1,0 +1,57 @@
+# The session's terminal is the user's (issue 14, first part): a new
+# session takes TERM, LANG and LC_* from capsem-shell's environment (an -e
+# of the same name wins, --no-send-env sends none), its PTY has IUTF8 when
+# that locale is UTF-8 and not otherwise; and in a real terminal (tmux) a
+# bracketed paste holding a line "~." is pasted as text: the client stays
+# attached, both pasted commands run, Ctrl-D then ends it with status 0.
+. "$CAPSEM_TOP/regress/lib.sh"
+. "$CAPSEM_TOP/regress/hostlib.sh"
+
+probe='echo "T=$TERM L=$LANG C=$LC_CTYPE"; stty -a | grep -o -- "-\{0,1\}iutf8"; exit'
+run() {	# OUTFILE ENV... -- capsem-shell ARGS...: the probe, piped
+	out=$1
+	shift
+	printf '%s\n' "$probe" | timeout 30 env -u LC_ALL "$@" --shell "$SHELLCMD" \
+	    2>&1 | tr -d '\r' | plain >"$TESTDIR/$out"
+}
+has() {	# FILE LINE
+	grep -aqx -- "$2" "$TESTDIR/$1" ||
+	    fail "$1: no line '$2': $(grep -a -e 'T=' -e iutf8 "$TESTDIR/$1" |
+	    tail -n 3 | tr '\n' ' ')"
+}
+
+run utf8 TERM=screen LANG=C.UTF-8 LC_CTYPE=C.UTF-8 capsem-shell
+has utf8 "T=screen L=C.UTF-8 C=C.UTF-8"
+has utf8 iutf8
+run latin TERM=vt220 LANG=C LC_CTYPE=C capsem-shell
+has latin "T=vt220 L=C C=C"
+has latin -iutf8
+run override TERM=screen LANG=C.UTF-8 capsem-shell -e TERM=vt100
+has override "T=vt100 L=C.UTF-8 C="
+run none TERM=screen LANG=C.UTF-8 capsem-shell --no-send-env
+has none "T=xterm-256color L= C="
+has none -iutf8
+
+command -v tmux >/dev/null 2>&1 || { echo "skipped: no tmux"; exit 0; }
+before=$(temp_dirs)
+tm_run a capsem-shell --shell "$SHELLCMD" -e "$PS1ENV" \
+    -e "CAPSEM_TESTTAG=$TESTDIR"
+wait_temp_dir "$before"
+WU_HINT="pane_tail a"
+wait_until 15 "the prompt" pane_prompt a
+printf 'echo pasted-$((1+1))\n~.\necho pasted-$((2+2))\n' >"$TESTDIR/paste"
+tm load-buffer "$TESTDIR/paste" || fail "tmux load-buffer"
+tm paste-buffer -p -t "=main:a" || fail "tmux paste-buffer"
+# bash takes a bracketed paste as one edit: it runs on Enter.
+wait_until 5 "the paste on the screen" pane_has a 'pasted-$((2+2))'
+keys a Enter
+wait_until 10 "the second pasted command to run" pane_line a pasted-4
+pane_line a pasted-2 || fail "the first pasted command did not run"
+has_rc a && fail "the client ended on a pasted ~.: $(rc_of a)"
+wait_until 5 "the prompt after the paste" pane_prompt a
+keys a C-d
+wait_rc a 10
+[ "$rc" = 0 ] || fail "Ctrl-D after the paste: exit $rc"
+WU_HINT=
+no_leftovers
+exit 0
