@@ -47,6 +47,8 @@ struct client {
 	int			 dead;
 	int			 ending;	/* close once flushed */
 	int			 exec_sent;
+	uint16_t		 cols, rows;	/* its window, 0: unknown */
+	uint64_t		 active;	/* when it last typed or resized */
 	struct ev		*ev;
 	struct ev_timer		 deadline;	/* HELLO, or ending */
 };
@@ -55,6 +57,8 @@ static TAILQ_HEAD(, client)	 clients = TAILQ_HEAD_INITIALIZER(clients);
 static int			 lfd = -1;
 static struct ev		*lev;
 static uint32_t			 next_id = 1;
+static uint64_t			 activity;	/* a counter, for ->active */
+static struct client		*sizer;	/* whose window the session has */
 static size_t			 nclients;
 static uint8_t			 replay[REPLAY_MAX];
 static size_t			 replay_len, replay_head;
@@ -72,6 +76,8 @@ static void	 client_refuse(int, const char *);
 static void	 client_replay(struct client *);
 static struct client *client_find(uint32_t);
 static size_t	 clients_attached(void);
+static void	 client_active(struct client *);
+static void	 client_resize_to_latest(void);
 static void	 clients_unlisten(void);
 
 void
@@ -289,6 +295,7 @@ client_dispatch(struct client *c, struct imsg *imsg)
 			log_warnx("attach: client %u: %zu bytes of input "
 			    "dropped: the guest is not reading", c->id, len);
 		free(cmd);
+		client_active(c);
 		break;
 	case IMSG_ATTACH_RESIZE:
 		if (c->mode != ATTACH_TERMINAL ||
@@ -297,7 +304,10 @@ client_dispatch(struct client *c, struct imsg *imsg)
 			client_drop(c, "sent a bad resize");
 			return;
 		}
-		guest_resize(rs.cols, rs.rows);
+		c->cols = rs.cols;
+		c->rows = rs.rows;
+		sizer = NULL;		/* its new size goes out in any case */
+		client_active(c);
 		break;
 	case IMSG_ATTACH_EXEC:
 		if (c->mode != ATTACH_EXEC || c->exec_sent) {
@@ -368,10 +378,43 @@ client_hello(struct client *c, struct imsg *imsg)
 	if (c->mode == ATTACH_TERMINAL) {
 		if (h.flags & ATTACH_REPLAY)
 			client_replay(c);
-		if (h.cols != 0 && h.rows != 0)
-			guest_resize(h.cols, h.rows);
+		c->cols = h.cols;
+		c->rows = h.rows;
+		client_active(c);
 	}
 	session_changed();
+}
+
+/*
+ * The session's window is that of the most recently active terminal client
+ * (the one that last attached, typed or resized), as in tmux's "latest"
+ * window-size: the guest is told when that changes.
+ */
+static void
+client_active(struct client *c)
+{
+	c->active = ++activity;
+	if (c == sizer || c->cols == 0 || c->rows == 0)
+		return;
+	sizer = c;
+	guest_resize(c->cols, c->rows);
+}
+
+/* The sizing client left: the size is the most recent remaining one's. */
+static void
+client_resize_to_latest(void)
+{
+	struct client	*c, *best = NULL;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (!c->dead && !c->ending && c->mode == ATTACH_TERMINAL &&
+		    c->cols != 0 && (best == NULL || c->active > best->active))
+			best = c;
+	sizer = NULL;
+	if (best != NULL) {
+		sizer = best;
+		guest_resize(best->cols, best->rows);
+	}
 }
 
 /* The ring of recent output, oldest first, in chunks. */
@@ -621,6 +664,8 @@ client_drop(struct client *c, const char *why)
 	close(c->ibuf.fd);
 	c->ibuf.fd = -1;
 	c->dead = 1;
+	if (c == sizer)
+		client_resize_to_latest();
 	nclients--;
 	if (sess.state < HS_ENDING)
 		session_changed();
