@@ -175,6 +175,8 @@ guest_resize(uint16_t cols, uint16_t rows)
 {
 	struct msg	 m;
 
+	if (cols != win_cols || rows != win_rows)
+		ptylog_resize(cols, rows);
 	win_cols = cols;
 	win_rows = rows;
 	if (ctl == NULL || !booted || sess.exited)

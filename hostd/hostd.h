@@ -166,6 +166,7 @@ void		 session_open(void);
 void		 session_changed(void);
 void		 session_json(void);
 void		 ptylog_write(int, const void *, size_t);
+void		 ptylog_resize(uint16_t, uint16_t);
 int		 session_auditfd(void);
 void		 session_remove(void);
 

@@ -49,6 +49,7 @@ static int64_t	 ended_us;
 static int	 json_dirty;
 
 static void	 session_prepare(void *);
+static const char *session_term(void);
 static const char *session_state_name(void);
 static int	 ptylog_open(void);
 static void	 ptylog_replay(void);
@@ -124,6 +125,20 @@ session_prepare(void *arg)
 		session_json();
 }
 
+/* The TERM given to the guest (-e TERM=...), for recordings. */
+static const char *
+session_term(void)
+{
+	const char	*t = NULL;
+	size_t		 i;
+
+	/* The last one wins, as in the guest. */
+	for (i = 0; i < conf.nenv; i++)
+		if (strncmp(conf.env[i], "TERM=", 5) == 0)
+			t = conf.env[i] + 5;
+	return (t);
+}
+
 /*
  * The state as session.json names it.  A session that is over for this
  * hostd but not for the guest (no exit status, not temporary) is
@@ -181,6 +196,8 @@ session_json(void)
 	json_object_set_new(o, "agent_version", sess.agent_version[0] ?
 	    json_string(sess.agent_version) : json_null());
 	json_object_set_new(o, "clients", json_integer(clients_count()));
+	json_object_set_new(o, "term", session_term() ?
+	    json_string(session_term()) : json_null());
 	json_object_set_new(o, "reason", sess.reason[0] ?
 	    json_string(sess.reason) : json_null());
 	json_object_set_new(o, "warning", sess.warning[0] ?
@@ -280,6 +297,7 @@ ptylog_write(int dir, const void *data, size_t len)
 	if (ptyfd == -1 || len == 0)
 		return;
 	if (ptysize + (off_t)len + 13 > PTYLOG_ROTATE && ptysize > 0) {
+		(void)renameat(dirfd_, "pty.winsize", dirfd_, "pty.winsize.1");
 		if (renameat(dirfd_, "pty.log", dirfd_, "pty.log.1") == -1 ||
 		    ptylog_open() == -1) {
 			log_warn("%s/pty.log: rotate", conf.dir);
@@ -303,6 +321,35 @@ ptylog_write(int dir, const void *data, size_t len)
 		return;
 	}
 	ptysize += n;
+}
+
+/*
+ * The window size, beside pty.log (whose upstream format has no place for
+ * it): pty.winsize, records of u64 little-endian microseconds since the
+ * epoch, u16 little-endian columns and rows; it goes to pty.winsize.1
+ * with pty.log.  For recordings (capsem-shell log).
+ */
+void
+ptylog_resize(uint16_t cols, uint16_t rows)
+{
+	uint8_t		 rec[12];
+	uint64_t	 us;
+	uint16_t	 v;
+	int		 fd;
+
+	if (dirfd_ == -1)
+		return;
+	us = htole64((uint64_t)now_us_real());
+	memcpy(rec, &us, 8);
+	v = htole16(cols);
+	memcpy(rec + 8, &v, 2);
+	v = htole16(rows);
+	memcpy(rec + 10, &v, 2);
+	if ((fd = openat(dirfd_, "pty.winsize", O_WRONLY | O_APPEND |
+	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
+		return;
+	(void)write(fd, rec, sizeof(rec));
+	close(fd);
 }
 
 /* The end of a temporary session: the whole directory goes. */

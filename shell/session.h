@@ -54,6 +54,9 @@ int	session_list(int);
 /* The last line of a log of the session (agent.log), for an error. */
 void	session_log_hint(const struct session *, const char *);
 
+/* capsem-shell log: the recording of a session dir or pty.log, asciicast. */
+int	session_log(const char *, int);
+
 /* 1 if the session ends with its last client. */
 int	session_is_temporary(const struct session *);
 

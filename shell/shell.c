@@ -61,7 +61,8 @@ enum command {
 	CMD_SHUTDOWN,
 	CMD_NEW,
 	CMD_LS,
-	CMD_PRUNE
+	CMD_PRUNE,
+	CMD_LOG
 };
 
 /* One connection to capsem-hostd and the state of the terminal around it. */
@@ -136,6 +137,7 @@ usage(int status)
 	    "       capsem-shell exec [-S dir] [options] [--] command "
 	    "[arg ...]\n"
 	    "       capsem-shell shutdown -S dir\n"
+	    "       capsem-shell log [-i] -S dir | file\n"
 	    "       capsem-shell ls\n"
 	    "       capsem-shell prune\n");
 	exit(status);
@@ -870,12 +872,13 @@ main(int argc, char *argv[])
 	} commands[] = {
 		{ "exec", CMD_EXEC }, { "shutdown", CMD_SHUTDOWN },
 		{ "new", CMD_NEW }, { "ls", CMD_LS }, { "prune", CMD_PRUNE },
+		{ "log", CMD_LOG },
 	};
 	enum command		 cmd = CMD_ATTACH;
 	const char		*dir = NULL, *errstr;
 	size_t			 k;
 	int			 ch, temp = 0, create = 0, local = 0;
-	int			 detached = 0;
+	int			 detached = 0, input = 0;
 
 	memset(&so, 0, sizeof(so));
 	memset(&c, 0, sizeof(c));
@@ -893,9 +896,14 @@ main(int argc, char *argv[])
 		die("%s", strerror(errno));
 
 	/* "+": exec's command starts at the first non-option. */
-	while ((ch = getopt_long(argc, argv, "+de:hS:Tt:Vv", longopts,
+	while ((ch = getopt_long(argc, argv, "+de:hiS:Tt:Vv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'i':
+			if (cmd != CMD_LOG)
+				usage(255);
+			input = 1;
+			break;
 		case 'd':
 			if (cmd != CMD_NEW)
 				usage(255);
@@ -971,6 +979,12 @@ main(int argc, char *argv[])
 		usage(255);
 	if (cmd == CMD_LS || cmd == CMD_PRUNE)
 		exit(session_list(cmd == CMD_PRUNE) == 0 ? 0 : 255);
+	if (cmd == CMD_LOG) {
+		if (temp || create || (dir != NULL) == (argc == 1) || argc > 1)
+			usage(255);
+		exit(session_log(dir != NULL ? dir : argv[0], input) == 0 ?
+		    0 : 255);
+	}
 	if (cmd == CMD_NEW) {
 		if (argc != 0 || temp)
 			usage(255);
