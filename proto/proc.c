@@ -189,7 +189,10 @@ proc_start(struct proc *p, int debug, int verbose)
 		errno = error;
 		return (-1);
 	}
-	imsgbuf_allow_fdpass(&p->ibuf);
+	/*
+	 * No fd passing on our end: descriptors go to a child, never come
+	 * from one (one sent is closed on arrival, see proc_read).
+	 */
 	if (imsgbuf_set_maxsize(&p->ibuf, CAPSEM_IMSG_MAX) == -1)
 		fatal("imsgbuf_set_maxsize");
 	p->pid = pid;
@@ -427,7 +430,9 @@ proc_lost(struct proc *p)
 /*
  * Take in what the child sent and dispatch each imsg.  -1: the channel is
  * gone: lost (closed here, and gone() called) or closed by the parent
- * while dispatching; how the child ended comes from waitpid.
+ * while dispatching; how the child ended comes from waitpid.  A child
+ * that sends a descriptor (imsg closed it on arrival: EBADMSG) is
+ * malformed: a parent never needs one from a child.
  */
 int
 proc_read(struct proc *p)
@@ -440,6 +445,10 @@ proc_read(struct proc *p)
 	if ((n = imsgbuf_read(&p->ibuf)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return (0);
+		if (errno == EBADMSG) {
+			proc_malformed(p, NULL, "sent a file descriptor");
+			return (-1);
+		}
 		log_warn("%s child (pid %d): imsg read", p->role, (int)p->pid);
 		n = 0;
 	}
