@@ -5,7 +5,9 @@
  * leaking no descriptor and leaving no child; proc_permanent() tells those
  * from the transient shortages; programs are found next to our own binary
  * first; a real child starts and reports ready; a descriptor a child sends
- * never reaches the parent (the child is stopped as malformed instead).
+ * never reaches the parent (the child is stopped as malformed instead); a
+ * child's log line is written by the parent and never dispatched, a
+ * malformed one stops the child.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -35,11 +38,13 @@
 #define FDS_CHECKED	256
 #define READY_MS	10000
 #define FDSENDER	"capsem-test-fdsender"	/* this binary, as a child */
+#define LOGGER		"capsem-test-logger"	/* a good log line, then a bad */
 
 static char	 tmpdir[PATH_MAX];
 static char	*libexec;	/* the build's, from regress/run.sh */
 static char	 self[PATH_MAX];	/* this test binary */
 static int	 fds_seen;	/* descriptors handed to dispatch_fd */
+static int	 dispatched;	/* imsgs handed to dispatch_fd */
 
 static int
 open_fds(void)
@@ -82,6 +87,9 @@ setup(void **state)
 	make_file("garbage", "\001\002 not a program\n", 0755);
 	make_file("nointerp", "#!/nonexistent/interpreter\n", 0755);
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, FDSENDER);
+	if (symlink(self, path) == -1)
+		return (-1);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, LOGGER);
 	if (symlink(self, path) == -1)
 		return (-1);
 	setenv("CAPSEM_LIBEXECDIR", tmpdir, 1);
@@ -243,6 +251,7 @@ dispatch_fd(struct proc *p, struct imsg *imsg)
 {
 	int	 fd;
 
+	dispatched++;
 	if ((fd = imsg_get_fd(imsg)) != -1) {
 		fds_seen++;
 		close(fd);
@@ -271,6 +280,80 @@ fdsender(void)
 }
 
 /*
+ * The child side of test_child_log: one log line, then one without its
+ * NUL, then wait for the parent to close the channel.
+ */
+static int
+logger(void)
+{
+	struct imsgbuf		 ibuf;
+	struct imsg_child_log	 l;
+	char			 msg[sizeof(l) + 8], c;
+
+	if (imsgbuf_init(&ibuf, CHILD_IMSG_FD) == -1)
+		return (1);
+	memset(&l, 0, sizeof(l));
+	l.pri = LOG_INFO;
+	strlcpy(l.procname, "capsem-test: logger", sizeof(l.procname));
+	memcpy(msg, &l, sizeof(l));
+	memcpy(msg + sizeof(l), "hello\0", 6);
+	if (imsg_compose(&ibuf, IMSG_CHILD_LOG, 0, 0, -1, msg,
+	    sizeof(l) + 6) == -1)
+		return (1);
+	memcpy(msg + sizeof(l), "unended!", 8);
+	if (imsg_compose(&ibuf, IMSG_CHILD_LOG, 0, 0, -1, msg,
+	    sizeof(msg)) == -1 || imsgbuf_flush(&ibuf) == -1)
+		return (1);
+	while (read(CHILD_IMSG_FD, &c, 1) > 0)
+		;
+	return (0);
+}
+
+/* Read the child until its channel is gone; its wait status. */
+static int
+read_until_gone(struct proc *p)
+{
+	struct pollfd	 pfd;
+	int		 st;
+
+	while (p->running) {
+		pfd.fd = p->ibuf.fd;
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, READY_MS), 1);
+		if (proc_read(p) == -1 || fds_seen > 0)
+			break;
+	}
+	proc_close(p);
+	assert_int_equal(proc_reap(p->pid, READY_MS, &st), 0);
+	return (st);
+}
+
+/*
+ * A child's log line is the parent's to write, never dispatched; one
+ * without its NUL stops the child as malformed.
+ */
+static void
+test_child_log(void **state)
+{
+	struct proc	 p;
+	int		 st;
+
+	if (under_valgrind()) {
+		print_message("under valgrind: not checked\n");
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	p.role = "logger";
+	p.prog = LOGGER;
+	p.dispatch = dispatch_fd;
+	dispatched = 0;
+	assert_int_equal(proc_start(&p, 0, 0), 0);
+	st = read_until_gone(&p);
+	assert_int_equal(dispatched, 0);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+/*
  * Parents never take descriptors from a child: one sent is closed on
  * arrival, never dispatched, and the child is stopped as malformed.
  */
@@ -278,7 +361,6 @@ static void
 test_child_sends_fd(void **state)
 {
 	struct proc	 p;
-	struct pollfd	 pfd;
 	int		 fds = open_fds(), st;
 
 	if (under_valgrind()) {
@@ -291,16 +373,8 @@ test_child_sends_fd(void **state)
 	p.dispatch = dispatch_fd;
 	fds_seen = 0;
 	assert_int_equal(proc_start(&p, 0, 0), 0);
-	while (p.running) {
-		pfd.fd = p.ibuf.fd;
-		pfd.events = POLLIN;
-		assert_int_equal(poll(&pfd, 1, READY_MS), 1);
-		if (proc_read(&p) == -1 || fds_seen > 0)
-			break;
-	}
-	proc_close(&p);
+	st = read_until_gone(&p);
 	assert_int_equal(fds_seen, 0);
-	assert_int_equal(proc_reap(p.pid, READY_MS, &st), 0);
 	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	assert_int_equal(open_fds(), fds);
 }
@@ -318,10 +392,13 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_program_names_last_dir),
 		cmocka_unit_test(test_real_child),
 		cmocka_unit_test(test_child_sends_fd),
+		cmocka_unit_test(test_child_log),
 	};
 
 	if (strcmp(basename(argv[0]), FDSENDER) == 0)
 		return (fdsender());
+	if (strcmp(basename(argv[0]), LOGGER) == 0)
+		return (logger());
 	if (realpath("/proc/self/exe", self) == NULL)
 		return (1);
 
