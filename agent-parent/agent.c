@@ -368,7 +368,6 @@ agent_reap(void)
 			log_debug("reaped pid %d", (int)pid);
 			continue;
 		}
-		p->pid = 0;
 		if (!agent_child_reaped(p, pid, st) || sess.phase == PH_CONNECT)
 			continue;
 		if (agent_deaths_exceeded())
@@ -408,9 +407,11 @@ agent_child_reaped(struct proc *p, pid_t pid, int st)
 	int64_t	 now;
 	int	 n;
 
+	/* Its pid stays known while its last words are read (they name it). */
 	for (n = 0; p->running && !p->done && n < 64; n++)
 		(void)proc_read(p);
 	proc_close(p);
+	p->pid = 0;
 	if (p->done)
 		return (0);
 	/* Died without telling us why: a bug or an attack. */

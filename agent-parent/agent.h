@@ -85,6 +85,7 @@ void	 hostreq_unfreeze(void);
 int	 shell_open_pty(void);
 int	 shell_master(void);
 int	 shell_setenv(const char *, const char *);
+char	**shell_env(void);
 pid_t	 shell_start(void);
 pid_t	 shell_pid(void);
 int	 shell_hangup(int);

@@ -229,7 +229,6 @@ audit_reaped(pid_t pid, int status)
 {
 	if (pid == 0 || pid != audit.pid)
 		return (0);
-	audit.pid = 0;
 	if (agent_child_reaped(&audit, pid, status))
 		audit_failed(agent_deaths_exceeded() ? AUDIT_BACKOFF_MAX_MS :
 		    0);

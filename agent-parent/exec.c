@@ -83,9 +83,9 @@ static void		 exec_status(struct exec_ent *);
 static void		 exec_done(struct exec_ent *, int32_t);
 static void		 exec_release(struct exec_ent *);
 static void		 exec_status_event(int, short, void *);
-static __dead void	 exec_runner(uint64_t, const char *, int);
+static __dead void	 exec_runner(uint64_t, char *, int);
 static int		 runner_connect(void);
-static __dead void	 runner_command(const char *);
+static __dead void	 runner_command(char *);
 static void		 runner_signal(int, void *);
 static void		 runner_command_done(int);
 static void		 runner_sock_event(int, short, void *);
@@ -322,7 +322,7 @@ exec_wait(void)
  * command could not be started.
  */
 static __dead void
-exec_runner(uint64_t id, const char *cmd, int statusfd)
+exec_runner(uint64_t id, char *cmd, int statusfd)
 {
 	static const int sigs[] = { SIGCHLD };
 	int32_t		 code = -1;
@@ -412,10 +412,13 @@ runner_connect(void)
 
 /* The command: a session of its own, so that a hangup reaches all of it. */
 static __dead void
-runner_command(const char *cmd)
+runner_command(char *cmd)
 {
+	char	*argv[] = { "sh", "-c", cmd, NULL }, **envp;
 	int	 devnull;
 
+	/* The shell's, looked up before the user changes. */
+	envp = shell_env();
 	proc_reset_signals();
 	if (setsid() == -1)
 		_exit(127);
@@ -428,7 +431,7 @@ runner_command(const char *cmd)
 		_exit(126);
 	if (chdir(conf.workspace) == -1)
 		(void)chdir("/");
-	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	execve("/bin/sh", argv, envp);
 	_exit(127);
 }
 

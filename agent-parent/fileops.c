@@ -8,7 +8,9 @@
  *
  * Opens are O_NONBLOCK so that a FIFO at the path cannot block the parent;
  * the file type is checked on the opened fd.  Never follows a symlink at
- * the final component, never writes the workspace root itself.
+ * the final component, never writes the workspace root itself, never
+ * writes a file with another hard link (it may be anyone's file, linked
+ * into the workspace by the shell user) and never sets setuid or setgid.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -36,6 +38,10 @@ struct ws_op {
 	const char	*tag;		/* "FileWrite" */
 	const char	*verb;		/* "write" */
 };
+
+/* Who new files and directories in the workspace belong to; -1: as made. */
+static uid_t	 ws_uid = (uid_t)-1;
+static gid_t	 ws_gid = (gid_t)-1;
 
 static const struct ws_op op_write = { "FileWrite", "write" };
 static const struct ws_op op_read = { "FileRead", "read" };
@@ -65,6 +71,9 @@ static int	 ws_parent(int, const struct ws_path *, int);
 static int	 write_all(int, const void *, size_t);
 static int	 read_bounded(int, size_t, size_t, uint8_t **, size_t *);
 static int	 boot_parent(const char *, const char **);
+static mode_t	 host_mode(uint32_t);
+static int	 ws_give(int);
+static int	 ws_create(int, const char *, mode_t, int *);
 
 /*
  * The message travels as a msgpack str, which must stay valid UTF-8: a
@@ -290,24 +299,31 @@ ws_openat2(int dfd, const char *rel, uint64_t flags, uint64_t mode)
 /*
  * One step down a path being created: the directory comp beneath dfd, made
  * if missing and opened right after mkdirat (confined: with the workspace
- * rules of ws_openat2, so a symlink swapped in between is refused).  dfd
- * is closed if closeit.  An O_PATH fd, or -1 with errno.
+ * rules of ws_openat2, so a symlink swapped in between is refused, and
+ * given to the workspace's owner).  dfd is closed if closeit.  An O_PATH
+ * fd, or -1 with errno.
  */
 static int
 dir_step(int dfd, int closeit, const char *comp, int confined)
 {
-	int	 nfd, e;
+	int	 nfd, e, made = -1;
 
 	nfd = confined ? ws_openat2(dfd, comp, O_PATH | O_DIRECTORY, 0) :
 	    openat(dfd, comp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (nfd == -1 && errno == ENOENT) {
-		if (mkdirat(dfd, comp, FILEOPS_DIRMODE) == -1 &&
+		if ((made = mkdirat(dfd, comp, FILEOPS_DIRMODE)) == -1 &&
 		    errno != EEXIST)
 			nfd = -1;
 		else
 			nfd = confined ? ws_openat2(dfd, comp,
 			    O_PATH | O_DIRECTORY, 0) : openat(dfd, comp,
 			    O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (nfd != -1 && made == 0 && confined && ws_give(nfd) == -1) {
+			e = errno;
+			close(nfd);
+			errno = e;
+			nfd = -1;
+		}
 	}
 	e = errno;
 	if (closeit)
@@ -426,26 +442,65 @@ ws_open(const char *root)
 	return (open(root, O_PATH | O_DIRECTORY | O_CLOEXEC));
 }
 
+/* The owner of what ws_write creates: the shell's user under -u. */
+void
+ws_set_owner(uid_t uid, gid_t gid)
+{
+	ws_uid = uid;
+	ws_gid = gid;
+}
+
+/* A file or directory just made (fd, O_PATH will do) goes to the owner. */
+static int
+ws_give(int fd)
+{
+	if (ws_uid == (uid_t)-1 && ws_gid == (gid_t)-1)
+		return (0);
+	return (fchownat(fd, "", ws_uid, ws_gid, AT_EMPTY_PATH));
+}
+
+/* Input from the host: untrusted.  Permission bits only, never setid. */
+static mode_t
+host_mode(uint32_t mode)
+{
+	mode &= FILEOPS_MODEMASK;
+	return (mode == 0 ? FILEOPS_DEFMODE : mode);
+}
+
+/*
+ * Open name beneath dfd for writing, made if missing (*created set), never
+ * truncated here: whether it may be written is known only once it is open.
+ */
+static int
+ws_create(int dfd, const char *name, mode_t mode, int *created)
+{
+	int	 fd;
+
+	fd = ws_openat2(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NONBLOCK |
+	    O_NOFOLLOW, mode);
+	*created = fd != -1;
+	if (fd == -1 && errno == EEXIST)
+		fd = ws_openat2(dfd, name, O_WRONLY | O_NONBLOCK | O_NOFOLLOW,
+		    0);
+	return (fd);
+}
+
 int
 ws_write(int wsfd, const char *root, const char *path, const void *data,
-    size_t len, uint32_t mode, char *err, size_t errlen)
+    size_t len, uint32_t hostmode, char *err, size_t errlen)
 {
 	const struct ws_op	*op = &op_write;
 	struct ws_path		 wp;
 	struct stat		 st;
 	const char		*why;
-	int			 dfd, fd, e;
+	mode_t			 mode = host_mode(hostmode);
+	int			 dfd, fd, e, created;
 
 	if ((why = ws_normalize(root, path, &wp)) != NULL)
 		return (ws_reject(op, err, errlen, why));
-	mode &= 07777;
-	if (mode == 0)
-		mode = FILEOPS_DEFMODE;
-
 	if ((dfd = ws_parent(wsfd, &wp, 1)) == -1)
 		return (ws_fail(op, err, errlen, path, errno));
-	fd = ws_openat2(dfd, wp.name, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NONBLOCK | O_NOFOLLOW, mode);
+	fd = ws_create(dfd, wp.name, mode, &created);
 	e = errno;
 	close(dfd);
 	if (fd == -1)
@@ -453,13 +508,18 @@ ws_write(int wsfd, const char *root, const char *path, const void *data,
 
 	if (fstat(fd, &st) == -1)
 		goto fail;
-	if (!S_ISREG(st.st_mode)) {
+	why = !S_ISREG(st.st_mode) ? "not a regular file" :
+	    st.st_nlink > 1 ? "the file has other hard links" : NULL;
+	if (why != NULL) {
 		close(fd);
-		return (ws_reject(op, err, errlen, "not a regular file"));
+		return (ws_reject(op, err, errlen, why));
 	}
+	if (created && ws_give(fd) == -1)
+		goto fail;
 	/* The create mode went through the umask and an existing file kept
 	 * its own: set it exactly. */
-	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1)
+	if (ftruncate(fd, 0) == -1 || fchmod(fd, mode) == -1 ||
+	    write_all(fd, data, len) == -1)
 		goto fail;
 	if (close(fd) == -1)
 		return (ws_fail(op, err, errlen, path, errno));
@@ -608,9 +668,6 @@ bootfile_write(const char *path, const void *data, size_t len,
 		return (-1);
 	}
 
-	mode &= 07777;
-	if (mode == 0)
-		mode = FILEOPS_DEFMODE;
 	fd = -1;
 	for (tries = 0; fd == -1 && tries < 16; tries++) {
 		snprintf(tmp, sizeof(tmp), ".capsem-boot.%08x", arc4random());
@@ -625,7 +682,8 @@ bootfile_write(const char *path, const void *data, size_t len,
 		errno = e;
 		goto fail;
 	}
-	if (fchmod(fd, mode) == -1 || write_all(fd, data, len) == -1) {
+	if (fchmod(fd, host_mode(mode)) == -1 ||
+	    write_all(fd, data, len) == -1) {
 		e = errno;
 		close(fd);
 	} else

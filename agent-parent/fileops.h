@@ -27,19 +27,27 @@
 #ifndef FILEOPS_H
 #define FILEOPS_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
 #define WS_MAXCOMPONENTS	256	/* path components in one path */
 #define FILEOPS_DEFMODE		0644	/* a write with mode 0 */
 #define FILEOPS_DIRMODE		0755	/* parents created on the way */
+#define FILEOPS_MODEMASK	01777	/* a host's mode: never setuid/gid */
 
 /* O_PATH | O_DIRECTORY | O_CLOEXEC fd of the workspace root, or -1 (errno
  * set).  The root itself may be reached through symlinks: it is ours. */
 int	 ws_open(const char *root);
 
-/* Create or truncate the file, set its mode to exactly mode & 07777
- * (FILEOPS_DEFMODE if that is 0), write len bytes. */
+/* Who files and directories ws_write creates belong to ((uid_t)-1 and
+ * (gid_t)-1, the default: whoever made them); existing ones keep theirs. */
+void	 ws_set_owner(uid_t uid, gid_t gid);
+
+/* Create or truncate the file, set its mode to exactly
+ * mode & FILEOPS_MODEMASK (FILEOPS_DEFMODE if that is 0), write len bytes.
+ * A file with more than one link is refused: it may be anyone's. */
 int	 ws_write(int wsfd, const char *root, const char *path,
 	    const void *data, size_t len, uint32_t mode, char *err,
 	    size_t errlen);
@@ -62,7 +70,8 @@ int	 ws_delete(int wsfd, const char *root, const char *path, char *err,
  * symlinks are followed (boot files belong to the system image, e.g.
  * /var/run), a symlink or directory at the final component is refused.
  * Written to a temporary file in the same directory, mode exactly
- * mode & 07777 (FILEOPS_DEFMODE if 0), then renamed over the path, so a
+ * mode & FILEOPS_MODEMASK (FILEOPS_DEFMODE if 0), then renamed over the
+ * path (a hard link there is replaced, never written through), so a
  * reader sees the old or the new content, never a mix.  err is
  * "failed to write boot file PATH: ..." for the caller's log. */
 int	 bootfile_write(const char *path, const void *data, size_t len,

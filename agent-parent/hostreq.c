@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,9 +28,15 @@ static int	 wsfd = -1;
 void
 hostreq_init(void)
 {
+	struct passwd	*pw;
+
 	if ((wsfd = ws_open(conf.workspace)) == -1)
 		log_warn("workspace %s: file operations will fail",
 		    conf.workspace);
+	/* The shell runs as another user (-u): what the host writes is its. */
+	if (conf.user != NULL && geteuid() == 0 &&
+	    (pw = getpwnam(conf.user)) != NULL && pw->pw_uid != 0)
+		ws_set_owner(pw->pw_uid, pw->pw_gid);
 }
 
 /*

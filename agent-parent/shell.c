@@ -136,16 +136,18 @@ user_drop(const char *user)
 static const char *env_ctype(void);
 static void	 pty_utf8(void);
 
-pid_t
-shell_start(void)
+/*
+ * The environment of the shell and of every exec: the boot variables plus
+ * what a login gives, never the agent's own.  The defaults fill only what
+ * the host did not set, so every call gives the same for the same boot.
+ */
+char **
+shell_env(void)
 {
 	struct passwd	*pw;
-	const char	*home = NULL;
-	int		 slave;
 
 	pw = conf.user ? getpwnam(conf.user) : getpwuid(getuid());
 	if (pw != NULL) {
-		home = pw->pw_dir;
 		env_default("HOME", pw->pw_dir);
 		env_default("USER", pw->pw_name);
 		env_default("LOGNAME", pw->pw_name);
@@ -154,6 +156,21 @@ shell_start(void)
 	env_default("TERM", "xterm-256color");
 	env_default("PATH", DEFAULT_PATH);
 	env[nenv] = NULL;
+	return (env);
+}
+
+pid_t
+shell_start(void)
+{
+	struct passwd	*pw;
+	const char	*home = NULL;
+	char		**envp;
+	int		 slave;
+
+	envp = shell_env();
+	pw = conf.user ? getpwnam(conf.user) : getpwuid(getuid());
+	if (pw != NULL)
+		home = pw->pw_dir;
 	pty_utf8();
 
 	switch ((pid = fork())) {
@@ -186,7 +203,7 @@ shell_start(void)
 	}
 	if (chdir(conf.workspace) == -1 && (home == NULL || chdir(home) == -1))
 		(void)chdir("/");
-	execve(conf.shell_argv[0], conf.shell_argv, env);
+	execve(conf.shell_argv[0], conf.shell_argv, envp);
 	dprintf(2, "capsem-agent: exec %s: %s\r\n", conf.shell_argv[0],
 	    strerror(errno));
 	_exit(127);

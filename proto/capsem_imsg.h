@@ -28,6 +28,10 @@ enum imsg_type {
 	IMSG_CHILD_SECCOMP = 6,	/* child -> parent: int32_t number of the
 				   system call the filter just refused; the
 				   child dies by SIGSYS right after */
+	IMSG_CHILD_LOG = 7,	/* child -> parent: struct imsg_child_log +
+				   the line (NUL-ended, at most
+				   CHILD_LOG_LINE_MAX bytes with the NUL);
+				   only the parent writes to syslog/stderr */
 
 	/* guest: agent parent <-> agent-term (20-39) */
 	IMSG_TERM_SOCKET = 20,	/* fd: the terminal socket */
@@ -109,6 +113,16 @@ enum child_reason {
 	CHILD_PROTO = 3,	/* the peer broke the protocol beyond one frame */
 	CHILD_STOPPED = 4,	/* asked to stop by the parent */
 	CHILD_DRAINED = 5,	/* term: drain finished */
+};
+
+/* IMSG_CHILD_LOG: one log line of a child, which the parent writes as
+ * "procname[pid]: line" with the child's pid from its own table. */
+#define CHILD_LOG_NAME_MAX	64	/* "capsem-agent: control", NUL-ended */
+#define CHILD_LOG_LINE_MAX	1024	/* the text, NUL included: log.h's
+					   LOG_MSG_MAX */
+struct imsg_child_log {
+	int32_t		pri;		/* LOG_CRIT .. LOG_DEBUG */
+	char		procname[CHILD_LOG_NAME_MAX];
 };
 
 struct imsg_child_done {

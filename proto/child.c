@@ -8,6 +8,7 @@
  * why: child_done() reports the reason to the parent first.
  */
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +26,12 @@
 #include "frame.h"
 #include "log.h"
 
+_Static_assert(CHILD_LOG_LINE_MAX == LOG_MSG_MAX, "a log line fits an imsg");
+
+static struct child *log_child;		/* where child_log sends */
+static const char *log_child_name;
+
+static void	 child_log(int, const char *);
 static void	 child_imsg_events(void *);
 static void	 child_imsg_ready(int, short, void *);
 static void	 child_read(struct child *);
@@ -57,23 +64,53 @@ child_init(struct child *c, int argc, char **argv, const char *role,
 		snprintf(procname, sizeof(procname), "capsem-hostd: %s", role);
 		c->peer = "guest";
 	}
-	log_init(c->debug, LOG_DAEMON);
+	/*
+	 * Never syslog: stderr until the parent's channel exists, then
+	 * every line goes to the parent (child_log).
+	 */
+	log_init(1, LOG_DAEMON);
 	log_procinit(procname);
 	log_setverbose(verbose);
 
 	/* A peer that went away is an EPIPE to report, not a death. */
 	(void)signal(SIGPIPE, SIG_IGN);
-	sandbox_init(role);
-	sandbox_report_fd(CHILD_IMSG_FD);
-	sandbox_apply(profile);
-
 	if (imsgbuf_init(&c->ibuf, CHILD_IMSG_FD) == -1)
 		fatal("%s: imsgbuf_init", role);
 	imsgbuf_allow_fdpass(&c->ibuf);
 	if (imsgbuf_set_maxsize(&c->ibuf, CAPSEM_IMSG_MAX) == -1)
 		fatal("%s: imsgbuf_set_maxsize", role);
+	log_child = c;
+	log_child_name = procname;
+	log_sethook(child_log);
+
+	sandbox_init(role);
+	sandbox_report_fd(CHILD_IMSG_FD);
+	sandbox_apply(profile);
 	if (child_send(c, IMSG_CHILD_READY, -1, NULL, 0) == -1)
 		exit(0);
+}
+
+/*
+ * The log hook: the line to the parent, pushed out at once, so that it
+ * comes before whatever the child sends next (IMSG_CHILD_DONE) on the same
+ * channel.  It must not log: a parent that is gone loses the line.
+ */
+static void
+child_log(int pri, const char *line)
+{
+	struct imsg_child_log	 l;
+	struct iovec		 iov[2];
+
+	memset(&l, 0, sizeof(l));
+	l.pri = pri;
+	strlcpy(l.procname, log_child_name, sizeof(l.procname));
+	iov[0].iov_base = &l;
+	iov[0].iov_len = sizeof(l);
+	iov[1].iov_base = (void *)(uintptr_t)line;
+	iov[1].iov_len = strnlen(line, CHILD_LOG_LINE_MAX - 1) + 1;
+	if (imsg_composev(&log_child->ibuf, IMSG_CHILD_LOG, 0, 0, -1, iov,
+	    2) == 0)
+		(void)imsgbuf_flush(&log_child->ibuf);
 }
 
 /*

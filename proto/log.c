@@ -3,6 +3,11 @@
  * set, lines go to stderr; otherwise to syslog.  log_procinit() names the
  * role so that each line says which process wrote it.  Verbosity 0 logs
  * warnings and info, 1 adds debug.
+ *
+ * A sandboxed child never writes a line itself: its filter refuses the
+ * socket()/connect() with which syslog(3) reconnects, so it installs a hook
+ * (log_sethook) that hands each line to its parent, and the parent writes
+ * it with log_relay under the child's name and pid.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,9 +19,12 @@
 
 #include "log.h"
 
+#define LOG_LINE_MAX	(LOG_MSG_MAX + 176)	/* with name[pid]: */
+
 static int	 log_debug_mode = 1;
 static int	 log_verbose;
 static const char *log_procname;
+static void	(*log_hook)(int, const char *);
 
 void
 log_init(int n_debug, int facility)
@@ -34,6 +42,13 @@ log_procinit(const char *procname)
 {
 	if (procname != NULL)
 		log_procname = procname;
+}
+
+/* Every line from now on goes to hook, and nowhere else. */
+void
+log_sethook(void (*hook)(int, const char *))
+{
+	log_hook = hook;
 }
 
 void
@@ -61,12 +76,30 @@ logit(int pri, const char *fmt, ...)
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	char	buf[1024], line[1200];
-	int	saved_errno = errno, n;
+	char	buf[LOG_MSG_MAX];
+	int	saved_errno = errno;
 
 	if (pri == LOG_DEBUG && log_verbose < 1)
 		return;
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_hook != NULL)
+		log_hook(pri, buf);
+	else
+		log_relay(pri, log_procname ? log_procname : getprogname(),
+		    (int)getpid(), buf);
+	errno = saved_errno;
+}
+
+/*
+ * Write one line of process name[pid]: ours, or a child's that it sent us
+ * (its pid from our own table, never from the child).
+ */
+void
+log_relay(int pri, const char *name, int pid, const char *msg)
+{
+	char	line[LOG_LINE_MAX];
+	int	n;
+
 	if (log_debug_mode) {
 		/*
 		 * One write(2) per line, so lines of several processes
@@ -74,24 +107,24 @@ vlog(int pri, const char *fmt, va_list ap)
 		 * terminal or /dev/null for its mode (ioctl), which no
 		 * sandboxed child may do.
 		 */
-		n = snprintf(line, sizeof(line), "%s[%d]: %s\n",
-		    log_procname ? log_procname : getprogname(), (int)getpid(),
-		    buf);
+		n = snprintf(line, sizeof(line), "%s[%d]: %s\n", name, pid,
+		    msg);
 		if (n >= (int)sizeof(line)) {
 			n = sizeof(line);
 			line[n - 1] = '\n';
 		}
 		if (n > 0)
 			(void)write(STDERR_FILENO, line, n);
-	} else
-		syslog(pri, "%s", buf);
-	errno = saved_errno;
+	} else if (pid == (int)getpid())
+		syslog(pri, "%s", msg);
+	else
+		syslog(pri, "%s[%d]: %s", name, pid, msg);
 }
 
 static void
 vlog_errno(int pri, const char *fmt, va_list ap)
 {
-	char	 buf[1024];
+	char	 buf[LOG_MSG_MAX];
 	int	 saved_errno = errno;
 
 	if (fmt == NULL) {

@@ -8,12 +8,16 @@
 
 #include <stdarg.h>
 
+#define LOG_MSG_MAX	1024	/* one message, NUL included; longer is cut */
+
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))
 #endif
 
 void	log_init(int, int);
 void	log_procinit(const char *);
+void	log_sethook(void (*)(int, const char *));
+void	log_relay(int, const char *, int, const char *);
 void	log_setverbose(int);
 int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((__format__(printf, 1, 2)));

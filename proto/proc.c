@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ static __dead void proc_exec(const char *, char **, int, int);
 static void	 proc_event(int, short, void *);
 static void	 proc_update(struct proc *);
 static void	 proc_lost(struct proc *);
+static void	 proc_child_log(struct proc *, struct imsg *);
 
 /*
  * The first of the directories dirs (relative to the directory of our own
@@ -189,7 +191,10 @@ proc_start(struct proc *p, int debug, int verbose)
 		errno = error;
 		return (-1);
 	}
-	imsgbuf_allow_fdpass(&p->ibuf);
+	/*
+	 * No fd passing on our end: descriptors go to a child, never come
+	 * from one (one sent is closed on arrival, see proc_read).
+	 */
 	if (imsgbuf_set_maxsize(&p->ibuf, CAPSEM_IMSG_MAX) == -1)
 		fatal("imsgbuf_set_maxsize");
 	p->pid = pid;
@@ -427,7 +432,9 @@ proc_lost(struct proc *p)
 /*
  * Take in what the child sent and dispatch each imsg.  -1: the channel is
  * gone: lost (closed here, and gone() called) or closed by the parent
- * while dispatching; how the child ended comes from waitpid.
+ * while dispatching; how the child ended comes from waitpid.  A child
+ * that sends a descriptor (imsg closed it on arrival: EBADMSG) is
+ * malformed: a parent never needs one from a child.
  */
 int
 proc_read(struct proc *p)
@@ -440,6 +447,10 @@ proc_read(struct proc *p)
 	if ((n = imsgbuf_read(&p->ibuf)) == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return (0);
+		if (errno == EBADMSG) {
+			proc_malformed(p, NULL, "sent a file descriptor");
+			return (-1);
+		}
 		log_warn("%s child (pid %d): imsg read", p->role, (int)p->pid);
 		n = 0;
 	}
@@ -456,11 +467,43 @@ proc_read(struct proc *p)
 			return (0);
 		if (imsg_get_type(&imsg) == IMSG_CHILD_READY)
 			p->ready = 1;
-		p->dispatch(p, &imsg);
+		if (imsg_get_type(&imsg) == IMSG_CHILD_LOG)
+			proc_child_log(p, &imsg);
+		else
+			p->dispatch(p, &imsg);
 		imsg_free(&imsg);
 		if (!p->running)
 			return (-1);
 	}
+}
+
+/*
+ * A log line of the child (IMSG_CHILD_LOG), written here for every child
+ * before any dispatch sees it.  Input from a child: untrusted, so a known
+ * priority, a NUL-ended name and one NUL-ended line of bounded length, and
+ * the pid is ours, not the child's word.
+ */
+static void
+proc_child_log(struct proc *p, struct imsg *imsg)
+{
+	struct imsg_child_log	 l;
+	char			 buf[sizeof(l) + CHILD_LOG_LINE_MAX];
+	const char		*line = buf + sizeof(l);
+	size_t			 len = imsg_get_len(imsg);
+
+	if (len <= sizeof(l) || len > sizeof(buf) ||
+	    imsg_get_data(imsg, buf, len) == -1) {
+		proc_malformed(p, imsg, "log line of a bad length");
+		return;
+	}
+	memcpy(&l, buf, sizeof(l));
+	if (l.pri < LOG_EMERG || l.pri > LOG_DEBUG ||
+	    memchr(l.procname, '\0', sizeof(l.procname)) == NULL ||
+	    buf[len - 1] != '\0' || strlen(line) != len - sizeof(l) - 1) {
+		proc_malformed(p, imsg, "not one log line");
+		return;
+	}
+	log_relay(l.pri, l.procname, (int)p->pid, line);
 }
 
 /*

@@ -66,7 +66,9 @@ void		 proc_seccomp_report(struct proc *, struct imsg *);
 /*
  * Reading a child: the loop calls proc_read() when the channel is readable
  * (a parent may also call it to take in a dead child's last words); it
- * hands each imsg to dispatch and returns -1 once the channel is gone (EOF,
+ * writes each log line the child sent (IMSG_CHILD_LOG: only parents write
+ * to syslog or stderr), hands every other imsg to dispatch in the order
+ * they came, and returns -1 once the channel is gone (EOF,
  * a read error, or a malformed imsg, after which the child is stopped).  Input
  * from a child is untrusted: the accessors check an imsg's exact size or
  * that it is one NUL-terminated string, and on a mismatch apply the one

@@ -6,7 +6,9 @@
  * final or an intermediate component (pointing inside or outside) never
  * followed, delete of a missing file or a directory, reads of non-regular
  * or too large files, message texts, and boot files (parents, atomic
- * replace, final symlink refused).  Descriptor leaks are checked by
+ * replace, final symlink refused).  No write goes through a hard link or
+ * keeps a setuid or setgid bit, and new files and directories belong to
+ * the owner set with ws_set_owner.  Descriptor leaks are checked by
  * counting /proc/self/fd around every test.
  */
 
@@ -309,6 +311,85 @@ test_mode(void **state)
 	/* A read-only mode still gets the data written. */
 	assert_int_equal(wr(f, "ro", "data", 0400), 0);
 	assert_string_equal(get_file(f->root, "ro"), "data");
+}
+
+/* setuid and setgid are never set, whatever the host asks (06000). */
+static void
+test_mode_setid(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX], err[256];
+	struct stat	 st;
+
+	path_in(p, sizeof(p), f->root, "suid");
+	assert_int_equal(wr(f, "suid", "x", 06755), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+
+	/* An existing setuid file loses the bit too. */
+	assert_int_equal(chmod(p, 04755), 0);
+	assert_int_equal(wr(f, "suid", "y", 04711), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0711);
+
+	path_in(p, sizeof(p), f->out, "bootsuid");
+	assert_int_equal(bootfile_write(p, "z", 1, 06755, err,
+	    sizeof(err)), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+}
+
+/*
+ * A file with another link (to a file outside the workspace, here) is
+ * refused, and what it links to is left as it was: content and mode.
+ */
+static void
+test_hardlink(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX], q[PATH_MAX];
+	struct stat	 st;
+
+	put_file(f->out, "target", "outside");
+	path_in(p, sizeof(p), f->out, "target");
+	assert_int_equal(chmod(p, 0600), 0);
+	path_in(q, sizeof(q), f->root, "hl");
+	assert_int_equal(link(p, q), 0);
+	wr_refused(f, "hl", "FileWrite rejected: the file has other hard "
+	    "links");
+	assert_string_equal(get_file(f->out, "target"), "outside");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+/* New files and directories belong to the owner set; existing ones keep
+ * theirs.  Only root can give a file away. */
+static void
+test_owner(void **state)
+{
+	struct fx	*f = *state;
+	char		 p[PATH_MAX];
+	struct stat	 st;
+
+	if (geteuid() != 0) {
+		print_message("not root: not checked\n");
+		return;
+	}
+	put_file(f->root, "old", "x");
+	ws_set_owner(65534, 65534);
+	assert_int_equal(wr(f, "new/file", "x", 0644), 0);
+	assert_int_equal(wr(f, "old", "y", 0644), 0);
+	ws_set_owner((uid_t)-1, (gid_t)-1);
+	path_in(p, sizeof(p), f->root, "new/file");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_gid, 65534);
+	path_in(p, sizeof(p), f->root, "new");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	path_in(p, sizeof(p), f->root, "old");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, 0);
 }
 
 static void
@@ -715,6 +796,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nested_parents, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mode_setid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_hardlink, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dotdot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outside_absolute, setup,
 		    teardown),

@@ -4,7 +4,10 @@
  * cannot (missing, not executable, not a program, a missing interpreter),
  * leaking no descriptor and leaving no child; proc_permanent() tells those
  * from the transient shortages; programs are found next to our own binary
- * first; a real child starts and reports ready.
+ * first; a real child starts and reports ready; a descriptor a child sends
+ * never reaches the parent (the child is stopped as malformed instead); a
+ * child's log line is written by the parent and never dispatched, a
+ * malformed one stops the child.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -12,15 +15,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -31,9 +37,14 @@
 
 #define FDS_CHECKED	256
 #define READY_MS	10000
+#define FDSENDER	"capsem-test-fdsender"	/* this binary, as a child */
+#define LOGGER		"capsem-test-logger"	/* a good log line, then a bad */
 
 static char	 tmpdir[PATH_MAX];
 static char	*libexec;	/* the build's, from regress/run.sh */
+static char	 self[PATH_MAX];	/* this test binary */
+static int	 fds_seen;	/* descriptors handed to dispatch_fd */
+static int	 dispatched;	/* imsgs handed to dispatch_fd */
 
 static int
 open_fds(void)
@@ -65,6 +76,7 @@ static int
 setup(void **state)
 {
 	const char	*env = getenv("CAPSEM_LIBEXECDIR");
+	char		 path[PATH_MAX + 64];
 
 	libexec = env != NULL ? strdup(env) : NULL;
 	snprintf(tmpdir, sizeof(tmpdir), "%s/capsem-test-proc.XXXXXX",
@@ -74,6 +86,12 @@ setup(void **state)
 	make_file("notexec", "#!/bin/sh\nexit 0\n", 0644);
 	make_file("garbage", "\001\002 not a program\n", 0755);
 	make_file("nointerp", "#!/nonexistent/interpreter\n", 0755);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, FDSENDER);
+	if (symlink(self, path) == -1)
+		return (-1);
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, LOGGER);
+	if (symlink(self, path) == -1)
+		return (-1);
 	setenv("CAPSEM_LIBEXECDIR", tmpdir, 1);
 	ev_init();
 	return (0);
@@ -228,8 +246,132 @@ test_real_child(void **state)
 	setenv("CAPSEM_LIBEXECDIR", tmpdir, 1);
 }
 
+static void
+dispatch_fd(struct proc *p, struct imsg *imsg)
+{
+	int	 fd;
+
+	dispatched++;
+	if ((fd = imsg_get_fd(imsg)) != -1) {
+		fds_seen++;
+		close(fd);
+	}
+}
+
+/*
+ * The child side of test_child_sends_fd: one imsg carrying a descriptor
+ * to the parent, then wait for the parent to close the channel.
+ */
+static int
+fdsender(void)
+{
+	struct imsgbuf	 ibuf;
+	char		 c;
+
+	if (imsgbuf_init(&ibuf, CHILD_IMSG_FD) == -1)
+		return (1);
+	if (imsg_compose(&ibuf, IMSG_CHILD_READY, 0, 0,
+	    open("/dev/null", O_RDONLY), NULL, 0) == -1 ||
+	    imsgbuf_flush(&ibuf) == -1)
+		return (1);
+	while (read(CHILD_IMSG_FD, &c, 1) > 0)
+		;
+	return (0);
+}
+
+/*
+ * The child side of test_child_log: one log line, then one without its
+ * NUL, then wait for the parent to close the channel.
+ */
+static int
+logger(void)
+{
+	struct imsgbuf		 ibuf;
+	struct imsg_child_log	 l;
+	char			 msg[sizeof(l) + 8], c;
+
+	if (imsgbuf_init(&ibuf, CHILD_IMSG_FD) == -1)
+		return (1);
+	memset(&l, 0, sizeof(l));
+	l.pri = LOG_INFO;
+	strlcpy(l.procname, "capsem-test: logger", sizeof(l.procname));
+	memcpy(msg, &l, sizeof(l));
+	memcpy(msg + sizeof(l), "hello\0", 6);
+	if (imsg_compose(&ibuf, IMSG_CHILD_LOG, 0, 0, -1, msg,
+	    sizeof(l) + 6) == -1)
+		return (1);
+	memcpy(msg + sizeof(l), "unended!", 8);
+	if (imsg_compose(&ibuf, IMSG_CHILD_LOG, 0, 0, -1, msg,
+	    sizeof(msg)) == -1 || imsgbuf_flush(&ibuf) == -1)
+		return (1);
+	while (read(CHILD_IMSG_FD, &c, 1) > 0)
+		;
+	return (0);
+}
+
+/*
+ * Start this binary as the child prog and read it until its channel is
+ * gone: it must have been stopped (SIGKILL) as malformed.  0 when not
+ * checked: under valgrind the child would run with valgrind's preload.
+ */
+static int
+bad_child(const char *prog)
+{
+	struct proc	 p;
+	struct pollfd	 pfd;
+	int		 st;
+
+	if (under_valgrind()) {
+		print_message("under valgrind: not checked\n");
+		return (0);
+	}
+	memset(&p, 0, sizeof(p));
+	p.role = prog;
+	p.prog = prog;
+	p.dispatch = dispatch_fd;
+	fds_seen = dispatched = 0;
+	assert_int_equal(proc_start(&p, 0, 0), 0);
+	while (p.running) {
+		pfd.fd = p.ibuf.fd;
+		pfd.events = POLLIN;
+		assert_int_equal(poll(&pfd, 1, READY_MS), 1);
+		if (proc_read(&p) == -1 || fds_seen > 0)
+			break;
+	}
+	proc_close(&p);
+	assert_int_equal(proc_reap(p.pid, READY_MS, &st), 0);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	return (1);
+}
+
+/*
+ * A child's log line is the parent's to write, never dispatched; one
+ * without its NUL stops the child as malformed.
+ */
+static void
+test_child_log(void **state)
+{
+	if (bad_child(LOGGER))
+		assert_int_equal(dispatched, 0);
+}
+
+/*
+ * Parents never take descriptors from a child: one sent is closed on
+ * arrival, never dispatched, and the child is stopped as malformed.
+ */
+static void
+test_child_sends_fd(void **state)
+{
+	int	 fds = open_fds();
+
+	if (!bad_child(FDSENDER))
+		return;
+	assert_int_equal(fds_seen, 0);
+	assert_int_equal(open_fds(), fds);
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_missing),
@@ -240,7 +382,16 @@ main(void)
 		cmocka_unit_test(test_near_self),
 		cmocka_unit_test(test_program_names_last_dir),
 		cmocka_unit_test(test_real_child),
+		cmocka_unit_test(test_child_sends_fd),
+		cmocka_unit_test(test_child_log),
 	};
+
+	if (strcmp(basename(argv[0]), FDSENDER) == 0)
+		return (fdsender());
+	if (strcmp(basename(argv[0]), LOGGER) == 0)
+		return (logger());
+	if (realpath("/proc/self/exe", self) == NULL)
+		return (1);
 
 	return (cmocka_run_group_tests(tests, setup, teardown));
 }
