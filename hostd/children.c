@@ -42,6 +42,7 @@ static void	 child_gone(struct proc *);
 static void	 child_report(struct hchild *);
 static void	 child_free(struct hchild *);
 static void	 stream_imsg(struct hchild *, struct imsg *);
+static void	 children_new_auditlog(void);
 
 void
 children_init(void)
@@ -215,6 +216,8 @@ stream_imsg(struct hchild *c, struct imsg *imsg)
 			break;
 		log_debug("audit: %llu records written",
 		    (unsigned long long)n);
+		if (session_audit_rotate())
+			children_new_auditlog();
 		return;
 	case IMSG_HOST_LIFECYCLE:
 		if (c->port != PORT_LIFECYCLE ||
@@ -299,6 +302,24 @@ child_report(struct hchild *c)
 	    ++early_deaths[c->port != PORT_CONTROL] >= EARLY_DEATHS_MAX)
 		hostd_fault("%s died %d times in a row before it was ready "
 		    "(last: %s)", c->p.prog, EARLY_DEATHS_MAX, why);
+}
+
+/* audit.jsonl was rotated: every audit child writes to the new file. */
+static void
+children_new_auditlog(void)
+{
+	struct hchild	*c;
+	int		 fd;
+
+	TAILQ_FOREACH(c, &children, entry) {
+		if (c->port != PORT_AUDIT || !c->p.running)
+			continue;
+		if ((fd = fcntl(session_auditfd(), F_DUPFD_CLOEXEC, 0)) == -1) {
+			log_warn("audit.jsonl: dup");
+			return;
+		}
+		(void)proc_compose(&c->p, IMSG_HOST_AUDITLOG, fd, NULL, 0);
+	}
 }
 
 /* The session is over: close every channel, reap every child (bounded). */

@@ -42,6 +42,7 @@
 #define VM_LAST_WORDS_MS	1000
 #define HANGUP_MS		2000	/* shell hung up: its exit due by then */
 #define BOOT_SECS_DEFAULT	60
+#define AUDIT_MAX_DEFAULT	(20LL * 1024 * 1024)
 
 struct hconf	 conf;
 struct hsession	 sess;
@@ -76,6 +77,7 @@ static const struct option longopts[] = {
 	{ "ping",	required_argument,	NULL, 'p' },
 	{ "missed",	required_argument,	NULL, 'm' },
 	{ "boot-timeout", required_argument,	NULL, 'B' },
+	{ "audit-max",	required_argument,	NULL, 'A' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -83,10 +85,10 @@ static const struct option longopts[] = {
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-CdTVv] [-B boot-seconds] [-e key=value] "
-	    "[-K vm-stop-command]\n\t[-k vm-pid] [-m missed-pongs] "
-	    "[-p ping-seconds] [-R fd] [-t transport]\n\t-S dir\n",
-	    getprogname());
+	fprintf(stderr, "usage: %s [-CdTVv] [-A audit-max] [-B boot-seconds] "
+	    "[-e key=value]\n\t[-K vm-stop-command] [-k vm-pid] "
+	    "[-m missed-pongs] [-p ping-seconds]\n\t[-R fd] "
+	    "[-t transport] -S dir\n", getprogname());
 	exit(1);
 }
 
@@ -104,9 +106,17 @@ main(int argc, char *argv[])
 	conf.ping_secs = 10;
 	conf.max_missed = 3;
 	conf.boot_secs = BOOT_SECS_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "B:Cde:K:k:m:p:R:S:Tt:Vv", longopts,
+	conf.audit_max = AUDIT_MAX_DEFAULT;
+	while ((ch = getopt_long(argc, argv, "A:B:Cde:K:k:m:p:R:S:Tt:Vv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'A':
+			conf.audit_max = strtonum(optarg, 4096, LLONG_MAX,
+			    &errstr);
+			if (errstr != NULL)
+				errx(1, "--audit-max %s: bytes is %s", optarg,
+				    errstr);
+			break;
 		case 'B':
 			conf.boot_secs = strtonum(optarg, 0, 86400, &errstr);
 			if (errstr != NULL)

@@ -42,6 +42,7 @@ struct hconf {
 	int		 ping_secs;
 	int		 max_missed;
 	int		 boot_secs;	/* first boot deadline, 0: none */
+	long long	 audit_max;	/* audit.jsonl rotated past this */
 	int		 debug;
 	int		 verbose;
 	char		*env[HOSTD_ENV_MAX];	/* "KEY=VALUE" */
@@ -168,6 +169,7 @@ void		 session_json(void);
 void		 ptylog_write(int, const void *, size_t);
 void		 ptylog_resize(uint16_t, uint16_t);
 int		 session_auditfd(void);
+int		 session_audit_rotate(void);
 void		 session_remove(void);
 
 #endif

@@ -159,6 +159,34 @@ session_auditfd(void)
 }
 
 /*
+ * audit.jsonl is rotated as pty.log is: once it is over conf.audit_max
+ * bytes it becomes audit.jsonl.1 (replacing an older one) and a new one
+ * is started, so a guest cannot grow the disk without bound.  1 if it was
+ * rotated (the audit children then need the new descriptor).
+ */
+int
+session_audit_rotate(void)
+{
+	struct stat	 sb;
+	int		 fd;
+
+	if (auditfd == -1 || fstat(auditfd, &sb) == -1 ||
+	    sb.st_size < (off_t)conf.audit_max)
+		return (0);
+	if (renameat(dirfd_, "audit.jsonl", dirfd_, "audit.jsonl.1") == -1 ||
+	    (fd = openat(dirfd_, "audit.jsonl", O_WRONLY | O_APPEND |
+	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		log_warn("%s/audit.jsonl: rotate", conf.dir);
+		return (0);
+	}
+	close(auditfd);
+	auditfd = fd;
+	log_info("%s/audit.jsonl: rotated at %lld bytes", conf.dir,
+	    (long long)sb.st_size);
+	return (1);
+}
+
+/*
  * Rewrite session.json: write a temporary file, rename it over.  Called
  * by hostd_state() and before a poll after session_changed() only.
  */
