@@ -7,6 +7,7 @@
 #define CAPSEM_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 #define LOG_MSG_MAX	1024	/* one message, NUL included; longer is cut */
 
@@ -19,6 +20,7 @@ void	log_procinit(const char *);
 void	log_sethook(void (*)(int, const char *));
 void	log_relay(int, const char *, int, const char *);
 void	log_setverbose(int);
+void	log_setclock(int64_t (*)(void));
 int	log_getverbose(void);
 void	log_warn(const char *, ...) __attribute__((__format__(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((__format__(printf, 1, 2)));
