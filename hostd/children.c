@@ -67,10 +67,17 @@ children_prepare(void *arg)
 	}
 }
 
+/* Children still running: a channel open or not reaped yet. */
 size_t
-children_count(void)
+children_running(void)
 {
-	return (nchildren);
+	struct hchild	*c;
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(c, &children, entry)
+		if (c->p.running || !c->reaped)
+			n++;
+	return (n);
 }
 
 /* A decoder child for one framed connection; it owns fd from now on. */

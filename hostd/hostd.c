@@ -387,8 +387,9 @@ hostd_signal(int signo, void *arg)
 	case SIGTERM:
 	case SIGINT:
 	case SIGHUP:
+		/* Already ending: the clients were told; end now. */
 		if (finishing)
-			break;
+			hostd_exit();
 		log_info("%s: %s", strsignal(signo),
 		    conf.temp ? "ending the temporary session" :
 		    "leaving; the guest will reconnect to the next "
@@ -405,7 +406,7 @@ hostd_signal(int signo, void *arg)
 static void
 hostd_prepare(void *arg)
 {
-	if (vm_gone && (sess.exited || children_count() == 0))
+	if (vm_gone && (sess.exited || children_running() == 0))
 		vm_verdict();
 	if (finishing && clients_flushed())
 		hostd_exit();

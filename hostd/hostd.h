@@ -129,7 +129,7 @@ void		 child_start(int, uint32_t);
 void		 child_stop(struct hchild *);
 void		 children_sigchld(void);
 void		 children_stop_all(void);
-size_t		 children_count(void);
+size_t		 children_running(void);
 
 /* exec.c */
 void		 execs_init(void);
