@@ -404,3 +404,50 @@ restart_hostd() {
 	    new_connected "$1"
 	WU_HINT=
 }
+
+# selftest_session N DIR SIDE ROLE:WHAT: hostd and a local agent on DIR,
+# with CAPSEM_SANDBOX_SELFTEST=ROLE:WHAT for SIDE (hostd or agent) only;
+# for an exec ROLE, the first exec (whose stream child is the one asked to
+# try) is run.
+selftest_session() {
+	[ "$3" = hostd ] && export CAPSEM_SANDBOX_SELFTEST="$4"
+	start_hostd "$2"
+	unset CAPSEM_SANDBOX_SELFTEST
+	[ "$3" = agent ] && export CAPSEM_SANDBOX_SELFTEST="$4"
+	start_local_agent "$2"
+	unset CAPSEM_SANDBOX_SELFTEST
+	if [ "${4%%:*}" = exec ]; then
+		wait_until 20 "session $1 connected" state_is "$2" connected
+		timeout 30 capsem-shell exec -S "$2" -- \
+		    sh -c 'sleep 1; echo first' >/dev/null 2>&1
+	fi
+	return 0
+}
+
+# audit_probe N: one complete execve event (SYSCALL, EXECVE, CWD, EOE) of
+# a guest audit log, older than every vector event; its record says
+# "--probe-N".
+audit_probe() {
+	id="1713000000.000:$1"
+	printf '%s %s %s %s %s %s\n' "type=SYSCALL msg=audit($id):" \
+	    'arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3' \
+	    "a3=0 items=2 ppid=1 pid=$1 auid=0 uid=0 gid=0 euid=0 suid=0" \
+	    'fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="true"' \
+	    'exe="/usr/bin/true"' 'key="capsem_exec"'
+	printf 'type=EXECVE msg=audit(%s): argc=2 a0="true" a1="--probe-%s"\n' \
+	    "$id" "$1"
+	printf 'type=CWD msg=audit(%s): cwd="/"\n' "$id"
+	printf 'type=EOE msg=audit(%s): \n' "$id"
+}
+
+# tm_temp_session NAME: a temporary session (capsem-shell, the test's shell
+# and tag) in tmux window NAME, at its prompt; its directory in $SESSDIR.
+tm_temp_session() {
+	before=$(temp_dirs)
+	tm_run "$1" capsem-shell --shell "$SHELLCMD" -e "$PS1ENV" \
+	    -e "CAPSEM_TESTTAG=$TESTDIR"
+	wait_temp_dir "$before"
+	WU_HINT="pane_tail $1"
+	wait_until 15 "window $1: the prompt" pane_prompt "$1"
+	WU_HINT=
+}

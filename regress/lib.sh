@@ -208,3 +208,14 @@ agent_children_left() {
 	ps -e -o sid= -o stat= | awk -v s="$AGENTSID" \
 	    '$1 == s && $2 !~ /^Z/ { n++ } END { print n + 0 }'
 }
+
+# start_fifo_session: the testhost reading its script from the FIFO ctl,
+# which this shell holds open on fd 3 (so the host waits for the test to
+# write each part: `cat >&3 <<S`), and the agent.
+start_fifo_session() {
+	rm -f ctl
+	mkfifo ctl || fail "mkfifo ctl"
+	exec 3<>ctl
+	start_host ctl
+	start_agent "$@"
+}

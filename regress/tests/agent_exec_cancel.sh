@@ -21,10 +21,7 @@ left() {
 }
 
 # The script comes through a FIFO, so that the host waits for the test.
-mkfifo ctl
-exec 3<>ctl
-start_host ctl
-start_agent
+start_fifo_session
 cat >&3 <<S
 wait-boot
 send {"t":"exec","d":{"id":1,"command":"exec $S 100"}}

@@ -38,11 +38,7 @@ start_case() {
 	mkdir "$TOP/$1"
 	cd "$TOP/$1" || exit 1
 	TESTDIR=$TOP/$1
-	rm -f ctl
-	mkfifo ctl
-	exec 3<>ctl
-	start_host ctl
-	start_agent
+	start_fifo_session
 	cat >&3 <<S
 wait-boot
 send {"t":"exec","d":{"id":1,"command":"$2 $S 100 & setsid $S 100 & $S 100"}}

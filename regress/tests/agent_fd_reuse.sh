@@ -18,10 +18,8 @@ trap "end_all 2>/dev/null" EXIT
 mkdir bin
 ln -s "$(command -v sleep)" bin/sleep
 ln -s "$(command -v cat)" bin/cat
-mkfifo gate gate2 ctl
-exec 3<>ctl
-start_host ctl
-start_agent
+mkfifo gate gate2
+start_fifo_session
 cat >&3 <<S
 wait-boot
 send {"t":"exec","d":{"id":1,"command":"exec $TESTDIR/bin/cat $TESTDIR/gate"}}

@@ -105,18 +105,6 @@ pid_of_client() {	# NAME: the capsem-shell of window NAME
 	return 1
 }
 
-# temp_session NAME: a temporary session in window NAME, at its prompt;
-# its directory in $SESSDIR.
-temp_session() {
-	before=$(temp_dirs)
-	tm_run "$1" capsem-shell --shell "$SHELLCMD" -e "$PS1ENV" \
-	    -e "CAPSEM_TESTTAG=$TESTDIR"
-	wait_temp_dir "$before"
-	WU_HINT="pane_tail $1"
-	wait_until 15 "row $1: the prompt" pane_prompt "$1"
-	WU_HINT=
-}
-
 # A persistent session made with `new -d`, in $PDIR.
 new_session() {
 	PDIR=$TESTDIR/p.$1
@@ -133,31 +121,31 @@ exec_running() {	# the long exec command runs
 
 # --- the table ------------------------------------------------------------
 
-temp_session ctrl_d
+tm_temp_session ctrl_d
 t0=$(now_ms); keys ctrl_d C-d
 row_end ctrl_d "$t0" 0 "$SESSDIR"; gone "$SESSDIR"
 
-temp_session exit5
+tm_temp_session exit5
 t0=$(now_ms); type_line exit5 'exit 5'
 row_end exit5 "$t0" 5 "$SESSDIR"; gone "$SESSDIR"
 
-temp_session kill9
+tm_temp_session kill9
 t0=$(now_ms); type_line kill9 'kill -9 $$'
 row_end kill9 "$t0" 137 "$SESSDIR"; gone "$SESSDIR"
 
-temp_session hup
+tm_temp_session hup
 t0=$(now_ms); tm kill-window -t "=main:hup"
 row_gone hup "$t0" "$SESSDIR"
 
-temp_session term
+tm_temp_session term
 t0=$(now_ms); kill -TERM "$(pid_of_client term)"
 row_end term "$t0" 143 "$SESSDIR"; gone "$SESSDIR"
 
-temp_session kill
+tm_temp_session kill
 t0=$(now_ms); kill -KILL "$(pid_of_client kill)"
 row_end kill "$t0" 137 "$SESSDIR"; gone "$SESSDIR"
 
-temp_session tilde
+tm_temp_session tilde
 t0=$(now_ms); keys tilde Enter '~' '.'
 row_end tilde "$t0" 255 "$SESSDIR"; gone "$SESSDIR"
 says tilde "the temporary session ends"
@@ -198,7 +186,7 @@ wait_rc shutexec 5
 row_end shutexec "$t0" "$rc" "$PDIR"
 state_is "$PDIR" exited || fail "row shut: session.json not exited"
 
-temp_session exitexec
+tm_temp_session exitexec
 tm_run exitexec2 capsem-shell exec -S "$SESSDIR" -- sleep 3017
 wait_until 15 "row exitexec: the command to run" exec_running
 t0=$(now_ms); type_line exitexec exit
@@ -206,7 +194,7 @@ row_end exitexec "$t0" 0 "$SESSDIR"; gone "$SESSDIR"
 wait_rc exitexec2 5
 [ "$rc" != 0 ] || fail "row exitexec: the exec client exited 0"
 
-temp_session agent9
+tm_temp_session agent9
 ap=$(json_field "$SESSDIR/session.json" vm_pid)
 t0=$(now_ms); kill -KILL "$ap"
 row_end agent9 "$t0" 255 "$SESSDIR"; gone "$SESSDIR"

@@ -11,19 +11,6 @@
 command -v tmux >/dev/null 2>&1 || { echo "skipped: no tmux"; exit 0; }
 V=${CAPSEM_VECTORS:?}
 
-# probe SERIAL: one execve event, older than every vector event.
-probe() {
-	id="1713000000.000:$1"
-	printf '%s %s %s %s %s %s\n' "type=SYSCALL msg=audit($id):" \
-	    'arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3' \
-	    "a3=0 items=2 ppid=1 pid=$1 auid=0 uid=0 gid=0 euid=0 suid=0" \
-	    'fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="true"' \
-	    'exe="/usr/bin/true"' 'key="capsem_exec"'
-	printf 'type=EXECVE msg=audit(%s): argc=2 a0="true" a1="--probe-%s"\n' \
-	    "$id" "$1"
-	printf 'type=CWD msg=audit(%s): cwd="/"\n' "$id"
-	printf 'type=EOE msg=audit(%s): \n' "$id"
-}
 
 : >audit.log
 t_start=$(date +%s%3N)	# wall clock, as in pty.log
@@ -46,7 +33,7 @@ until probe_seen; do
 	[ "$(now_ms)" -lt "$end" ] || fail "no audit record in $AJ in 20 s \
 ($k probe events written)"
 	k=$((k + 1))
-	probe "$k" >>audit.log
+	audit_probe "$k" >>audit.log
 	e2=$(($(now_ms) + 2000))
 	while ! probe_seen && [ "$(now_ms)" -lt "$e2" ]; do
 		sleep 0.02

@@ -6,19 +6,6 @@
 . "$CAPSEM_TOP/regress/lib.sh"
 . "$CAPSEM_TOP/regress/hostlib.sh"
 
-# probe N: one complete execve event of the guest's audit log.
-probe() {
-	id="1713000000.000:$1"
-	printf '%s %s %s %s %s %s\n' "type=SYSCALL msg=audit($id):" \
-	    'arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3' \
-	    "a3=0 items=2 ppid=1 pid=$1 auid=0 uid=0 gid=0 euid=0 suid=0" \
-	    'fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="true"' \
-	    'exe="/usr/bin/true"' 'key="capsem_exec"'
-	printf 'type=EXECVE msg=audit(%s): argc=2 a0="true" a1="--probe-%s"\n' \
-	    "$id" "$1"
-	printf 'type=CWD msg=audit(%s): cwd="/"\n' "$id"
-	printf 'type=EOE msg=audit(%s): \n' "$id"
-}
 
 D=$TESTDIR/tmp/s
 start_hostd "$D" --audit-max 4096
@@ -33,7 +20,7 @@ k=0
 until [ "$(records)" -ge 1 ]; do
 	k=$((k + 1))
 	[ $k -le 100 ] || fail "no audit record after 100 probes"
-	probe "$k" >>"$TESTDIR/guest-audit.log"
+	audit_probe "$k" >>"$TESTDIR/guest-audit.log"
 	wu_end=$(($(now_ms) + 300))
 	while [ "$(records)" -lt 1 ] && [ "$(now_ms)" -lt "$wu_end" ]; do
 		sleep 0.02
@@ -43,7 +30,7 @@ first=$k
 n=$((first + 20))
 while [ $k -lt $n ]; do
 	k=$((k + 1))
-	probe "$k" >>"$TESTDIR/guest-audit.log"
+	audit_probe "$k" >>"$TESTDIR/guest-audit.log"
 done
 want=$((n - first + 1))
 WU_HINT="ls -l $D"

@@ -12,12 +12,8 @@ last_line() {	# NAME TEXT: the last non-empty line of the pane is TEXT
 	[ "$(pane "$1" | sed 's/ *$//; /^$/d' | tail -n 1)" = "$2" ]
 }
 
-before=$(temp_dirs)
-tm_run a capsem-shell --shell "$SHELLCMD" -e "$PS1ENV" \
-    -e "CAPSEM_TESTTAG=$TESTDIR"
-wait_temp_dir "$before"
+tm_temp_session a
 WU_HINT="pane_tail a"
-wait_until 15 "the prompt" pane_prompt a
 type_line a "while :; do stty size; sleep 0.1; done"
 wait_until 5 "the loop" pane_has a "while :"
 tm resize-window -t "=main:a" -x 120 -y 40 || fail "tmux resize-window"

@@ -33,25 +33,8 @@ capsem-hostd, found $n"
 selftest() {
 	D=$TESTDIR/tmp/sb$1
 	log=$TESTDIR/sb$1.$2.log
-	if [ "$2" = hostd ]; then
-		CAPSEM_SANDBOX_SELFTEST=$3
-		export CAPSEM_SANDBOX_SELFTEST
-	fi
-	start_hostd "$D"
-	unset CAPSEM_SANDBOX_SELFTEST
-	if [ "$2" = agent ]; then
-		CAPSEM_SANDBOX_SELFTEST=$3
-		export CAPSEM_SANDBOX_SELFTEST
-	fi
-	start_local_agent "$D"
-	unset CAPSEM_SANDBOX_SELFTEST
+	selftest_session "$1" "$D" "$2" "$3"
 	role=${3%%:*}
-	if [ "$role" = exec ]; then
-		wait_until 20 "session $1 connected" state_is "$D" connected
-		# The first exec's stream child is the one asked to try.
-		capsem-shell exec -S "$D" -- sh -c 'sleep 1; echo first' \
-		    >/dev/null 2>&1
-	fi
 	wait_until 20 "$2 $role child killed for $4" violation "$log" \
 	    "$role" "$4"
 	# The very child that tried is the one reaped, killed by SIGSYS.

@@ -33,12 +33,8 @@ has none "T=xterm-256color L= C="
 has none -iutf8
 
 command -v tmux >/dev/null 2>&1 || { echo "skipped: no tmux"; exit 0; }
-before=$(temp_dirs)
-tm_run a capsem-shell --shell "$SHELLCMD" -e "$PS1ENV" \
-    -e "CAPSEM_TESTTAG=$TESTDIR"
-wait_temp_dir "$before"
+tm_temp_session a
 WU_HINT="pane_tail a"
-wait_until 15 "the prompt" pane_prompt a
 printf 'echo pasted-$((1+1))\n~.\necho pasted-$((2+2))\n' >"$TESTDIR/paste"
 tm load-buffer "$TESTDIR/paste" || fail "tmux load-buffer"
 tm paste-buffer -p -t "=main:a" || fail "tmux paste-buffer"
