@@ -193,17 +193,14 @@ ctl_forward(const struct msg *m)
 	struct imsg_resize	 rs;
 	struct imsg_exec	 ex;
 	struct iovec		 iov[4];
-	size_t			 i;
 	uint8_t			 nul = 0;
 
 	switch (m->type) {
 	case MSG_BOOTCONFIG:
 		memset(&bc, 0, sizeof(bc));
 		bc.epoch_secs = m->u.bootconfig.epoch_secs;
-		for (i = 0; i < m->u.bootconfig.ncaps; i++)
-			if (strcmp(m->u.bootconfig.caps[i].s,
-			    CAP_SHELLEXITED) == 0)
-				bc.cap_shellexited = 1;
+		bc.caps = cap_mask(m->u.bootconfig.caps,
+		    m->u.bootconfig.ncaps);
 		boot_done = 0;
 		imsg_compose(&ctl.ibuf, IMSG_CTL_BOOTCONFIG, 0, 0, -1, &bc,
 		    sizeof(bc));

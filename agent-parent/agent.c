@@ -79,7 +79,7 @@ static struct proc	 ctl_proc = {
 static struct {
 	enum phase	 phase;
 	int		 first_boot_done;
-	int		 cap_shellexited;
+	uint32_t	 host_caps;		/* CAPB_* of the last bootconfig */
 	int		 shell_gone;		/* reaped */
 	int		 stopping;		/* SIGTERM or shutdown seen */
 	int32_t		 exit_code;
@@ -120,6 +120,7 @@ static void		 agent_stop_children(void);
 static void		 channel_done(struct proc *, struct imsg *);
 static void		 control_imsg(struct proc *, struct imsg *);
 static void		 control_bootconfig(struct proc *, struct imsg *);
+static void		 agent_announce(void);
 static void		 control_exec(struct proc *, struct imsg *);
 static void		 agent_bootdone(void);
 static void		 agent_drain(void);
@@ -789,12 +790,37 @@ control_bootconfig(struct proc *p, struct imsg *imsg)
 
 	if (proc_imsg_exact(p, imsg, &bc, sizeof(bc)) == -1)
 		return;
-	sess.cap_shellexited = bc.cap_shellexited != 0;
-	log_debug("bootconfig: epoch %llu, shellexited %s",
-	    (unsigned long long)bc.epoch_secs,
-	    sess.cap_shellexited ? "supported" : "not supported");
+	sess.host_caps = bc.caps;
+	log_debug("bootconfig: epoch %llu, host capabilities: %s",
+	    (unsigned long long)bc.epoch_secs, cap_string(bc.caps));
 	if (bc.epoch_secs > 0)
 		clock_set(bc.epoch_secs);
+	if (bc.caps & CAPB_AGENTCAPS)
+		agent_announce();
+}
+
+/*
+ * Tell a host that understands agentcaps what this agent supports, before
+ * bootready, so that it knows before it sends anything that needs it.
+ */
+static void
+agent_announce(void)
+{
+	struct wire_str	 names[CAPB_NAMES_MAX];
+	struct msg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_AGENTCAPS;
+	m.u.agentcaps.caps = names;
+	m.u.agentcaps.ncaps = cap_names(AGENT_CAPS, names);
+	m.u.agentcaps.has_caps = 1;
+	(void)agent_send(&m);
+}
+
+uint32_t
+agent_host_caps(void)
+{
+	return (sess.host_caps);
 }
 
 static void
@@ -866,7 +892,7 @@ agent_drained(void)
 	struct msg	 m;
 
 	ev_timer_stop(&t_drain);
-	if (!sess.cap_shellexited) {
+	if ((sess.host_caps & CAPB_SHELLEXITED) == 0) {
 		agent_lifecycle_shutdown();
 		agent_finish();
 	}

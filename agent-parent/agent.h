@@ -25,6 +25,12 @@
 #define BOOTFILES_MAX		64
 #define BOOTFILES_BYTES		(10 * 1024 * 1024)
 
+/*
+ * The extensions this agent announces in agentcaps (CAPB_* bits of wire.h)
+ * to a host that announced "agentcaps" (capsem-protocol(7) "EXTENSIONS").
+ */
+#define AGENT_CAPS		0U
+
 struct agent_conf {
 	struct transport	 transport;
 	char			**shell_argv;
@@ -43,6 +49,7 @@ extern struct agent_conf	 conf;
 /* agent.c: the phases, and what the other files ask of them */
 int	 agent_running(void);
 int	 agent_first_boot_done(void);
+uint32_t agent_host_caps(void);
 int	 agent_deaths_exceeded(void);
 int	 agent_common_imsg(struct proc *, struct imsg *);
 int	 agent_child_done(struct proc *, struct imsg *, char *, size_t);

@@ -217,6 +217,7 @@ hctl_forward(const struct msg *m)
 {
 	struct imsg_host_execdone	 ed;
 	struct imsg_host_shellexited	 se;
+	uint32_t			 caps;
 
 	switch (m->type) {
 	case MSG_READY:
@@ -262,6 +263,11 @@ hctl_forward(const struct msg *m)
 		    m->u.shellexited.signal : 0;
 		imsg_compose(&ctl.ibuf, IMSG_HOST_SHELLEXITED, 0, 0, -1, &se,
 		    sizeof(se));
+		break;
+	case MSG_AGENTCAPS:
+		caps = cap_mask(m->u.agentcaps.caps, m->u.agentcaps.ncaps);
+		imsg_compose(&ctl.ibuf, IMSG_HOST_AGENTCAPS, 0, 0, -1, &caps,
+		    sizeof(caps));
 		break;
 	case MSG_FILECREATED:
 	case MSG_FILEMODIFIED:

@@ -223,6 +223,7 @@ guest_ctl_imsg(struct hchild *c, struct imsg *imsg)
 {
 	struct imsg_host_execdone	 ed;
 	uint64_t			 id;
+	uint32_t			 caps;
 	char				*s;
 
 	if (imsg_get_type(imsg) == IMSG_HOST_GUESTREADY) {
@@ -270,6 +271,13 @@ guest_ctl_imsg(struct hchild *c, struct imsg *imsg)
 		break;
 	case IMSG_HOST_SHELLEXITED:
 		guest_shellexited(c, imsg);
+		break;
+	case IMSG_HOST_AGENTCAPS:
+		if (proc_imsg_exact(&c->p, imsg, &caps, sizeof(caps)) == -1)
+			break;
+		sess.agent_caps = caps;
+		log_info("guest agent supports: %s", cap_string(caps));
+		session_changed();
 		break;
 	default:
 		proc_malformed(&c->p, imsg, "unexpected from control");
@@ -366,7 +374,7 @@ static void
 guest_ready(struct hchild *c, const char *version)
 {
 	struct msg	 m;
-	struct wire_str	 cap;
+	struct wire_str	 caps[CAPB_NAMES_MAX];
 	size_t		 i;
 	char		*eq;
 
@@ -383,6 +391,7 @@ guest_ready(struct hchild *c, const char *version)
 	booted = 0;
 	term_pair();
 	strlcpy(sess.agent_version, version, sizeof(sess.agent_version));
+	sess.agent_caps = 0;	/* until this connection's agentcaps */
 	log_info("guest ready (agent %s), booting connection %llu", version,
 	    (unsigned long long)sess.connections + 1);
 
@@ -390,10 +399,8 @@ guest_ready(struct hchild *c, const char *version)
 	m.type = MSG_BOOTCONFIG;
 	m.u.bootconfig.epoch_secs = conf.no_clock ? 0 :
 	    (uint64_t)time(NULL);
-	cap.s = CAP_SHELLEXITED;
-	cap.len = strlen(CAP_SHELLEXITED);
-	m.u.bootconfig.caps = &cap;
-	m.u.bootconfig.ncaps = 1;
+	m.u.bootconfig.caps = caps;
+	m.u.bootconfig.ncaps = cap_names(HOSTD_CAPS, caps);
 	m.u.bootconfig.has_caps = 1;
 	(void)send_msg(&m);
 	for (i = 0; i < conf.nenv; i++) {

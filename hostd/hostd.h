@@ -69,6 +69,7 @@ struct hsession {
 	int		 exit_signal;
 	uint64_t	 connections;	/* boots completed */
 	char		 agent_version[64];
+	uint32_t	 agent_caps;	/* CAPB_* of this connection's agentcaps */
 	char		 reason[160];	/* why it ended (or is ending) */
 	char		 warning[96];	/* what is wrong while it runs */
 };

@@ -51,6 +51,7 @@ static int	 json_dirty;
 static void	 session_prepare(void *);
 static const char *session_term(void);
 static const char *session_state_name(void);
+static json_t	*session_caps(uint32_t);
 static int	 ptylog_open(void);
 static void	 ptylog_replay(void);
 static void	 iso8601(int64_t, char *, size_t);
@@ -144,6 +145,22 @@ session_term(void)
  * hostd but not for the guest (no exit status, not temporary) is
  * "disconnected": its shell runs on and a new hostd may take it over.
  */
+/* A set of capability bits as the array of their names. */
+static json_t *
+session_caps(uint32_t mask)
+{
+	struct wire_str	 names[CAPB_NAMES_MAX];
+	json_t		*a;
+	size_t		 i, n;
+
+	if ((a = json_array()) == NULL)
+		fatalx("json_array");
+	n = cap_names(mask, names);
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_string(names[i].s));
+	return (a);
+}
+
 static const char *
 session_state_name(void)
 {
@@ -223,6 +240,7 @@ session_json(void)
 	json_object_set_new(o, "connections", json_integer(sess.connections));
 	json_object_set_new(o, "agent_version", sess.agent_version[0] ?
 	    json_string(sess.agent_version) : json_null());
+	json_object_set_new(o, "agent_caps", session_caps(sess.agent_caps));
 	json_object_set_new(o, "clients", json_integer(clients_count()));
 	json_object_set_new(o, "term", session_term() ?
 	    json_string(session_term()) : json_null());

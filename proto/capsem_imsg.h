@@ -82,6 +82,7 @@ enum imsg_type {
 	IMSG_HOST_ERROR = 118,	/* control: struct imsg_host_error */
 	IMSG_HOST_SNAPSHOTREADY = 119, /* control: snapshotready */
 	IMSG_HOST_SHELLEXITED = 120, /* control: struct imsg_host_shellexited */
+	IMSG_HOST_AGENTCAPS = 121, /* control: uint32_t CAPB_* of agentcaps */
 	IMSG_HOST_EXECSTARTED = 130, /* stream: uint64_t id of this exec */
 	IMSG_HOST_EXECOUTPUT = 131, /* stream: raw exec output bytes */
 	IMSG_HOST_LIFECYCLE = 132, /* stream: int32_t MSG_SHUTDOWNREQUEST or
@@ -140,7 +141,7 @@ struct imsg_child_done {
 /* IMSG_CTL_BOOTCONFIG */
 struct imsg_bootconfig {
 	uint64_t	epoch_secs;
-	int32_t		cap_shellexited;	/* host announced "shellexited" */
+	uint32_t	caps;		/* CAPB_* the host announced */
 	int32_t		pad;
 };
 

@@ -107,6 +107,11 @@ static const struct wire_field f_shellexited[] = {
 	F("exit_code", WF_I32, shellexited.exit_code),
 	FA("signal", WF_OI32, shellexited.signal, shellexited.has_signal),
 };
+static const struct wire_field f_agentcaps[] = {
+	{ "caps", WF_CAPS, offsetof(struct msg, u.agentcaps.caps),
+	    offsetof(struct msg, u.agentcaps.ncaps),
+	    offsetof(struct msg, u.agentcaps.has_caps) },
+};
 static const struct wire_field f_audit[] = {
 	FAR("timestamp_us", WF_U64, timestamp_us),
 	FAR("pid", WF_U32, pid),
@@ -164,7 +169,65 @@ static const struct wire_desc msgs[MSG_NTYPES] = {
 	M0(MSG_SUSPENDREQUEST, "suspendrequest", WIRE_G2H),
 	M0(MSG_SNAPSHOTREADY, "snapshotready", WIRE_G2H),
 	M(MSG_SHELLEXITED, "shellexited", WIRE_G2H, 1, f_shellexited),
+	M(MSG_AGENTCAPS, "agentcaps", WIRE_G2H, 0, f_agentcaps),
 };
+
+/* Every capability name this code knows, by bit (not const: cap_names
+ * hands out the names as wire_str, whose s is not const). */
+static struct {
+	char		 name[24];
+	uint32_t	 bit;
+} captab[] = {
+	{ CAP_SHELLEXITED, CAPB_SHELLEXITED },
+	{ CAP_AGENTCAPS, CAPB_AGENTCAPS },
+};
+
+uint32_t
+cap_mask(const struct wire_str *caps, size_t n)
+{
+	uint32_t	 mask = 0;
+	size_t		 i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < sizeof(captab) / sizeof(captab[0]); k++)
+			if (caps[i].s != NULL &&
+			    strcmp(caps[i].s, captab[k].name) == 0)
+				mask |= captab[k].bit;
+	return (mask);
+}
+
+size_t
+cap_names(uint32_t mask, struct wire_str *out)
+{
+	size_t	 k, n = 0;
+
+	for (k = 0; k < sizeof(captab) / sizeof(captab[0]) &&
+	    n < CAPB_NAMES_MAX; k++) {
+		if ((mask & captab[k].bit) == 0)
+			continue;
+		out[n].s = captab[k].name;
+		out[n].len = strlen(captab[k].name);
+		n++;
+	}
+	return (n);
+}
+
+const char *
+cap_string(uint32_t mask)
+{
+	static char	 buf[512];
+	size_t		 k;
+
+	buf[0] = '\0';
+	for (k = 0; k < sizeof(captab) / sizeof(captab[0]); k++) {
+		if ((mask & captab[k].bit) == 0)
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, " ", sizeof(buf));
+		strlcat(buf, captab[k].name, sizeof(buf));
+	}
+	return (buf[0] != '\0' ? buf : "none");
+}
 
 static const struct wire_desc audit_desc =
 	{ MSG_NONE, "audit", WIRE_AUDIT, 0, f_audit,

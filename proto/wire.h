@@ -64,6 +64,7 @@ enum msg_type {
 	MSG_SUSPENDREQUEST,
 	MSG_SNAPSHOTREADY,
 	MSG_SHELLEXITED,
+	MSG_AGENTCAPS,
 	MSG_NTYPES
 };
 
@@ -86,8 +87,28 @@ struct boot_stage {
 	uint64_t	 duration_ms;
 };
 
-/* Capability names carried in bootconfig's `caps`. */
+/*
+ * Capability names (capsem-protocol(7) "EXTENSIONS"): the host's in
+ * bootconfig's `caps`, the agent's in `agentcaps`.  In memory a set of them
+ * is a mask of CAPB_* bits; names not in the table are ignored.
+ */
 #define CAP_SHELLEXITED		"shellexited"
+#define CAP_AGENTCAPS		"agentcaps"
+
+#define CAPB_SHELLEXITED	0x00000001U	/* host understands shellexited */
+#define CAPB_AGENTCAPS		0x00000002U	/* host understands agentcaps */
+#define CAPB_NAMES_MAX		32		/* one per bit */
+
+/* What capsem-hostd announces in every bootconfig. */
+#define HOSTD_CAPS		(CAPB_SHELLEXITED | CAPB_AGENTCAPS)
+
+/* The bits of the known names among caps[0..n). */
+uint32_t	 cap_mask(const struct wire_str *, size_t);
+/* Fills out[] (room for CAPB_NAMES_MAX) with the names of the bits of mask,
+ * in bit order; returns how many.  The strings are static. */
+size_t		 cap_names(uint32_t, struct wire_str *);
+/* "shellexited agentcaps", or "none", for log lines; static storage. */
+const char	*cap_string(uint32_t);
 
 struct msg {
 	enum msg_type	 type;
@@ -159,6 +180,11 @@ struct msg {
 			int32_t		 signal;
 			int		 has_signal;	/* 0: nil */
 		} shellexited;
+		struct {
+			struct wire_str	*caps;		/* absent: none */
+			size_t		 ncaps;
+			int		 has_caps;
+		} agentcaps;
 	} u;
 };
 

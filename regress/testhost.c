@@ -133,7 +133,7 @@ struct host {
 	unsigned int		 ntermeof, termeofseen;
 	int			 noack;
 	int			 term_paused;
-	int			 caps;
+	uint32_t		 caps;		/* CAPB_* to announce */
 	uint64_t		 epoch;
 	char			*envkey[MAX_ENV];
 	char			*envval[MAX_ENV];
@@ -213,6 +213,7 @@ static void	frame_audit(struct host *, struct conn *, const uint8_t *,
 static void	ev_badframe(struct host *, struct conn *,
 		    const struct wire_err *);
 static void	ctl_boot(struct host *, struct conn *);
+static uint32_t	caps_arg(const char *);
 static void	ctl_ackreply(struct host *, struct conn *, const struct msg *);
 static void	term_input(struct host *, const uint8_t *, size_t);
 static void	exec_output(struct host *, struct conn *, const uint8_t *,
@@ -284,8 +285,8 @@ static const struct command commands[] = {
 __dead static void
 usage(void)
 {
-	fprintf(stderr, "usage: capsem-testhost -D dir [-cCv] [-E epoch] "
-	    "[-e key=value] [-o outdir] [-s script]\n");
+	fprintf(stderr, "usage: capsem-testhost -D dir [-cCv] [-A caps] "
+	    "[-E epoch] [-e key=value] [-o outdir] [-s script]\n");
 	exit(1);
 }
 
@@ -302,11 +303,14 @@ main(int argc, char *argv[])
 	log_procinit("testhost");
 	memset(&sc, 0, sizeof(sc));
 	sc.fd = -1;
-	h->caps = 1;
-	while ((ch = getopt(argc, argv, "cCD:E:e:o:s:v")) != -1) {
+	h->caps = CAPB_SHELLEXITED;
+	while ((ch = getopt(argc, argv, "A:cCD:E:e:o:s:v")) != -1) {
 		switch (ch) {
+		case 'A':
+			h->caps = caps_arg(optarg);
+			break;
 		case 'c':
-			h->caps = 1;
+			h->caps = CAPB_SHELLEXITED;
 			break;
 		case 'C':
 			h->caps = 0;
@@ -890,11 +894,33 @@ frame_audit(struct host *h, struct conn *c, const uint8_t *p, size_t len)
 	audit_record_free(&ar);
 }
 
+/* -A "shellexited,agentcaps": the names, each one known. */
+static uint32_t
+caps_arg(const char *arg)
+{
+	struct wire_str	 one;
+	char		*copy, *p, *name;
+	uint32_t	 mask = 0, bit;
+
+	if ((copy = strdup(arg)) == NULL)
+		fatal("strdup");
+	for (p = copy; (name = strsep(&p, ",")) != NULL;) {
+		if (*name == '\0')
+			continue;
+		one.s = name;
+		one.len = strlen(name);
+		if ((bit = cap_mask(&one, 1)) == 0)
+			fatalx("-A: unknown capability \"%s\"", name);
+		mask |= bit;
+	}
+	free(copy);
+	return (mask);
+}
+
 static void
 ctl_boot(struct host *h, struct conn *c)
 {
-	static char	 capname[] = CAP_SHELLEXITED;
-	struct wire_str	 cap = { capname, sizeof(capname) - 1 };
+	struct wire_str	 caps[CAPB_NAMES_MAX];
 	struct msg	 m;
 	size_t		 i;
 
@@ -903,8 +929,8 @@ ctl_boot(struct host *h, struct conn *c)
 	m.type = MSG_BOOTCONFIG;
 	m.u.bootconfig.epoch_secs = h->epoch;
 	if (h->caps) {
-		m.u.bootconfig.caps = &cap;
-		m.u.bootconfig.ncaps = 1;
+		m.u.bootconfig.caps = caps;
+		m.u.bootconfig.ncaps = cap_names(h->caps, caps);
 		m.u.bootconfig.has_caps = 1;
 	}
 	conn_send_msg(h, c, &m);

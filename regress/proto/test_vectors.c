@@ -199,9 +199,9 @@ test_frames_jsonl(void **state)
 }
 
 /*
- * The bootconfig capsem-hostd sends (host/hostd-guest.c, built here the way
- * it builds it): the clock (0 with -C), caps ["shellexited"] and no
- * traceparent, which must go out as "" and never nil: upstream capsem's
+ * The bootconfig capsem-hostd sends (hostd/guest.c, built here the way it
+ * builds it): the clock (0 with -C), caps HOSTD_CAPS = ["shellexited",
+ * "agentcaps"] and no traceparent, which must go out as "" and never nil: upstream capsem's
  * agent types it as a String and rejects the whole frame on nil, losing
  * the clock and the environment.  The frames were computed outside this
  * codec; each also decodes to its JSON and re-encodes to itself.
@@ -216,18 +216,20 @@ test_hostd_bootconfig(void **state)
 	} v[] = {
 		{ 1764250000,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":1764250000,"
-		    "\"traceparent\":\"\",\"caps\":[\"shellexited\"]}}",
-		    "0000004082a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "73656373ce69285190ab7472616365706172656e74a0a46361707391"
-		    "ab7368656c6c657869746564" },
+		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
+		    "\"agentcaps\"]}}",
+		    "0000004a82a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "73656373ce69285190ab7472616365706172656e74a0a46361707392"
+		    "ab7368656c6c657869746564a96167656e7463617073" },
 		{ 0,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
-		    "\"traceparent\":\"\",\"caps\":[\"shellexited\"]}}",
-		    "0000003c82a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707391ab736865"
-		    "6c6c657869746564" },
+		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
+		    "\"agentcaps\"]}}",
+		    "0000004682a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707392ab736865"
+		    "6c6c657869746564a96167656e7463617073" },
 	};
-	struct wire_str	 cap = { CAP_SHELLEXITED, sizeof(CAP_SHELLEXITED) - 1 };
+	struct wire_str	 caps[CAPB_NAMES_MAX];
 	struct msg	 m;
 	struct wbuf	 wb;
 	struct wire_err	 err;
@@ -239,8 +241,8 @@ test_hostd_bootconfig(void **state)
 		memset(&m, 0, sizeof(m));
 		m.type = MSG_BOOTCONFIG;
 		m.u.bootconfig.epoch_secs = v[i].epoch;
-		m.u.bootconfig.caps = &cap;
-		m.u.bootconfig.ncaps = 1;
+		m.u.bootconfig.caps = caps;
+		m.u.bootconfig.ncaps = cap_names(HOSTD_CAPS, caps);
 		m.u.bootconfig.has_caps = 1;
 		wbuf_init(&wb);
 		assert_int_equal(msg_encode(&m, &wb, &err), 0);
@@ -343,12 +345,41 @@ test_json_errors(void **state)
 	msg_to_json_tmp(&m);
 }
 
+/*
+ * agentcaps (capsem-protocol(7) "EXTENSIONS"), the frames computed outside
+ * this codec: empty, and with one name.
+ */
+static void
+test_agentcaps(void **state)
+{
+	static const struct {
+		const char	*json;
+		const char	*hex;
+	} v[] = {
+		{ "{\"t\":\"agentcaps\",\"d\":{\"caps\":[]}}",
+		    "0000001682a174a96167656e7463617073a16481a46361707390" },
+		{ "{\"t\":\"agentcaps\",\"d\":{\"caps\":[\"shellexited\"]}}",
+		    "0000002282a174a96167656e7463617073a16481a46361707391ab7368656c6c657869746564" },
+	};
+	json_t	*js;
+	size_t	 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		js = json_loads(v[i].json, 0, NULL);
+		assert_non_null(js);
+		check_encode(-1, WIRE_G2H, js, v[i].hex);
+		check_decode(-1, WIRE_G2H, js, v[i].hex);
+		json_decref(js);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_jsonl),
 		cmocka_unit_test(test_hostd_bootconfig),
+		cmocka_unit_test(test_agentcaps),
 		cmocka_unit_test(test_json_errors),
 	};
 
