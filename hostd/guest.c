@@ -14,6 +14,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <linux/vm_sockets.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -52,6 +53,8 @@ static void	 guest_booted(void);
 static void	 guest_lost(const char *);
 static void	 guest_error(struct hchild *, struct imsg *);
 static void	 guest_shellexited(struct hchild *, struct imsg *);
+static int	 guest_peer_ok(uint32_t, const struct sockaddr_storage *,
+		    socklen_t);
 static int	 send_msg(const struct msg *);
 
 void
@@ -132,9 +135,17 @@ listener_event(int fd, short revents, void *arg)
 	int		 i = (int)(uintptr_t)arg, cfd;
 	uint32_t	 port = ports[i];
 
-	if ((cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+
+	if ((cfd = accept4(fd, (struct sockaddr *)&ss, &sslen,
+	    SOCK_CLOEXEC)) == -1) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_warn("accept on port %u", port);
+		return;
+	}
+	if (!guest_peer_ok(port, &ss, sslen)) {
+		close(cfd);
 		return;
 	}
 	if (sess.exited) {
@@ -147,6 +158,32 @@ listener_event(int fd, short revents, void *arg)
 		term_accept(cfd);
 	else
 		child_start(cfd, port);
+}
+
+/*
+ * A vsock peer other than the guest's CID is refused before a byte is
+ * read: it gets no child, no state change, one (rate-limited) log line.
+ */
+static int
+guest_peer_ok(uint32_t port, const struct sockaddr_storage *ss,
+    socklen_t len)
+{
+	const struct sockaddr_vm	*svm;
+
+	if (conf.transport.kind != TRANSPORT_VSOCK || conf.guest_cid_any)
+		return (1);
+	svm = (const struct sockaddr_vm *)ss;
+	if (ss->ss_family != AF_VSOCK || len < sizeof(*svm)) {
+		log_warnx("port %u: connection of address family %d refused",
+		    port, ss->ss_family);
+		return (0);
+	}
+	if (svm->svm_cid == conf.guest_cid)
+		return (1);
+	log_warnx("port %u: connection from vsock cid %u port %u refused: "
+	    "the guest is cid %u", port, svm->svm_cid, svm->svm_port,
+	    conf.guest_cid);
+	return (0);
 }
 
 static void

@@ -67,11 +67,14 @@ static void		 end_due(void *);
 static void		 hangup_due(void *);
 static __dead void	 hostd_exit(void);
 static int		 wait_pidfd(int, int);
+static void		 guest_cid_conf(void);
+static int		 vm_cmdline_cid(pid_t, uint32_t *);
 
 static const struct option longopts[] = {
 	{ "temp",	no_argument,		NULL, 'T' },
 	{ "no-clock",	no_argument,		NULL, 'C' },
 	{ "vm-pid",	required_argument,	NULL, 'k' },
+	{ "guest-cid",	required_argument,	NULL, 'g' },
 	{ "vm-stop",	required_argument,	NULL, 'K' },
 	{ "ready-fd",	required_argument,	NULL, 'R' },
 	{ "ping",	required_argument,	NULL, 'p' },
@@ -86,7 +89,7 @@ static __dead void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-CdTVv] [-A audit-max] [-B boot-seconds] "
-	    "[-e key=value]\n\t[-K vm-stop-command] [-k vm-pid] "
+	    "[-e key=value]\n\t[-g guest-cid] [-K vm-stop-command] [-k vm-pid] "
 	    "[-m missed-pongs] [-p ping-seconds]\n\t[-R fd] "
 	    "[-t transport] -S dir\n", getprogname());
 	exit(1);
@@ -107,7 +110,7 @@ main(int argc, char *argv[])
 	conf.max_missed = 3;
 	conf.boot_secs = BOOT_SECS_DEFAULT;
 	conf.audit_max = AUDIT_MAX_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "A:B:Cde:K:k:m:p:R:S:Tt:Vv", longopts,
+	while ((ch = getopt_long(argc, argv, "A:B:Cde:g:K:k:m:p:R:S:Tt:Vv", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'A':
@@ -141,6 +144,17 @@ main(int argc, char *argv[])
 			if (valid_env_count(conf.nenv + 1, &why) == -1)
 				errx(1, "-e %s: %s", optarg, why);
 			conf.env[conf.nenv++] = optarg;
+			break;
+		case 'g':
+			if (strcmp(optarg, "any") == 0) {
+				conf.guest_cid_any = 1;
+				break;
+			}
+			conf.guest_cid = strtonum(optarg, 1, UINT32_MAX - 1,
+			    &errstr);
+			if (errstr != NULL)
+				errx(1, "--guest-cid %s: the CID is %s (a number,"
+				    " or \"any\")", optarg, errstr);
 			break;
 		case 'K':
 			conf.vm_stop = optarg;
@@ -212,6 +226,7 @@ main(int argc, char *argv[])
 	if (conf.vm_pid > 0 &&
 	    (vmfd = (int)syscall(SYS_pidfd_open, conf.vm_pid, 0)) == -1)
 		err(1, "--vm-pid %d", (int)conf.vm_pid);
+	guest_cid_conf();
 
 	log_init(conf.debug, LOG_DAEMON);
 	log_procinit("capsem-hostd");
@@ -565,4 +580,78 @@ wait_pidfd(int fd, int ms)
 	while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
 		;
 	return (r > 0);
+}
+
+/*
+ * Over vsock every VM on this host (and, with vsock_loopback, every local
+ * user) can connect to our ports: only the guest's CID is accepted
+ * (guest_peer_ok).  It is --guest-cid, or the guest-cid= of the VM's QEMU
+ * command line (--vm-pid); with neither we refuse to start rather than
+ * serve whoever connects first.  unix and hybrid sockets are 0600 instead.
+ */
+static void
+guest_cid_conf(void)
+{
+	if (conf.transport.kind != TRANSPORT_VSOCK) {
+		if (conf.guest_cid != 0)
+			errx(1, "--guest-cid: only for the vsock transport "
+			    "(-t %s is guarded by its socket files' mode "
+			    "0600)", conf.tspec);
+		return;
+	}
+	if (conf.guest_cid != 0 || conf.guest_cid_any)
+		return;
+	if (conf.vm_pid > 0 && vm_cmdline_cid(conf.vm_pid,
+	    &conf.guest_cid) == 0)
+		return;
+	errx(1, "-t %s: the guest's CID is unknown, and any VM on this host "
+	    "could take over the session: give --guest-cid CID%s, or "
+	    "--guest-cid any", conf.tspec, conf.vm_pid > 0 ?
+	    " (the VM's command line has no guest-cid=)" : "");
+}
+
+/*
+ * The guest-cid=N of a QEMU vhost-vsock device on the VM's command line
+ * (-device vhost-vsock-pci,guest-cid=N).  0, or -1 when there is none or
+ * it is not one number.
+ */
+static int
+vm_cmdline_cid(pid_t pid, uint32_t *cid)
+{
+	char		 path[64], buf[16384], *p, *end;
+	const char	*errstr;
+	char		 num[16];
+	ssize_t		 n;
+	size_t		 k;
+	uint32_t	 found = 0;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return (-1);
+	buf[n] = '\0';
+	for (p = buf, end = buf + n; p < end; p++) {
+		if ((p = memmem(p, end - p, "guest-cid=", 10)) == NULL)
+			break;
+		if (p != buf && p[-1] != ',' && p[-1] != '\0')
+			continue;
+		p += 10;
+		for (k = 0; k < sizeof(num) - 1 && p + k < end &&
+		    p[k] >= '0' && p[k] <= '9'; k++)
+			num[k] = p[k];
+		num[k] = '\0';
+		if (p + k < end && p[k] != ',' && p[k] != '\0')
+			return (-1);
+		found = strtonum(num, 3, UINT32_MAX - 1, &errstr);
+		if (errstr != NULL || (*cid != 0 && *cid != found))
+			return (-1);
+		*cid = found;
+	}
+	if (found == 0)
+		return (-1);
+	return (0);
 }

@@ -37,6 +37,8 @@ struct hconf {
 	int		 temp;		/* remove dir and stop VM at the end */
 	int		 no_clock;	/* epoch 0: the guest keeps its clock */
 	pid_t		 vm_pid;	/* 0: none */
+	uint32_t	 guest_cid;	/* vsock: the only peer accepted */
+	int		 guest_cid_any;	/* --guest-cid any: every peer */
 	const char	*vm_stop;	/* command that stops the VM */
 	int		 ready_fd;	/* -1: none */
 	int		 ping_secs;

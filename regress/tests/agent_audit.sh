@@ -1,8 +1,10 @@
 # Audit records from a log written while the agent runs: the log is tailed
 # from its end at first start (older events are never sent), each execve
 # event becomes exactly one record, the read position survives a transport
-# drop (no record twice, none skipped), and a rotated log (renamed, a new
-# file in its place) is followed.
+# drop (no record twice, none skipped), a rotated log (renamed, a new
+# file in its place) is followed, and a log rotated while no audit child
+# reads it (the child frozen, then the transport dropped) has the rest of
+# the old file sent before the new one (issue 13 item 7): nothing lost.
 . "$CAPSEM_TOP/regress/lib.sh"
 
 # ev SECONDS SERIAL COMM: one execve event as auditd writes it.
@@ -57,6 +59,11 @@ drop
 wait-boot
 expect-audit --serial-30 10000
 expect-audit --serial-40 15000
+wait-file go 20000
+drop
+wait-boot
+expect-audit --serial-50 15000
+expect-audit --serial-60 15000
 term exit\n
 expect-json {"t":"shellexited" 2000
 exit
@@ -71,6 +78,14 @@ ev 1713100003 30 id >>audit.log
 wait_file events.jsonl '--serial-30'
 mv audit.log audit.log.1
 ev 1713100004 40 uname >audit.log
+wait_file events.jsonl '--serial-40'
+# No child reads while the log is written and rotated again.
+apid=$(agent_child audit) || fail "no audit child"
+kill -STOP "$apid"
+ev 1713100005 50 date >>audit.log
+mv audit.log audit.log.2
+ev 1713100006 60 env >audit.log
+: >go
 agent_ends 60 0
 ! grep -q -- '--serial-10"' events.jsonl || fail "an event older than the agent was sent"
 i=1
@@ -79,7 +94,7 @@ while [ $i -le $k ]; do
 	[ "$n" -le 1 ] || fail "probe $i sent $n times"
 	i=$((i + 1))
 done
-for s in 20 21 30 40; do
+for s in 20 21 30 40 50 60; do
 	n=$(grep '"ev":"audit"' events.jsonl | grep -c -- "--serial-$s\"")
 	[ "$n" = 1 ] || fail "event $s sent $n times"
 done
