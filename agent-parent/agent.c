@@ -80,6 +80,8 @@ static struct {
 	enum phase	 phase;
 	int		 first_boot_done;
 	uint32_t	 host_caps;		/* CAPB_* of the last bootconfig */
+	int		 announced;		/* agentcaps sent on this
+						   connection */
 	int		 shell_gone;		/* reaped */
 	int		 stopping;		/* SIGTERM or shutdown seen */
 	int32_t		 exit_code;
@@ -522,6 +524,7 @@ agent_connect(void)
 	proc_compose(&ctl_proc, IMSG_CTL_SOCKET, csock, NULL, 0);
 
 	phase_set(PH_BOOT);
+	sess.announced = 0;
 	ev_timer_in(&t_boot, BOOT_TIMEOUT_MS);
 	boot_begin();
 	memset(&m, 0, sizeof(m));
@@ -795,7 +798,8 @@ control_bootconfig(struct proc *p, struct imsg *imsg)
 	    (unsigned long long)bc.epoch_secs, cap_string(bc.caps));
 	if (bc.epoch_secs > 0)
 		clock_set(bc.epoch_secs);
-	if (bc.caps & CAPB_AGENTCAPS)
+	if ((bc.caps & CAPB_AGENTCAPS) && sess.phase == PH_BOOT &&
+	    !sess.announced)
 		agent_announce();
 }
 
@@ -814,7 +818,8 @@ agent_announce(void)
 	m.u.agentcaps.caps = names;
 	m.u.agentcaps.ncaps = cap_names(AGENT_CAPS, names);
 	m.u.agentcaps.has_caps = 1;
-	(void)agent_send(&m);
+	if (agent_send(&m) == 0)
+		sess.announced = 1;
 }
 
 uint32_t

@@ -153,10 +153,24 @@ audit_start(void)
 		    "the rest of the old file first", conf.auditlog);
 		pos = audit_pos;
 		pos.from_end = 0;
-		if ((fd = dup(held[k].fd)) == -1 ||
-		    audit_pass(fd, &pos) == -1)
+		if ((fd = fcntl(held[k].fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+		    audit_pass(fd, &pos) == -1) {
+			log_warn("audit: passing the old log");
+			proc_compose(&audit, IMSG_AUDIT_NOLOG, -1, NULL, 0);
 			return;
-		audit_reopen();
+		}
+		/*
+		 * Then its successor: the one already held (passed to a
+		 * child that did not get to it), else the file at the path.
+		 */
+		if (k == 0 && held[1].fd != -1) {
+			memset(&pos, 0, sizeof(pos));
+			pos.dev = held[1].dev;
+			pos.ino = held[1].ino;
+			if ((fd = fcntl(held[1].fd, F_DUPFD_CLOEXEC, 0)) != -1)
+				(void)audit_pass(fd, &pos);
+		} else
+			audit_reopen();
 		return;
 	}
 	if ((fd = open(conf.auditlog, O_RDONLY | O_CLOEXEC)) == -1) {
@@ -218,7 +232,10 @@ held_find(uint64_t dev, uint64_t ino)
 	return (-1);
 }
 
-/* A new file to hold; the oldest goes when both places are taken. */
+/*
+ * A new file to hold; the oldest goes when both places are taken (only
+ * before the child reported any position: audit_reopen never asks then).
+ */
 static void
 held_keep(int fd, const struct stat *sb)
 {
@@ -309,6 +326,14 @@ audit_reopen(void)
 	if (held_find(sb.st_dev, sb.st_ino) != -1 || (audit_pos_valid &&
 	    (uint64_t)sb.st_dev == audit_pos.dev &&
 	    (uint64_t)sb.st_ino == audit_pos.ino))
+		return;
+	/*
+	 * Two files held and the child not past the first: a third would
+	 * push out one whose rest is unsent (the child queues one only).
+	 * It asks again when it has moved on.
+	 */
+	held_trim();
+	if (held[0].fd != -1 && held[1].fd != -1)
 		return;
 	if ((fd = open(conf.auditlog, O_RDONLY | O_CLOEXEC)) == -1)
 		return;

@@ -312,7 +312,13 @@ guest_ctl_imsg(struct hchild *c, struct imsg *imsg)
 	case IMSG_HOST_AGENTCAPS:
 		if (proc_imsg_exact(&c->p, imsg, &caps, sizeof(caps)) == -1)
 			break;
+		if (booted || sess.agent_caps_known) {
+			log_warnx("guest sent agentcaps %s; dropped",
+			    booted ? "after bootready" : "twice");
+			break;
+		}
 		sess.agent_caps = caps;
+		sess.agent_caps_known = 1;
 		log_info("guest agent supports: %s", cap_string(caps));
 		session_changed();
 		break;
@@ -429,6 +435,7 @@ guest_ready(struct hchild *c, const char *version)
 	term_pair();
 	strlcpy(sess.agent_version, version, sizeof(sess.agent_version));
 	sess.agent_caps = 0;	/* until this connection's agentcaps */
+	sess.agent_caps_known = 0;
 	log_info("guest ready (agent %s), booting connection %llu", version,
 	    (unsigned long long)sess.connections + 1);
 

@@ -110,8 +110,8 @@ main(int argc, char *argv[])
 	conf.max_missed = 3;
 	conf.boot_secs = BOOT_SECS_DEFAULT;
 	conf.audit_max = AUDIT_MAX_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "A:B:Cde:g:K:k:m:p:R:S:Tt:Vv", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "A:B:Cde:g:K:k:m:p:R:S:Tt:Vv",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			conf.audit_max = strtonum(optarg, 4096, LLONG_MAX,
@@ -593,7 +593,7 @@ static void
 guest_cid_conf(void)
 {
 	if (conf.transport.kind != TRANSPORT_VSOCK) {
-		if (conf.guest_cid != 0)
+		if (conf.guest_cid != 0 || conf.guest_cid_any)
 			errx(1, "--guest-cid: only for the vsock transport "
 			    "(-t %s is guarded by its socket files' mode "
 			    "0600)", conf.tspec);
@@ -612,29 +612,35 @@ guest_cid_conf(void)
 
 /*
  * The guest-cid=N of a QEMU vhost-vsock device on the VM's command line
- * (-device vhost-vsock-pci,guest-cid=N).  0, or -1 when there is none or
- * it is not one number.
+ * (-device vhost-vsock-pci,guest-cid=N): every occurrence must name the
+ * same number, which must end at a ',' or at the end of its argument.
+ * The whole command line must fit in the buffer, and the process must
+ * still be the one of --vm-pid after it was read (a pid reused in
+ * between is not our VM).  0, or -1 when there is no such CID.
  */
 static int
 vm_cmdline_cid(pid_t pid, uint32_t *cid)
 {
-	char		 path[64], buf[16384], *p, *end;
+	char		 path[64], buf[65536], num[16], *p, *end;
 	const char	*errstr;
-	char		 num[16];
 	ssize_t		 n;
-	size_t		 k;
-	uint32_t	 found = 0;
+	size_t		 len = 0, k;
+	uint32_t	 found = 0, v;
 	int		 fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return (-1);
-	n = read(fd, buf, sizeof(buf) - 1);
+	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		if ((len += n) == sizeof(buf))
+			break;
 	close(fd);
-	if (n <= 0)
-		return (-1);
-	buf[n] = '\0';
-	for (p = buf, end = buf + n; p < end; p++) {
+	if (n < 0 || len == 0 || len == sizeof(buf))
+		return (-1);	/* an error, empty, or too long to trust */
+	if (buf[len - 1] != '\0')
+		return (-1);	/* every argument ends with a NUL */
+	end = buf + len;
+	for (p = buf; p < end; p++) {
 		if ((p = memmem(p, end - p, "guest-cid=", 10)) == NULL)
 			break;
 		if (p != buf && p[-1] != ',' && p[-1] != '\0')
@@ -644,14 +650,18 @@ vm_cmdline_cid(pid_t pid, uint32_t *cid)
 		    p[k] >= '0' && p[k] <= '9'; k++)
 			num[k] = p[k];
 		num[k] = '\0';
-		if (p + k < end && p[k] != ',' && p[k] != '\0')
+		if (p + k >= end || (p[k] != ',' && p[k] != '\0'))
 			return (-1);
-		found = strtonum(num, 3, UINT32_MAX - 1, &errstr);
-		if (errstr != NULL || (*cid != 0 && *cid != found))
+		v = strtonum(num, 3, UINT32_MAX - 1, &errstr);
+		if (errstr != NULL || (found != 0 && v != found))
 			return (-1);
-		*cid = found;
+		found = v;
 	}
 	if (found == 0)
 		return (-1);
+	if (vmfd != -1 && syscall(SYS_pidfd_send_signal, vmfd, 0, NULL, 0) ==
+	    -1)
+		return (-1);
+	*cid = found;
 	return (0);
 }

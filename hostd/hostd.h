@@ -72,6 +72,7 @@ struct hsession {
 	uint64_t	 connections;	/* boots completed */
 	char		 agent_version[64];
 	uint32_t	 agent_caps;	/* CAPB_* of this connection's agentcaps */
+	int		 agent_caps_known; /* that agentcaps arrived */
 	char		 reason[160];	/* why it ended (or is ending) */
 	char		 warning[96];	/* what is wrong while it runs */
 };

@@ -190,8 +190,12 @@ cap_mask(const struct wire_str *caps, size_t n)
 
 	for (i = 0; i < n; i++)
 		for (k = 0; k < sizeof(captab) / sizeof(captab[0]); k++)
+			/* The length too: a str may hold a NUL, and
+			 * "agentcaps\0x" is not "agentcaps". */
 			if (caps[i].s != NULL &&
-			    strcmp(caps[i].s, captab[k].name) == 0)
+			    caps[i].len == strlen(captab[k].name) &&
+			    memcmp(caps[i].s, captab[k].name,
+			    caps[i].len) == 0)
 				mask |= captab[k].bit;
 	return (mask);
 }

@@ -31,6 +31,7 @@
  *                           look at the agent (/proc) at a known point
  *   term-pause on|off       stop (resume) reading the terminal connection,
  *                           as a host whose clients are all behind does
+ *   audit-pause on|off      the same for audit connections (new ones too)
  *   drop, noack on|off, quiet MS, sleep MS, exit
  * Every expect consumes what it matched.  A failure prints
  * "testhost: line N: REASON" and exits 1; the end of the script exits 0.
@@ -133,6 +134,7 @@ struct host {
 	unsigned int		 ntermeof, termeofseen;
 	int			 noack;
 	int			 term_paused;
+	int			 audit_paused;
 	uint32_t		 caps;		/* CAPB_* to announce */
 	uint64_t		 epoch;
 	char			*envkey[MAX_ENV];
@@ -250,6 +252,7 @@ static int	cmd_wait_file(struct host *, struct script *, char *);
 static int	cmd_drop(struct host *, struct script *, char *);
 static int	cmd_noack(struct host *, struct script *, char *);
 static int	cmd_term_pause(struct host *, struct script *, char *);
+static int	cmd_audit_pause(struct host *, struct script *, char *);
 static int	cmd_quiet(struct host *, struct script *, char *);
 static int	cmd_sleep(struct host *, struct script *, char *);
 static int	cmd_exit(struct host *, struct script *, char *);
@@ -277,6 +280,7 @@ static const struct command commands[] = {
 	{ "drop",		cmd_drop },
 	{ "noack",		cmd_noack },
 	{ "term-pause",		cmd_term_pause },
+	{ "audit-pause",	cmd_audit_pause },
 	{ "quiet",		cmd_quiet },
 	{ "sleep",		cmd_sleep },
 	{ "exit",		cmd_exit },
@@ -1449,6 +1453,18 @@ cmd_term_pause(struct host *h, struct script *sc, char *args)
 }
 
 static int
+cmd_audit_pause(struct host *h, struct script *sc, char *args)
+{
+	char	*tok;
+
+	if ((tok = token(&args)) == NULL || noextra(sc, args) == -1 ||
+	    (strcmp(tok, "on") != 0 && strcmp(tok, "off") != 0))
+		return (fail(sc, "audit-pause: want on or off"));
+	h->audit_paused = strcmp(tok, "on") == 0;
+	return (CMD_DONE);
+}
+
+static int
 cmd_quiet(struct host *h, struct script *sc, char *args)
 {
 	if (!sc->started) {
@@ -1610,8 +1626,9 @@ host_loop(struct host *h, struct script *sc)
 		TAILQ_FOREACH(c, &h->conns, entry) {
 			cs[nc++] = c;
 			pfd[npfd].fd = c->fd;
-			pfd[npfd++].events = (c->chan == CH_TERMINAL &&
-			    h->term_paused ? 0 : POLLIN) |
+			pfd[npfd++].events = ((c->chan == CH_TERMINAL &&
+			    h->term_paused) || (c->chan == CH_AUDIT &&
+			    h->audit_paused) ? 0 : POLLIN) |
 			    (c->out.len > c->off ? POLLOUT : 0);
 		}
 		scriptpfd = -1;
