@@ -254,11 +254,29 @@ audit_wait_tail() {
 	done
 }
 
-# audit_child_idle: the agent's audit child sleeps in poll, so it has
-# reported its read position for everything it sent (it does so before
-# each poll once its output is written).
+# audit_child_idle: the agent's audit child sleeps in poll.
 audit_child_idle() {
 	ai_p=$(agent_child audit) || return 1
 	grep -q '^State:[[:space:]]*S' "/proc/$ai_p/status" 2>/dev/null &&
 	    grep -q poll "/proc/$ai_p/wchan" 2>/dev/null
+}
+
+# audit_child_settle: wait until the audit child has told the parent where
+# to resume after everything the host has read so far.  It does so before
+# each poll, after looking at what the host has not read yet, and looks
+# again every 100 ms while something is unread (at the latest on its 2 s
+# tick): two more sleeps in poll since now mean one such look was made
+# after now, in a round that began after the host read what it read.
+audit_ctxsw() {
+	sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' \
+	    "/proc/$1/status" 2>/dev/null
+}
+audit_settled() {
+	[ "$(audit_ctxsw "$as_p")" -ge $((as_n + 2)) ] 2>/dev/null &&
+	    audit_child_idle
+}
+audit_child_settle() {
+	as_p=$(agent_child audit) || fail "no audit child"
+	as_n=$(audit_ctxsw "$as_p")
+	wait_until 10 "the audit child settled (pid $as_p)" audit_settled
 }
