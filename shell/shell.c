@@ -135,6 +135,7 @@ usage(int status)
 	    "[--shell \"cmd args\"]\n"
 	    "                    [--audit-log file] [--boot-timeout "
 	    "seconds] [--no-send-env]\n"
+	    "                    [--no-term-modes]\n"
 	    "       capsem-shell new [-d] [-S dir] [options]\n"
 	    "       capsem-shell exec [-S dir] [options] [--] command "
 	    "[arg ...]\n"
