@@ -26,7 +26,7 @@ erase_of() {	# FILE: the erase character stty printed in the terminal
 is_cat() {	# a cat of this test runs (in the session)
 	for p in $(pgrep -x cat); do
 		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
-		    grep -qxF "CAPSEM_TESTTAG=$CAPSEM_TESTTAG" && return 0
+		    grep -qxF "CAPSEM_TESTTAG=$TESTDIR" && return 0
 	done
 	return 1
 }
@@ -136,8 +136,10 @@ for c in none opcode value cut; do
 	    fail "$c: bootready $((b - a)) ms after agentcaps"
 done
 
-# 4. capsem-shell in a real terminal whose erase is ^H.
-fresh_dir tmux
+# 4. capsem-shell in a real terminal whose erase is ^H (in the top
+# directory: its programs carry the tag $TESTTOP that cleanup looks for).
+TESTDIR=$TESTTOP
+cd "$TESTDIR" || fail "cd $TESTDIR"
 capsem-hostd -S "$TESTDIR/bad" --term-modes VERASE=256 >bad.out 2>&1 &&
     fail "capsem-hostd took --term-modes VERASE=256"
 grep -q "term-modes: VERASE 256 out of range" bad.out ||
@@ -150,7 +152,7 @@ command -v tmux >/dev/null 2>&1 || { echo "skipped: no tmux"; exit 0; }
 before=$(temp_dirs)
 tm_run a sh -c 'stty erase "^H" kill "^X" &&
     exec capsem-shell --shell "$1" -e "$2" -e "CAPSEM_TESTTAG=$3"' \
-    sh "$SHELLCMD" "$PS1ENV" "$CAPSEM_TESTTAG"
+    sh "$SHELLCMD" "$PS1ENV" "$TESTDIR"
 wait_temp_dir "$before"
 WU_HINT="pane_tail a"
 wait_until 15 "window a: the prompt" pane_prompt a
