@@ -867,7 +867,8 @@ static void
 agent_bootdone(void)
 {
 	if (!sess.first_boot_done && (AGENT_CAPS & CAPB_TERMMODES) &&
-	    (sess.host_caps & CAPB_TERMMODES) && !shell_has_termmodes()) {
+	    (sess.host_caps & (CAPB_TERMMODES | CAPB_AGENTCAPS)) ==
+	    (CAPB_TERMMODES | CAPB_AGENTCAPS) && !shell_has_termmodes()) {
 		log_debug("holding the shell for the host's termmodes");
 		sess.tm_wait = 1;
 		ev_timer_in(&t_termmodes, TERMMODES_WAIT_MS);
