@@ -13,7 +13,9 @@
 #     opcode not in the table, a value out of range): the frame costs
 #     itself with a log line, the shell starts with the defaults after the
 #     500 ms bound.
-#  4. End to end in tmux: `stty erase ^H` in the pane, then capsem-shell:
+#  4. capsem-hostd --term-modes: the modes only after an agentcaps naming
+#     termmodes, once; nothing to other guests or without the option.
+#  5. End to end in tmux: `stty erase ^H` in the pane, then capsem-shell:
 #     inside, stty -a shows erase = ^H, and ab^Hc typed into `cat > f`
 #     writes "ac".  capsem-hostd refuses a bad --term-modes.
 . "$CAPSEM_TOP/regress/lib.sh"
@@ -136,7 +138,70 @@ for c in none opcode value cut; do
 	    fail "$c: bootready $((b - a)) ms after agentcaps"
 done
 
-# 4. capsem-shell in a real terminal whose erase is ^H (in the top
+# 4. capsem-hostd --term-modes against a scripted guest: bootconfig names
+# termmodes, and the modes go out once, right after an agentcaps naming
+# termmodes; to a guest whose agentcaps does not name it, and to one that
+# sends no agentcaps (an upstream agent), nothing; without --term-modes the
+# bootconfig's caps are the usual two.
+# hguest NAME AGENTCAPS-JSON|- [hostd args]: one boot, then shellexited.
+hguest() {
+	hg=$1 hc=$2
+	shift 2
+	fresh_dir "hostd-$hg"
+	D=$TESTDIR/s
+	start_hostd "$D" -T "$@"
+	{
+		echo 'expect {"t":"bootconfigdone"'
+		[ "$hc" = - ] ||
+		    echo "send control {\"t\":\"agentcaps\",\"d\":{\"caps\":$hc}}"
+		echo "wait-file $TESTDIR/go"
+		echo 'send control {"t":"shellexited","d":{"exit_code":0,"signal":null}}'
+		echo 'expect {"t":"ackreply","d":{"id":0}}'
+		echo 'close terminal'
+		echo 'exit'
+	} >script
+	capsem-testguest -D "$D" -o "$TESTDIR/guest.jsonl" -s script \
+	    >"$TESTDIR/guest.log" 2>&1 &
+	GUESTPID=$!
+	WATCHDOGS="$WATCHDOGS $GUESTPID"
+	WU_HINT="tail -n 2 $TESTDIR/s.hostd.log"
+	wait_until 10 "the guest agent's capabilities logged" \
+	    file_has "$TESTDIR/s.hostd.log" "${HGWAIT:-guest booted}"
+	WU_HINT=
+	# The go-ahead after hostd handled agentcaps: a termmodes is queued.
+	: >"$TESTDIR/go"
+	wait_for "$GUESTPID" 20
+	[ "$st" = 0 ] ||
+	    fail "$hg: testguest failed: $(tail -n 1 "$TESTDIR/guest.log")"
+	wait_for "$HOSTDPID" 15
+	HOSTDPID=
+}
+caps3='"caps":["shellexited","agentcaps","termmodes"]'
+caps2='"caps":["shellexited","agentcaps"]}'
+HGWAIT="guest agent supports: termmodes" hguest modes '["termmodes"]' \
+    --term-modes VERASE=8,VKILL=24
+grep -qF "$caps3" guest.jsonl || fail "bootconfig: $(head -n 1 guest.jsonl)"
+[ "$(grep -c '"t":"termmodes"' guest.jsonl)" = 1 ] ||
+    fail "not one termmodes: $(grep -c '"t":"termmodes"' guest.jsonl)"
+grep -q '{"t":"termmodes","d":{"modes":\[3,0,0,0,8,4,0,0,0,24,0\]}}' \
+    guest.jsonl || fail "termmodes: $(grep termmodes guest.jsonl)"
+HGWAIT="guest agent supports: none" hguest none '[]' \
+    --term-modes VERASE=8
+grep -qF "$caps3" guest.jsonl || fail "bootconfig: $(head -n 1 guest.jsonl)"
+! grep -q '"t":"termmodes"' guest.jsonl ||
+    fail "termmodes sent to a guest that did not announce it"
+file_has s.hostd.log "guest agent does not take termmodes" ||
+    fail "hostd did not log the guest without termmodes"
+hguest upstream - --term-modes VERASE=8
+! grep -q '"t":"termmodes"' guest.jsonl ||
+    fail "termmodes sent to a guest without agentcaps"
+hguest nomodes '["termmodes"]'
+grep -qF "$caps2" guest.jsonl || fail "bootconfig without --term-modes: \
+$(head -n 1 guest.jsonl)"
+! grep -q '"t":"termmodes"' guest.jsonl ||
+    fail "termmodes sent by a hostd without --term-modes"
+
+# 5. capsem-shell in a real terminal whose erase is ^H (in the top
 # directory: its programs carry the tag $TESTTOP that cleanup looks for).
 TESTDIR=$TESTTOP
 cd "$TESTDIR" || fail "cd $TESTDIR"
