@@ -14,7 +14,7 @@
 # (readline: cursor keys and Backspace over é and 中; the kernel's line
 # discipline: cat, Backspace over é); a UTF-8 prompt with Ctrl-A/Ctrl-E;
 # vim (open, insert UTF-8 text, a resize of both windows and back, :wq);
-# less (page, search, quit); top; Ctrl-Z and fg; clear and reset.
+# less (page, search, quit); top; Ctrl-Z and fg; Ctrl-C; clear and reset.
 #
 # What is not compared byte for byte: top's screen shows live numbers (the
 # load, the memory, each shell's pid and times), so top runs with a long
@@ -35,13 +35,16 @@ done
 mkdir -p home p/d c/d || fail mkdir
 : >p/d/café && : >c/d/café || fail "touch café"
 ENVPATH=/usr/local/bin:/usr/bin:/bin
+# Both terminals do not echo control characters (stty -echoctl: no ^C or
+# ^Z on the screen), which the session's PTY must take from capsem-shell's
+# terminal (the termmodes extension) to look the same.
 # Both shells: the same variables (capsem-shell adds TERM and LANG from its
 # own environment, as it does for every session).
-tm_run p sh -c 'cd p && exec env -i TERM="$TERM" LANG=C.UTF-8 HOME="$1" \
+tm_run p sh -c 'cd p && stty -echoctl && exec env -i TERM="$TERM" LANG=C.UTF-8 HOME="$1" \
     PATH="$2" LESSHISTFILE=- "$3" CAPSEM_TESTTAG="$4" $5 2>&1' \
     sh "$TESTDIR/home" "$ENVPATH" "$PS1ENV" "$TESTDIR" "$SHELLCMD"
 before=$(temp_dirs)
-tm_run c sh -c 'cd c && exec env -u LC_ALL LANG=C.UTF-8 capsem-shell \
+tm_run c sh -c 'cd c && stty -echoctl && exec env -u LC_ALL LANG=C.UTF-8 capsem-shell \
     --shell "$5" -e HOME="$1" -e PATH="$2" -e LESSHISTFILE=- -e "$3" \
     -e CAPSEM_TESTTAG="$4"' \
     sh "$TESTDIR/home" "$ENVPATH" "$PS1ENV" "$TESTDIR" "$SHELLCMD"
@@ -147,6 +150,16 @@ is_cat_both() {
 	done
 	case $icb in *" $TESTDIR/p"*) ;; *) return 1 ;; esac
 	case $icb in *" $TESTDIR/c"*) ;; *) return 1 ;; esac
+}
+is_sleep_both() {	# a sleep 30 runs in both shells
+	isb=
+	for pid in $(pgrep -x sleep); do
+		tr '\0' '\n' 2>/dev/null <"/proc/$pid/environ" |
+		    grep -qxF "CAPSEM_TESTTAG=$TESTDIR" || continue
+		isb="$isb $(readlink "/proc/$pid/cwd")"
+	done
+	case $isb in *" $TESTDIR/p"*) ;; *) return 1 ;; esac
+	case $isb in *" $TESTDIR/c"*) ;; *) return 1 ;; esac
 }
 # top_structure: the screen with every run of digits as '#' and no blanks
 # (a wider number eats one), and tmux's state line as it is.
@@ -266,6 +279,13 @@ wait_both "cat's echo again" both_have_twice again
 both C-d
 wait_both "the prompt after fg" both_prompt
 compare fg
+
+# Ctrl-C (not echoed: -echoctl).
+both_line 'sleep 30'
+wait_both "sleep" is_sleep_both
+both C-c
+wait_both "the prompt after Ctrl-C" both_last_is 'capsem$'
+compare ctrl-c
 
 # clear and reset.
 both_line clear
