@@ -76,6 +76,9 @@ static const struct {
 };
 #define NMODES	(sizeof(modes) / sizeof(modes[0]))
 
+static int	 errf(char *, size_t, const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
+
 static int
 errf(char *err, size_t len, const char *fmt, ...)
 {
