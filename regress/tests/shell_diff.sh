@@ -13,7 +13,8 @@
 # escapes, ls of a UTF-8 name); line editing with multibyte characters
 # (readline: cursor keys and Backspace over é and 中; the kernel's line
 # discipline: cat, Backspace over é); a UTF-8 prompt with Ctrl-A/Ctrl-E;
-# vim (open, insert UTF-8 text, a resize of both windows and back, :wq);
+# a wrapped command line through a resize; vim (open, insert UTF-8 text,
+# a resize of both windows and back, mouse reporting on, :wq);
 # less (page, search, quit); top; Ctrl-Z and fg; Ctrl-C; clear and reset.
 #
 # What is not compared byte for byte: top's screen shows live numbers (the
@@ -71,7 +72,9 @@ screen() {
 STATE='cursor #{cursor_x},#{cursor_y} #{pane_width}x#{pane_height}'
 STATE="$STATE alt #{alternate_on} cursor #{cursor_flag}"
 STATE="$STATE keypad #{keypad_cursor_flag}#{keypad_flag}"
-STATE="$STATE insert #{insert_flag} wrap #{wrap_flag} mouse #{mouse_any_flag}"
+STATE="$STATE insert #{insert_flag} wrap #{wrap_flag} origin #{origin_flag}"
+STATE="$STATE mouse #{mouse_any_flag}#{mouse_all_flag}#{mouse_sgr_flag}"
+STATE="$STATE title #{pane_title}"
 STEP=
 FILTER=cat
 same() {
@@ -210,6 +213,21 @@ wait_both "the UTF-8 prompt again" both_last_is 'é中>'
 compare utf8-prompt
 step prompt-back "PS1='capsem$ '" 'capsem$'
 
+# A command line longer than the window, wrapped, through a resize.
+long=$(printf '%0150d' 0 | tr 0 a)
+both -l "echo $long"
+wait_both "the long line" both_have aaaaaaaaaaaaaaaaaaaaaaaaaaaa
+compare long-line
+tm resize-window -t "=main:p" -x 80 -y 20 || fail "resize-window p"
+tm resize-window -t "=main:c" -x 80 -y 20 || fail "resize-window c"
+compare long-line-80x20
+tm resize-window -t "=main:p" -x 100 -y 30 || fail "resize-window p"
+tm resize-window -t "=main:c" -x 100 -y 30 || fail "resize-window c"
+compare long-line-100x30
+both Enter
+wait_both "the long line's output" both_prompt
+compare long-line-run
+
 # vim: open, insert, resize both windows, back, write and quit.
 both_line 'vim -u NONE -i NONE -N f.txt'
 wait_both "vim" both_have '"f.txt" [New]'
@@ -225,6 +243,9 @@ compare vim-resize-80x20
 tm resize-window -t "=main:p" -x 100 -y 30 || fail "resize-window p"
 tm resize-window -t "=main:c" -x 100 -y 30 || fail "resize-window c"
 compare vim-resize-100x30
+both -l ':set mouse=a'
+both Enter
+compare vim-mouse
 both -l ':wq'
 both Enter
 wait_both "the prompt after vim" both_prompt
