@@ -30,6 +30,7 @@
 #include "frame.h"
 #include "log.h"
 #include "outbuf.h"
+#include "termmodes.h"
 #include "wire.h"
 
 #define PONG_INTERVAL_MS	3000
@@ -54,6 +55,7 @@ static void	 ctl_flush(void);
 static int	 ctl_frame(const uint8_t *, size_t, void *);
 static void	 ctl_forward(const struct msg *);
 static void	 ctl_forward_file(uint32_t, const struct msg *);
+static void	 ctl_forward_termmodes(const struct msg *);
 static void	 ctl_queue(const struct msg *);
 
 int
@@ -266,11 +268,30 @@ ctl_forward(const struct msg *m)
 	case MSG_UNFREEZE:
 		imsg_compose(&ctl.ibuf, IMSG_CTL_UNFREEZE, 0, 0, -1, NULL, 0);
 		break;
+	case MSG_TERMMODES:
+		ctl_forward_termmodes(m);
+		break;
 	default:
 		log_warnx("control: host sent %s, which only a guest sends; "
 		    "dropped", msg_type_name(m->type));
 		break;
 	}
+}
+
+/* termmodes (capsem-protocol(7)): only what termmodes_parse accepts. */
+static void
+ctl_forward_termmodes(const struct msg *m)
+{
+	struct termmodes	 tm;
+	char			 why[128];
+
+	if (termmodes_parse(m->u.termmodes.modes.p, m->u.termmodes.modes.len,
+	    &tm, why, sizeof(why)) == -1) {
+		log_warnx("control: termmodes dropped: %s", why);
+		return;
+	}
+	imsg_compose(&ctl.ibuf, IMSG_CTL_TERMMODES, 0, 0, -1,
+	    m->u.termmodes.modes.p, m->u.termmodes.modes.len);
 }
 
 static void

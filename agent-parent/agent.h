@@ -29,7 +29,7 @@
  * The extensions this agent announces in agentcaps (CAPB_* bits of wire.h)
  * to a host that announced "agentcaps" (capsem-protocol(7) "EXTENSIONS").
  */
-#define AGENT_CAPS		0U
+#define AGENT_CAPS		CAPB_TERMMODES
 
 struct agent_conf {
 	struct transport	 transport;
@@ -92,6 +92,8 @@ void	 hostreq_unfreeze(void);
 int	 shell_open_pty(void);
 int	 shell_master(void);
 int	 shell_setenv(const char *, const char *);
+int	 shell_termmodes(const uint8_t *, size_t, char *, size_t);
+int	 shell_has_termmodes(void);
 char	**shell_env(void);
 pid_t	 shell_start(void);
 pid_t	 shell_pid(void);

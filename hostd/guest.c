@@ -44,6 +44,7 @@ static struct ev_timer	 ping_timer;
 static struct ev_timer	 boot_timer;	/* the first boot's deadline */
 static int		 awaiting_pong;
 static int		 missed;
+static int		 tm_announced;	/* "termmodes" in this bootconfig */
 
 static void	 listener_event(int, short, void *);
 static void	 ping_due(void *);
@@ -56,6 +57,7 @@ static void	 guest_shellexited(struct hchild *, struct imsg *);
 static int	 guest_peer_ok(uint32_t, const struct sockaddr_storage *,
 		    socklen_t);
 static int	 send_msg(const struct msg *);
+static void	 guest_termmodes(uint32_t);
 
 void
 guest_init(void)
@@ -321,6 +323,7 @@ guest_ctl_imsg(struct hchild *c, struct imsg *imsg)
 		sess.agent_caps_known = 1;
 		log_info("guest agent supports: %s", cap_string(caps));
 		session_changed();
+		guest_termmodes(caps);
 		break;
 	default:
 		proc_malformed(&c->p, imsg, "unexpected from control");
@@ -443,8 +446,11 @@ guest_ready(struct hchild *c, const char *version)
 	m.type = MSG_BOOTCONFIG;
 	m.u.bootconfig.epoch_secs = conf.no_clock ? 0 :
 	    (uint64_t)time(NULL);
+	/* termmodes: the first boot of the shell only, when we have them. */
+	tm_announced = conf.termmodes_len > 0 && sess.connections == 0;
 	m.u.bootconfig.caps = caps;
-	m.u.bootconfig.ncaps = cap_names(HOSTD_CAPS, caps);
+	m.u.bootconfig.ncaps = cap_names(HOSTD_CAPS |
+	    (tm_announced ? CAPB_TERMMODES : 0), caps);
 	m.u.bootconfig.has_caps = 1;
 	(void)send_msg(&m);
 	for (i = 0; i < conf.nenv; i++) {
@@ -522,6 +528,33 @@ guest_stop_all(void)
 	children_stop_all();
 	execs_free();
 	term_close_all();
+}
+
+/*
+ * The guest's agentcaps: a guest that supports termmodes gets the client's
+ * modes if this connection's bootconfig announced them (capsem-protocol(7)
+ * "termmodes"), once.
+ */
+static void
+guest_termmodes(uint32_t caps)
+{
+	struct msg	 m;
+
+	if (!tm_announced)
+		return;
+	tm_announced = 0;
+	if ((caps & CAPB_TERMMODES) == 0) {
+		log_info("guest agent does not take termmodes: the shell "
+		    "keeps its default terminal modes");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_TERMMODES;
+	m.u.termmodes.modes.p = conf.termmodes;
+	m.u.termmodes.modes.len = conf.termmodes_len;
+	if (send_msg(&m) == 0)
+		log_info("sent the client's terminal modes (%zu bytes)",
+		    conf.termmodes_len);
 }
 
 /* Encode one host message and hand it to the control child. */

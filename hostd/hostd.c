@@ -81,6 +81,7 @@ static const struct option longopts[] = {
 	{ "missed",	required_argument,	NULL, 'm' },
 	{ "boot-timeout", required_argument,	NULL, 'B' },
 	{ "audit-max",	required_argument,	NULL, 'A' },
+	{ "term-modes",	required_argument,	NULL, 'M' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -90,7 +91,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: %s [-CdTVv] [-A audit-max] [-B boot-seconds] "
 	    "[-e key=value]\n\t[-g guest-cid] [-K vm-stop-command] [-k vm-pid] "
-	    "[-m missed-pongs] [-p ping-seconds]\n\t[-R fd] "
+	    "[-M term-modes]\n\t[-m missed-pongs] [-p ping-seconds] [-R fd] "
 	    "[-t transport] -S dir\n", getprogname());
 	exit(1);
 }
@@ -102,6 +103,7 @@ main(int argc, char *argv[])
 	char		 errbuf[160], abs[PATH_MAX];
 	const char	*errstr, *why, *tspec = NULL;
 	struct stat	 sb;
+	struct termmodes tm;
 	char		*eq;
 	int		 ch;
 
@@ -110,7 +112,7 @@ main(int argc, char *argv[])
 	conf.max_missed = 3;
 	conf.boot_secs = BOOT_SECS_DEFAULT;
 	conf.audit_max = AUDIT_MAX_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "A:B:Cde:g:K:k:m:p:R:S:Tt:Vv",
+	while ((ch = getopt_long(argc, argv, "A:B:Cde:g:K:k:M:m:p:R:S:Tt:Vv",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
@@ -163,6 +165,13 @@ main(int argc, char *argv[])
 			conf.vm_pid = strtonum(optarg, 1, INT_MAX, &errstr);
 			if (errstr != NULL)
 				errx(1, "--vm-pid %s: %s", optarg, errstr);
+			break;
+		case 'M':
+			if (termmodes_from_text(optarg, &tm, errbuf,
+			    sizeof(errbuf)) == -1)
+				errx(1, "--term-modes: %s", errbuf);
+			conf.termmodes_len = tm.n == 0 ? 0 :
+			    termmodes_encode(&tm, conf.termmodes);
 			break;
 		case 'm':
 			conf.max_missed = strtonum(optarg, 1, 1000, &errstr);

@@ -24,6 +24,7 @@
 #include "imsg.h"
 #include "proc.h"
 #include "transport.h"
+#include "termmodes.h"
 #include "wire.h"
 
 #define HOSTD_ENV_MAX		128	/* -e entries (capsem-protocol(7)) */
@@ -50,6 +51,8 @@ struct hconf {
 	char		*env[HOSTD_ENV_MAX];	/* "KEY=VALUE" */
 	size_t		 nenv;
 	uid_t		 owner;		/* uid allowed to attach (and root) */
+	uint8_t		 termmodes[TERMMODES_MAX]; /* --term-modes, encoded */
+	size_t		 termmodes_len;	/* 0: none */
 };
 
 enum hstate {

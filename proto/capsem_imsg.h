@@ -64,6 +64,8 @@ enum imsg_type {
 	IMSG_AUDIT_POS = 82,	/* audit -> parent: struct imsg_audit_pos */
 	IMSG_AUDIT_REOPEN = 83,	/* audit -> parent: the log was rotated */
 	IMSG_AUDIT_NOLOG = 84,	/* parent -> audit: no log file (yet) */
+	IMSG_CTL_TERMMODES = 85, /* control -> parent: termmodes' bytes, RFC
+				 * 4254 encoding (validated again by parent) */
 
 	/* host: capsem-hostd parent <-> its children (100-199) */
 	IMSG_HOST_FIRST = 100,

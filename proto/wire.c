@@ -112,6 +112,9 @@ static const struct wire_field f_agentcaps[] = {
 	    offsetof(struct msg, u.agentcaps.ncaps),
 	    offsetof(struct msg, u.agentcaps.has_caps) },
 };
+static const struct wire_field f_termmodes[] = {
+	F("modes", WF_BYTES, termmodes.modes),
+};
 static const struct wire_field f_audit[] = {
 	FAR("timestamp_us", WF_U64, timestamp_us),
 	FAR("pid", WF_U32, pid),
@@ -170,6 +173,7 @@ static const struct wire_desc msgs[MSG_NTYPES] = {
 	M0(MSG_SNAPSHOTREADY, "snapshotready", WIRE_G2H),
 	M(MSG_SHELLEXITED, "shellexited", WIRE_G2H, 1, f_shellexited),
 	M(MSG_AGENTCAPS, "agentcaps", WIRE_G2H, 0, f_agentcaps),
+	M(MSG_TERMMODES, "termmodes", WIRE_H2G, 0, f_termmodes),
 };
 
 /* Every capability name this code knows, by bit (not const: cap_names
@@ -180,6 +184,7 @@ static struct {
 } captab[] = {
 	{ CAP_SHELLEXITED, CAPB_SHELLEXITED },
 	{ CAP_AGENTCAPS, CAPB_AGENTCAPS },
+	{ CAP_TERMMODES, CAPB_TERMMODES },
 };
 
 uint32_t

@@ -65,6 +65,7 @@ enum msg_type {
 	MSG_SNAPSHOTREADY,
 	MSG_SHELLEXITED,
 	MSG_AGENTCAPS,
+	MSG_TERMMODES,		/* host to guest, extension */
 	MSG_NTYPES
 };
 
@@ -94,9 +95,12 @@ struct boot_stage {
  */
 #define CAP_SHELLEXITED		"shellexited"
 #define CAP_AGENTCAPS		"agentcaps"
+#define CAP_TERMMODES		"termmodes"
 
 #define CAPB_SHELLEXITED	0x00000001U	/* host understands shellexited */
 #define CAPB_AGENTCAPS		0x00000002U	/* host understands agentcaps */
+#define CAPB_TERMMODES		0x00001000U	/* host: sends termmodes; agent:
+						 * applies them */
 #define CAPB_NAMES_MAX		32		/* one per bit */
 
 /* What capsem-hostd announces in every bootconfig. */
@@ -185,6 +189,9 @@ struct msg {
 			size_t		 ncaps;
 			int		 has_caps;
 		} agentcaps;
+		struct {
+			struct wire_bytes modes;	/* RFC 4254 encoding */
+		} termmodes;
 	} u;
 };
 

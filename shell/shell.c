@@ -38,6 +38,7 @@
 #include "ev.h"
 #include "imsg.h"
 #include "session.h"
+#include "termmodes.h"
 #include "transport.h"
 #include "version.h"
 
@@ -94,6 +95,7 @@ static struct session		 sess;
 static __dead void	usage(int);
 static void		term_restore(void);
 static void		term_raw(void);
+static char		*term_modes(void);
 static void		fatal_signal(int);
 static void		winch_signal(int);
 static void		set_signals(void);
@@ -133,6 +135,7 @@ usage(int status)
 	    "[--shell \"cmd args\"]\n"
 	    "                    [--audit-log file] [--boot-timeout "
 	    "seconds] [--no-send-env]\n"
+	    "                    [--no-term-modes]\n"
 	    "       capsem-shell new [-d] [-S dir] [options]\n"
 	    "       capsem-shell exec [-S dir] [options] [--] command "
 	    "[arg ...]\n"
@@ -167,6 +170,25 @@ term_raw(void)
 		raw_on = 0;
 		die("stdin: tcsetattr: %s", strerror(errno));
 	}
+}
+
+/*
+ * The modes of our terminal (before term_raw), for a new session's PTY,
+ * in capsem-hostd's --term-modes form; NULL when stdin is no terminal.
+ */
+static char *
+term_modes(void)
+{
+	static char	 text[TERMMODES_TEXT_MAX];
+	struct termmodes tm;
+	struct termios	 tio;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tio) == -1)
+		return (NULL);
+	termmodes_from_termios(&tio, &tm);
+	if (termmodes_to_text(&tm, text, sizeof(text)) == -1)
+		return (NULL);
+	return (text);
 }
 
 /* Restore the terminal, then die of the signal as if never caught. */
@@ -851,11 +873,12 @@ int
 main(int argc, char *argv[])
 {
 	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG, OPT_BOOT,
-	    OPT_NOENV };
+	    OPT_NOENV, OPT_NOMODES };
 	static const struct option longopts[] = {
 		{ "temp",	no_argument,	NULL,	'T' },
 		{ "boot-timeout", required_argument, NULL, OPT_BOOT },
 		{ "no-send-env", no_argument,	NULL,	OPT_NOENV },
+		{ "no-term-modes", no_argument,	NULL,	OPT_NOMODES },
 		{ "version",	no_argument,	NULL,	'V' },
 		{ "local",	no_argument,	NULL,	OPT_LOCAL },
 		{ "vm",		required_argument, NULL, OPT_VM },
@@ -878,7 +901,7 @@ main(int argc, char *argv[])
 	const char		*dir = NULL, *errstr;
 	size_t			 k;
 	int			 ch, temp = 0, create = 0, local = 0;
-	int			 detached = 0, input = 0;
+	int			 detached = 0, input = 0, no_modes = 0;
 
 	memset(&so, 0, sizeof(so));
 	memset(&c, 0, sizeof(c));
@@ -915,6 +938,9 @@ main(int argc, char *argv[])
 		case OPT_NOENV:
 			so.no_send_env = 1;
 			create = 1;
+			break;
+		case OPT_NOMODES:
+			no_modes = create = 1;
 			break;
 		case OPT_BOOT:
 			so.boot_secs = strtonum(optarg, 0, 86400, &errstr);
@@ -1020,6 +1046,8 @@ main(int argc, char *argv[])
 		free(so.env);
 		exit(control_shutdown(dir) == 0 ? 0 : 255);
 	}
+	if (dir == NULL && !no_modes)
+		so.term_modes = term_modes();
 	if (dir == NULL && session_create(&sess, &so) == -1)
 		exit(255);
 	if (cmd == CMD_NEW) {

@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "termmodes.h"
 #include "wire.h"
 #include "wirejson.h"
 
@@ -373,6 +376,113 @@ test_agentcaps(void **state)
 	}
 }
 
+/*
+ * termmodes (capsem-protocol(7) "termmodes"), the frames computed outside
+ * this codec: the message with VERASE ^H, and the bootconfig capsem-hostd
+ * sends when it has modes to send (caps with "termmodes").  Then the
+ * rules of the modes themselves: what termmodes_parse takes and refuses.
+ */
+static void
+test_termmodes(void **state)
+{
+	static const struct {
+		enum wire_dir	 dir;
+		const char	*json;
+		const char	*hex;
+	} v[] = {
+		{ WIRE_H2G, "{\"t\":\"termmodes\",\"d\":{\"modes\":"
+		    "[3,0,0,0,8,0]}}",
+		    "0000001d82a174a97465726d6d6f646573a16481a56d6f64657396"
+		    "030000000800" },
+		{ WIRE_H2G, "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
+		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
+		    "\"agentcaps\",\"termmodes\"]}}",
+		    "0000005082a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707393ab736865"
+		    "6c6c657869746564a96167656e7463617073a97465726d6d6f646573" },
+	};
+	static const struct {
+		uint8_t		 p[16];
+		size_t		 len;
+		const char	*why;	/* NULL: accepted */
+	} pv[] = {
+		{ { 0 }, 1, NULL },
+		{ { 3, 0, 0, 0, 8, 42, 0, 0, 0, 1, 0 }, 11, NULL },
+		{ { 3, 0, 0, 0, 255, 0 }, 6, NULL },	/* disabled */
+		{ { 0 }, 0, "no TTY_OP_END" },
+		{ { 3, 0, 0, 0, 8 }, 5, "no TTY_OP_END" },
+		{ { 3, 0, 0, 8 }, 4, "opcode 3 at byte 0 cut short" },
+		{ { 3, 0, 0, 1, 0, 0 }, 6,
+		    "VERASE 256 out of range (0 to 255) at byte 0" },
+		{ { 42, 0, 0, 0, 2, 0 }, 6,
+		    "IUTF8 2 out of range (0 to 1) at byte 0" },
+		{ { 128, 0, 0, 150, 0, 0 }, 6, "unknown opcode 128 at byte 0" },
+		{ { 11, 0, 0, 0, 1, 0 }, 6, "unknown opcode 11 at byte 0" },
+		{ { 3, 0, 0, 0, 8, 3, 0, 0, 0, 8, 0 }, 11,
+		    "VERASE given twice at byte 5" },
+		{ { 0, 0 }, 2, "1 bytes after TTY_OP_END" },
+	};
+	struct termmodes tm, tm2;
+	struct termios	 t;
+	uint8_t		 buf[TERMMODES_MAX];
+	char		 why[128], text[TERMMODES_TEXT_MAX];
+	json_t		*js;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		js = json_loads(v[i].json, 0, NULL);
+		assert_non_null(js);
+		check_encode(-1, v[i].dir, js, v[i].hex);
+		check_decode(-1, v[i].dir, js, v[i].hex);
+		json_decref(js);
+	}
+	for (i = 0; i < sizeof(pv) / sizeof(pv[0]); i++) {
+		why[0] = '\0';
+		if (pv[i].why == NULL) {
+			assert_int_equal(termmodes_parse(pv[i].p, pv[i].len,
+			    &tm, why, sizeof(why)), 0);
+			assert_int_equal(termmodes_encode(&tm, buf),
+			    pv[i].len);
+			assert_memory_equal(buf, pv[i].p, pv[i].len);
+		} else {
+			assert_int_equal(termmodes_parse(pv[i].p, pv[i].len,
+			    &tm, why, sizeof(why)), -1);
+			assert_string_equal(why, pv[i].why);
+		}
+	}
+	/* A terminal's modes survive text and bytes and apply back. */
+	memset(&t, 0, sizeof(t));
+	t.c_cc[VERASE] = 8;
+	t.c_cc[VKILL] = 24;
+	t.c_cc[VINTR] = _POSIX_VDISABLE;
+	t.c_iflag = ICRNL | IUTF8;
+	t.c_lflag = ICANON | ECHO | ECHOE;
+	termmodes_from_termios(&t, &tm);
+	assert_int_equal(termmodes_get(&tm, "VERASE"), 8);
+	assert_int_equal(termmodes_get(&tm, "VINTR"), 255);
+	assert_int_equal(termmodes_get(&tm, "IUTF8"), 1);
+	assert_int_equal(termmodes_get(&tm, "IXON"), 0);
+	assert_int_equal(termmodes_to_text(&tm, text, sizeof(text)), 0);
+	assert_int_equal(termmodes_from_text(text, &tm2, why, sizeof(why)), 0);
+	n = termmodes_encode(&tm2, buf);
+	assert_true(n <= TERMMODES_MAX);
+	assert_int_equal(termmodes_parse(buf, n, &tm, why, sizeof(why)), 0);
+	memset(&t, 0, sizeof(t));
+	t.c_iflag = IXON;
+	termmodes_apply(&tm, &t);
+	assert_int_equal(t.c_cc[VERASE], 8);
+	assert_int_equal(t.c_cc[VKILL], 24);
+	assert_int_equal(t.c_cc[VINTR], _POSIX_VDISABLE);
+	assert_int_equal(t.c_iflag, ICRNL | IUTF8);
+	assert_int_equal(t.c_lflag, ICANON | ECHO | ECHOE);
+	assert_int_equal(termmodes_from_text("VERASE=8,BOGUS=1", &tm, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "BOGUS: unknown mode");
+	assert_int_equal(termmodes_from_text("VERASE=x", &tm, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "VERASE=x: not a number");
+}
+
 int
 main(void)
 {
@@ -380,6 +490,7 @@ main(void)
 		cmocka_unit_test(test_frames_jsonl),
 		cmocka_unit_test(test_hostd_bootconfig),
 		cmocka_unit_test(test_agentcaps),
+		cmocka_unit_test(test_termmodes),
 		cmocka_unit_test(test_json_errors),
 	};
 
