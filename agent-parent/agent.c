@@ -818,7 +818,9 @@ agent_announce(void)
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_AGENTCAPS;
 	m.u.agentcaps.caps = names;
-	m.u.agentcaps.ncaps = cap_names(AGENT_CAPS, names);
+	/* Tests only (-d): behave as an agent that knows no extension. */
+	m.u.agentcaps.ncaps = conf.debug && getenv("CAPSEM_TEST_NO_AGENTCAPS")
+	    != NULL ? 0 : cap_names(AGENT_CAPS, names);
 	m.u.agentcaps.has_caps = 1;
 	(void)agent_send(&m);
 }
