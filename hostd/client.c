@@ -410,7 +410,7 @@ client_copy(struct client *c, struct imsg *imsg)
 	char			*buf;
 
 	if ((buf = malloc(len + 1)) == NULL ||
-	    imsg_get_data(imsg, buf, len) == -1)
+	    (len > 0 && imsg_get_data(imsg, buf, len) == -1))
 		fatal("attach: copy");
 	buf[len] = '\0';
 	switch (imsg_get_type(imsg)) {

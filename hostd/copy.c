@@ -359,8 +359,16 @@ copy_failed(uint64_t id, const char *why)
 {
 	struct hcopy	*x;
 
+	char		 msg[4096];
+
 	if ((x = copy_find(id)) == NULL)
 		return (0);
+	/* An upstream agent refuses a file past one frame in its own words. */
+	if (x->upstream && strstr(why, "too large") != NULL) {
+		snprintf(msg, sizeof(msg), "the guest agent does not support "
+		    "large copies (it said: %s)", why);
+		why = msg;
+	}
 	copy_end(x, why);
 	return (1);
 }
