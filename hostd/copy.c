@@ -35,6 +35,7 @@
 
 #define COPIES_MAX		16
 #define COPY_ID_BASE		(1ULL << 62)	/* apart from exec ids */
+#define COPY_START_MS		30000	/* request to copy connection */
 
 struct hcopy {
 	TAILQ_ENTRY(hcopy)	 entry;
@@ -48,6 +49,7 @@ struct hcopy {
 	int			 streamed;	/* its connection passed on */
 	int			 done_early;	/* fileopdone before the stream */
 	char			*path;
+	struct ev_timer		 start;		/* the guest must connect */
 	uint8_t			*data;		/* upstream copy in: size */
 	size_t			 datalen;
 };
@@ -60,6 +62,7 @@ static struct hcopy	*copy_find(uint64_t);
 static struct hcopy	*copy_of_client(uint32_t);
 static int		 copy_send_request(struct hcopy *);
 static void		 copy_end(struct hcopy *, const char *);
+static void		 copy_start_due(void *);
 
 void
 copies_init(void)
@@ -127,6 +130,7 @@ copy_request(uint32_t client, const struct attach_copy *ac, const char *path,
 	    (x->path = strdup(path)) == NULL)
 		fatal("calloc");
 	x->id = ++next_copy_id;
+	ev_timer_init(&x->start, copy_start_due, x);
 	x->client = client;
 	x->dir = ac->dir;
 	x->size = ac->size;
@@ -137,6 +141,9 @@ copy_request(uint32_t client, const struct attach_copy *ac, const char *path,
 		fatal("copy: malloc");
 	TAILQ_INSERT_TAIL(&copies, x, entry);
 	ncopies++;
+	if (!x->upstream && !(x->dir == ATTACH_COPY_IN &&
+	    (x->mode & COPY_MODE_DIR)))
+		ev_timer_in(&x->start, COPY_START_MS);
 	log_info("copy %llu for client %u: %s %s (%llu bytes)%s",
 	    (unsigned long long)x->id, client, x->dir == ATTACH_COPY_IN ?
 	    "in to" : "out of", path, (unsigned long long)x->size,
@@ -151,6 +158,7 @@ copy_request(uint32_t client, const struct attach_copy *ac, const char *path,
 	}
 	if (copy_send_request(x) == -1) {
 		*why = "the request cannot be sent (not UTF-8, or too long)";
+		ev_timer_stop(&x->start);
 		TAILQ_REMOVE(&copies, x, entry);
 		ncopies--;
 		free(x->data);
@@ -288,6 +296,7 @@ copy_stream_started(struct hchild *c, const struct imsg_copy *ic)
 		return;
 	}
 	x->streamed = 1;
+	ev_timer_stop(&x->start);
 	memset(&cs, 0, sizeof(cs));
 	cs.size = ic->size;
 	cs.mode = ic->mode;
@@ -419,11 +428,23 @@ copy_end(struct hcopy *x, const char *why)
 		log_info("copy %llu: %s", (unsigned long long)x->id,
 		    d.ok ? "done" : why);
 	}
+	ev_timer_stop(&x->start);
 	TAILQ_REMOVE(&copies, x, entry);
 	ncopies--;
 	free(x->data);
 	free(x->path);
 	free(x);
+}
+
+/* Bounded: a guest that never opens the copy connection fails the copy. */
+static void
+copy_start_due(void *arg)
+{
+	struct hcopy	*x = arg;
+
+	log_warnx("copy %llu: no copy connection within %d ms",
+	    (unsigned long long)x->id, COPY_START_MS);
+	copy_end(x, "the guest did not open the copy connection in time");
 }
 
 void
@@ -432,6 +453,7 @@ copies_free(void)
 	struct hcopy	*x;
 
 	while ((x = TAILQ_FIRST(&copies)) != NULL) {
+		ev_timer_stop(&x->start);
 		TAILQ_REMOVE(&copies, x, entry);
 		free(x->data);
 		free(x->path);
