@@ -98,6 +98,7 @@ UsePAM no
 PrintMotd no
 PrintLastLog no
 StrictModes no
+Subsystem sftp internal-sftp
 EOF
 /usr/sbin/sshd -D -e -f "$W/sshd_config" 2>"$W/sshd.log" &
 SSHD=$!
