@@ -105,7 +105,7 @@ static int		 copy_in_file(const char *, int, const struct stat *,
 static int		 copy_out(const char *, const char *, int);
 static int		 copy_out_stream(const char *, const char *,
 			    struct attach_copystream *, int);
-static int		 copy_out_dir(const char *, const char *, int);
+static int		 copy_out_dir(const char *, const char *, int, mode_t);
 static int		 local_open(const char *, int *, char *, size_t);
 static int		 local_commit(int, int, const char *, const char *,
 			    const char *);
@@ -730,7 +730,8 @@ copy_out(const char *gsrc, const char *dst, int top)
 			cp_warn(gname, "is a directory (use -r)");
 			return (-1);
 		}
-		return (copy_out_dir(gname, dst, sock) == -1 ? -1 : 0);
+		return (copy_out_dir(gname, dst, sock, cs.mode & 01777) ==
+		    -1 ? -1 : 0);
 	}
 	return (copy_out_stream(gname, dst, &cs, sock));
 }
@@ -816,7 +817,7 @@ copy_out_stream(const char *gname, const char *dst,
 
 /* A listing: made locally, then each entry copied (-r). */
 static int
-copy_out_dir(const char *gname, const char *dst, int sock)
+copy_out_dir(const char *gname, const char *dst, int sock, mode_t mode)
 {
 	char		*list, *p, *end, child[PATH_MAX], gchild[PATH_MAX];
 	size_t		 len = 0, cap = 65536, entries = 0;
@@ -853,6 +854,9 @@ copy_out_dir(const char *gname, const char *dst, int sock)
 		free(list);
 		return (-1);
 	}
+	/* -p: the guest's bits, and always ours to fill (u+rwx). */
+	if (opt.preserve && chmod(dst, mode | 0700) == -1)
+		cp_warn(dst, "%s", strerror(errno));
 	/* Input from the guest: untrusted.  Each name is one component. */
 	for (p = list; p < list + len; p = end + 1) {
 		if ((end = memchr(p, '\0', list + len - p)) == NULL ||

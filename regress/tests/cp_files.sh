@@ -109,9 +109,31 @@ c e8 data.bin :t/tree
 [ "$rc" != 0 ] && grep -q ":t/tree: path is a directory" e8.err ||
     fail "a guest directory as the target: exit $rc: $(cat e8.err)"
 
+# -p keeps a directory's bits too.
+mkdir -p pdir && chmod 750 pdir && printf p >pdir/f
+c pd1 -r -p pdir :pd
+[ "$(mode_of "$WS/pd/pdir")" = 750 ] ||
+    fail "cp -r -p in: directory mode $(mode_of "$WS/pd/pdir"), not 750"
+mkdir pback
+c pd2 -r -p :pd/pdir pback
+[ "$(mode_of pback/pdir)" = 750 ] ||
+    fail "cp -r -p out: directory mode $(mode_of pback/pdir), not 750"
+
 # Nothing temporary left on either side.
 left=$(find "$WS" . -name '.*.capsem-*' | head -n 3)
 [ -z "$left" ] || fail "temporary files left: $left"
 
 shutdown_session "$S"
 session_exits 129 "after shutdown"
+
+# Without -S: a temporary session of its own, whose workspace is the
+# current directory, gone after the copy (as for exec).
+mkdir tws
+(cd tws && capsem-shell cp ../data.bin :t.bin) 2>temp1.err ||
+    fail "cp in with a temporary session: $(cat temp1.err)"
+cmp -s data.bin tws/t.bin || fail "temporary session: content in"
+(cd tws && capsem-shell cp :t.bin ../t.back) 2>temp2.err ||
+    fail "cp out with a temporary session: $(cat temp2.err)"
+cmp -s data.bin t.back || fail "temporary session: content out"
+temp_dirs_gone "the temporary sessions of cp"
+wait_until 5 "the temporary sessions' processes to end" no_tag_pids
