@@ -51,6 +51,7 @@
 #define COPY_BUF	(256 * 1024)
 #define PROGRESS_MS	1000	/* a copy shows progress after this long */
 #define REDRAW_MS	200
+#define WAIT_NOTE_MS	1000	/* "waiting for the guest" after this */
 #define LIST_ENTRIES	65536
 
 struct cpopt {
@@ -75,6 +76,7 @@ static struct session		 csess;
 static struct imsgbuf		 ib;
 static int			 afd = -1;
 static int			 failures;
+static int64_t			 note_at;	/* say "waiting" then, 0: not */
 static volatile sig_atomic_t	 interrupted;
 /* The local file being written, to remove when interrupted (named only). */
 static int			 tmp_dfd = -1;
@@ -96,6 +98,7 @@ static int		 cp_done(struct imsg *, const char *);
 static int		 cp_stream(struct attach_copystream *, int *,
 			    const char *);
 static void		 cp_check_interrupt(void);
+static void		 cp_wait_note(void);
 static void		 progress_draw(struct progress *, int);
 static int		 is_guest(const char *);
 static const char	*cp_reason(const char *);
@@ -199,9 +202,11 @@ cp_connect(void)
 		cp_die("%s: bad welcome", csess.dir);
 	imsg_free(&imsg);
 	if (!w.connected) {
+		note_at = now_ms() + WAIT_NOTE_MS;
 		if (cp_next(&imsg, IMSG_ATTACH_CONNECTED) == -1)
 			cp_die("%s: the guest did not connect", csess.dir);
 		imsg_free(&imsg);
+		note_at = 0;
 	}
 }
 
@@ -230,6 +235,7 @@ cp_next(struct imsg *imsg, uint32_t want)
 		if ((n = imsg_get(&ib, imsg)) == -1)
 			cp_die("%s: bad message from capsem-hostd", csess.dir);
 		if (n == 0) {
+			cp_wait_note();
 			n = imsgbuf_read(&ib);
 			if (n == -1 && errno == EINTR)
 				continue;
@@ -259,6 +265,25 @@ cp_next(struct imsg *imsg, uint32_t want)
 			return (-1);
 		imsg_free(imsg);
 	}
+}
+
+/* A guest slow to come: say so (once) rather than show nothing. */
+static void
+cp_wait_note(void)
+{
+	struct pollfd	 pfd;
+	int64_t		 left;
+
+	if (note_at == 0)
+		return;
+	pfd.fd = afd;
+	pfd.events = POLLIN;
+	if ((left = note_at - now_ms()) < 0)
+		left = 0;
+	if (poll(&pfd, 1, (int)left) == 0)
+		fprintf(stderr, "capsem-shell: cp: waiting for the guest to "
+		    "connect (Ctrl-C cancels)\n");
+	note_at = 0;
 }
 
 static int
