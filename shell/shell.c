@@ -136,6 +136,8 @@ usage(int status)
 	    "       capsem-shell new [-d] [-S dir] [options]\n"
 	    "       capsem-shell exec [-S dir] [options] [--] command "
 	    "[arg ...]\n"
+	    "       capsem-shell cp [-pqrv] [-l limit] [-S dir] source ... "
+	    "target\n"
 	    "       capsem-shell shutdown -S dir\n"
 	    "       capsem-shell log [-i] -S dir | file\n"
 	    "       capsem-shell ls\n"
