@@ -54,6 +54,7 @@ static void	 ctl_pong(void *);
 static void	 ctl_flush(void);
 static int	 ctl_frame(const uint8_t *, size_t, void *);
 static void	 ctl_forward(const struct msg *);
+static void	 ctl_forward_copy(const struct msg *);
 static void	 ctl_forward_file(uint32_t, const struct msg *);
 static void	 ctl_forward_termmodes(const struct msg *);
 static void	 ctl_queue(const struct msg *);
@@ -259,6 +260,10 @@ ctl_forward(const struct msg *m)
 	case MSG_FILEDELETE:
 		ctl_forward_file(IMSG_CTL_FILEDELETE, m);
 		break;
+	case MSG_COPYIN:
+	case MSG_COPYOUT:
+		ctl_forward_copy(m);
+		break;
 	case MSG_SHUTDOWN:
 		imsg_compose(&ctl.ibuf, IMSG_CTL_SHUTDOWN, 0, 0, -1, NULL, 0);
 		break;
@@ -325,6 +330,35 @@ ctl_forward_file(uint32_t type, const struct msg *m)
 	if (imsg_composev(&ctl.ibuf, type, 0, 0, -1, iov, iovcnt) == -1)
 		log_warn("control: file request %llu not forwarded",
 		    (unsigned long long)f.id);
+}
+
+/* Extension "copy": the request, its path after the fixed part. */
+static void
+ctl_forward_copy(const struct msg *m)
+{
+	struct imsg_copy	 c;
+	struct iovec		 iov[2];
+	const struct wire_str	*path;
+
+	memset(&c, 0, sizeof(c));
+	if (m->type == MSG_COPYIN) {
+		c.id = m->u.copyin.id;
+		c.size = m->u.copyin.size;
+		c.mode = m->u.copyin.mode;
+		path = &m->u.copyin.path;
+	} else {
+		c.id = m->u.copyout.id;
+		path = &m->u.copyout.path;
+	}
+	c.pathlen = path->len;
+	iov[0].iov_base = &c;
+	iov[0].iov_len = sizeof(c);
+	iov[1].iov_base = path->s;
+	iov[1].iov_len = path->len;
+	if (imsg_composev(&ctl.ibuf, m->type == MSG_COPYIN ? IMSG_CTL_COPYIN :
+	    IMSG_CTL_COPYOUT, 0, 0, -1, iov, 2) == -1)
+		log_warn("control: copy request %llu not forwarded",
+		    (unsigned long long)c.id);
 }
 
 /* Encode a message this child sends on its own (ack, pong). */

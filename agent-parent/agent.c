@@ -369,7 +369,8 @@ agent_reap(void)
 			shell_reaped(st);
 			continue;
 		}
-		if (exec_reaped(pid, st) || audit_reaped(pid, st))
+		if (exec_reaped(pid, st) || copy_reaped(pid, st) ||
+		    audit_reaped(pid, st))
 			continue;
 		if (pid == term_proc.pid)
 			p = &term_proc;
@@ -581,6 +582,7 @@ agent_down(const char *why)
 	if (sess.phase == PH_CONNECT)
 		return;
 	log_info("transport down (%s): reconnecting", why);
+	copy_cancel_all("the control connection dropped");
 	agent_stop_children();
 	/* A drain or ackwait starts over: the exit is told after the boot. */
 	ev_timer_stop(&t_drain);
@@ -779,6 +781,10 @@ control_imsg(struct proc *p, struct imsg *imsg)
 	case IMSG_CTL_FILEDELETE:
 		hostreq_file(p, imsg);
 		break;
+	case IMSG_CTL_COPYIN:
+	case IMSG_CTL_COPYOUT:
+		copy_request(p, imsg);
+		break;
 	case IMSG_CTL_SHUTDOWN:
 		agent_shutdown("host asked for shutdown");
 		break;
@@ -829,7 +835,9 @@ agent_announce(void)
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_AGENTCAPS;
 	m.u.agentcaps.caps = names;
-	m.u.agentcaps.ncaps = cap_names(AGENT_CAPS, names);
+	/* Tests only (-d): behave as an agent that knows no extension. */
+	m.u.agentcaps.ncaps = conf.debug && getenv("CAPSEM_TEST_NO_AGENTCAPS")
+	    != NULL ? 0 : cap_names(AGENT_CAPS, names);
 	m.u.agentcaps.has_caps = 1;
 	if (agent_send(&m) == 0)
 		sess.announced = 1;
@@ -1047,6 +1055,7 @@ agent_exit(int status)
 
 	agent_stop_children();
 	exec_hangup();
+	copy_cancel_all("the session ended");
 	if (shell_hangup(0) > 0) {
 		deadline = now_ms() + HANGUP_GRACE_MS;
 		memset(&pfd, 0, sizeof(pfd));

@@ -29,7 +29,7 @@
  * The extensions this agent announces in agentcaps (CAPB_* bits of wire.h)
  * to a host that announced "agentcaps" (capsem-protocol(7) "EXTENSIONS").
  */
-#define AGENT_CAPS		CAPB_TERMMODES
+#define AGENT_CAPS		(CAPB_COPY | CAPB_TERMMODES)
 
 struct agent_conf {
 	struct transport	 transport;
@@ -85,6 +85,12 @@ void	 hostreq_init(void);
 int	 file_imsg(struct proc *, struct imsg *, struct imsg_file *, char **,
 	    uint8_t **, size_t *);
 void	 hostreq_file(struct proc *, struct imsg *);
+int	 hostreq_wsfd(void);
+
+/* copy.c (extension "copy") */
+void	 copy_request(struct proc *, struct imsg *);
+int	 copy_reaped(pid_t, int);
+void	 copy_cancel_all(const char *);
 void	 hostreq_snapshot(void);
 void	 hostreq_unfreeze(void);
 

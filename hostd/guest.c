@@ -28,12 +28,13 @@
 #include "hostd.h"
 #include "log.h"
 
-#define NPORTS			5
+#define NPORTS			6
 
 static const uint32_t	 ports[NPORTS] = {
-	PORT_CONTROL, PORT_TERMINAL, PORT_LIFECYCLE, PORT_EXEC, PORT_AUDIT
+	PORT_CONTROL, PORT_TERMINAL, PORT_LIFECYCLE, PORT_EXEC, PORT_AUDIT,
+	PORT_COPY
 };
-static int		 lfds[NPORTS] = { -1, -1, -1, -1, -1 };
+static int		 lfds[NPORTS] = { -1, -1, -1, -1, -1, -1 };
 static struct ev	*levs[NPORTS];
 
 static struct hchild	*ctl;		/* the current control child */
@@ -56,6 +57,7 @@ static void	 guest_error(struct hchild *, struct imsg *);
 static void	 guest_shellexited(struct hchild *, struct imsg *);
 static int	 guest_peer_ok(uint32_t, const struct sockaddr_storage *,
 		    socklen_t);
+static void	 guest_filecontent(struct hchild *, struct imsg *);
 static int	 send_msg(const struct msg *);
 static void	 guest_termmodes(uint32_t);
 
@@ -158,6 +160,8 @@ listener_event(int fd, short revents, void *arg)
 	}
 	if (port == PORT_TERMINAL)
 		term_accept(cfd);
+	else if (port == PORT_COPY)
+		copy_accept(cfd);
 	else
 		child_start(cfd, port);
 }
@@ -302,8 +306,13 @@ guest_ctl_imsg(struct hchild *c, struct imsg *imsg)
 		guest_error(c, imsg);
 		break;
 	case IMSG_HOST_FILECONTENT:
+		guest_filecontent(c, imsg);
+		break;
 	case IMSG_HOST_FILEOPDONE:
-		log_debug("file operation reply with no requester dropped");
+		if (proc_imsg_exact(&c->p, imsg, &id, sizeof(id)) == 0 &&
+		    !copy_done(id))
+			log_debug("file operation reply with no requester "
+			    "dropped");
 		break;
 	case IMSG_HOST_SNAPSHOTREADY:
 		log_info("guest filesystems frozen for a snapshot");
@@ -350,8 +359,31 @@ guest_error(struct hchild *c, struct imsg *imsg)
 	s[len - 1] = '\0';
 	log_warnx("guest error for request %llu: %s",
 	    (unsigned long long)he.id, s + sizeof(he));
-	exec_failed(he.id, s + sizeof(he));
+	if (!copy_failed(he.id, s + sizeof(he)))
+		exec_failed(he.id, s + sizeof(he));
 	free(s);
+}
+
+/* filecontent: struct imsg_file + path + data, for an upstream copy. */
+static void
+guest_filecontent(struct hchild *c, struct imsg *imsg)
+{
+	struct imsg_file f;
+	size_t		 len = imsg_get_len(imsg);
+	uint8_t		*buf;
+
+	if (len < sizeof(f) || (buf = malloc(len)) == NULL) {
+		proc_malformed(&c->p, imsg, "filecontent of a bad length");
+		return;
+	}
+	(void)imsg_get_data(imsg, buf, len);
+	memcpy(&f, buf, sizeof(f));
+	if (f.pathlen > len - sizeof(f))
+		proc_malformed(&c->p, imsg, "filecontent of a bad length");
+	else if (!copy_content(f.id, buf + sizeof(f) + f.pathlen,
+	    len - sizeof(f) - f.pathlen))
+		log_debug("file content with no requester dropped");
+	free(buf);
 }
 
 static void
@@ -432,6 +464,7 @@ guest_ready(struct hchild *c, const char *version)
 		log_info("guest reconnected: replacing the old control "
 		    "connection");
 		proc_close(&ctl->p);
+		copies_lost();
 	}
 	ctl = c;
 	booted = 0;
@@ -508,6 +541,7 @@ guest_lost(const char *why)
 	}
 	booted = 0;
 	ev_timer_stop(&ping_timer);
+	copies_lost();
 	if (conf.temp && conf.boot_secs > 0 && !sess.exited)
 		ev_timer_in(&boot_timer, (int64_t)conf.boot_secs * 1000);
 	term_unpaired();
@@ -527,6 +561,7 @@ guest_stop_all(void)
 	ev_timer_stop(&boot_timer);
 	children_stop_all();
 	execs_free();
+	copies_free();
 	term_close_all();
 }
 

@@ -258,6 +258,7 @@ main(int argc, char *argv[])
 	session_open();
 	children_init();
 	execs_init();
+	copies_init();
 	term_init();
 	guest_init();
 	clients_init();

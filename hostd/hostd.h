@@ -8,6 +8,7 @@
  *	term.c		the terminal relay (raw bytes, never parsed)
  *	children.c	the sandboxed decoder children, one per connection
  *	exec.c		the exec table (requests kept until acked, replayed)
+ *	copy.c		file copies (capsem-shell cp)
  *	client.c	the attach clients
  *	session.c	the session directory (lock, session.json, pty.log,
  *			audit.jsonl, removal)
@@ -92,6 +93,7 @@ struct hchild {
 	uint64_t		 exec_id;	/* exec: from execstarted */
 	int			 has_exec;
 	int			 stopped;	/* closed by us, on purpose */
+	int			 copy_fd;	/* copy: our duplicate, or -1 */
 };
 
 extern struct hconf	 conf;
@@ -132,7 +134,7 @@ void		 term_close_all(void);
 
 /* children.c */
 void		 children_init(void);
-void		 child_start(int, uint32_t);
+struct hchild	*child_start(int, uint32_t);
 void		 child_stop(struct hchild *);
 void		 children_sigchld(void);
 void		 children_stop_all(void);
@@ -152,7 +154,26 @@ void		 exec_stream_output(struct hchild *, const void *, size_t);
 void		 exec_stream_done(struct hchild *);
 void		 execs_free(void);
 
+/* copy.c (capsem-shell cp) */
+struct attach_copy;
+struct imsg_copy;
+void		 copies_init(void);
+int		 copy_request(uint32_t, const struct attach_copy *,
+		    const char *, const char **);
+int		 copy_client_data(uint32_t, const void *, size_t);
+int		 copy_client_end(uint32_t);
+void		 copy_accept(int);
+void		 copy_stream_started(struct hchild *, const struct imsg_copy *);
+int		 copy_content(uint64_t, const void *, size_t);
+int		 copy_done(uint64_t);
+int		 copy_failed(uint64_t, const char *);
+void		 copies_lost(void);
+void		 copy_client_gone(uint32_t);
+void		 copies_free(void);
+
 /* client.c */
+int		 client_copy_send(uint32_t, uint32_t, int, const void *,
+		    size_t);
 void		 clients_init(void);
 void		 clients_output(const void *, size_t);
 void		 clients_seed(const void *, size_t);

@@ -115,6 +115,17 @@ static const struct wire_field f_agentcaps[] = {
 static const struct wire_field f_termmodes[] = {
 	F("modes", WF_BYTES, termmodes.modes),
 };
+static const struct wire_field f_copyin[] = {
+	F("id", WF_U64, copyin.id),
+	F("path", WF_STR, copyin.path),
+	F("size", WF_U64, copyin.size),
+	F("mode", WF_U32, copyin.mode),
+};
+static const struct wire_field f_copystarted[] = {
+	F("id", WF_U64, copystarted.id),
+	F("size", WF_U64, copystarted.size),
+	F("mode", WF_U32, copystarted.mode),
+};
 static const struct wire_field f_audit[] = {
 	FAR("timestamp_us", WF_U64, timestamp_us),
 	FAR("pid", WF_U32, pid),
@@ -174,6 +185,9 @@ static const struct wire_desc msgs[MSG_NTYPES] = {
 	M(MSG_SHELLEXITED, "shellexited", WIRE_G2H, 1, f_shellexited),
 	M(MSG_AGENTCAPS, "agentcaps", WIRE_G2H, 0, f_agentcaps),
 	M(MSG_TERMMODES, "termmodes", WIRE_H2G, 0, f_termmodes),
+	M(MSG_COPYIN, "copyin", WIRE_H2G, 0, f_copyin),
+	M(MSG_COPYOUT, "copyout", WIRE_H2G, 0, f_idpath),
+	M(MSG_COPYSTARTED, "copystarted", WIRE_G2H, 0, f_copystarted),
 };
 
 /* Every capability name this code knows, by bit (not const: cap_names
@@ -184,6 +198,7 @@ static struct {
 } captab[] = {
 	{ CAP_SHELLEXITED, CAPB_SHELLEXITED },
 	{ CAP_AGENTCAPS, CAPB_AGENTCAPS },
+	{ CAP_COPY, CAPB_COPY },
 	{ CAP_TERMMODES, CAPB_TERMMODES },
 };
 

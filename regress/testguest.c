@@ -7,7 +7,7 @@
  * with -a NAMES an agentcaps{NAMES} after a bootconfig announcing
  * "agentcaps", bootready once bootconfigdone arrives) and then runs the script, one
  * command per line, `#` starts a comment.  CHAN is control, terminal,
- * lifecycle, exec or audit; a channel other than control and terminal is
+ * lifecycle, exec, audit or copy; a channel other than control and terminal is
  * connected on first use and stays open until `close`.
  *   send CHAN JSON        encode a g2h message (an audit record on audit)
  *   raw CHAN HEX          these bytes, as they are
@@ -59,7 +59,8 @@
 #define RANDOM_SEED	4243
 #define VERSION		"capsem-testguest"
 
-enum chan { CH_CONTROL, CH_TERMINAL, CH_LIFECYCLE, CH_EXEC, CH_AUDIT, CH_N };
+enum chan { CH_CONTROL, CH_TERMINAL, CH_LIFECYCLE, CH_EXEC, CH_AUDIT, CH_COPY,
+    CH_N };
 
 static const struct {
 	const char	*name;
@@ -70,6 +71,7 @@ static const struct {
 	{ "lifecycle", PORT_LIFECYCLE },
 	{ "exec", PORT_EXEC },
 	{ "audit", PORT_AUDIT },
+	{ "copy", PORT_COPY },
 };
 
 static struct transport	 tr;

@@ -35,6 +35,7 @@
 #include <vis.h>
 
 #include "capsem_imsg.h"
+#include "cp.h"
 #include "ev.h"
 #include "imsg.h"
 #include "session.h"
@@ -122,7 +123,6 @@ static void		dispatch(struct conn *, struct imsg *);
 static void		imsg_line(struct imsg *, char *, size_t);
 static __dead void	conn_loop(struct conn *);
 static char		*exec_command(int, char **);
-static int		control_shutdown(const char *);
 static int		wait_hostd(const char *, pid_t);
 
 static __dead void
@@ -139,6 +139,8 @@ usage(int status)
 	    "       capsem-shell new [-d] [-S dir] [options]\n"
 	    "       capsem-shell exec [-S dir] [options] [--] command "
 	    "[arg ...]\n"
+	    "       capsem-shell cp [-pqrv] [-l limit] [-S dir] source ... "
+	    "target\n"
 	    "       capsem-shell shutdown -S dir\n"
 	    "       capsem-shell log [-i] -S dir | file\n"
 	    "       capsem-shell ls\n"
@@ -812,7 +814,7 @@ wait_hostd(const char *dir, pid_t pid)
  * Ask the session in dir to shut down and wait for its end.  Returns 0 once
  * EXIT came, -1 (reported) if the connection was lost first.
  */
-static int
+int
 control_shutdown(const char *dir)
 {
 	struct conn	 c;
@@ -907,6 +909,8 @@ main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	so.boot_secs = -1;
 	(void)session_existing(&sess, "");
+	if (argc > 1 && strcmp(argv[1], "cp") == 0)
+		exit(cp_main(argc - 1, argv + 1));
 	for (k = 0; argc > 1 && k < sizeof(commands) / sizeof(commands[0]);
 	    k++)
 		if (strcmp(argv[1], commands[k].name) == 0)

@@ -204,7 +204,7 @@ test_frames_jsonl(void **state)
 /*
  * The bootconfig capsem-hostd sends (hostd/guest.c, built here the way it
  * builds it): the clock (0 with -C), caps HOSTD_CAPS = ["shellexited",
- * "agentcaps"] and no traceparent, which must go out as "" and never nil: upstream capsem's
+ * "agentcaps", "copy"] and no traceparent, which must go out as "" and never nil: upstream capsem's
  * agent types it as a String and rejects the whole frame on nil, losing
  * the clock and the environment.  The frames were computed outside this
  * codec; each also decodes to its JSON and re-encodes to itself.
@@ -220,17 +220,17 @@ test_hostd_bootconfig(void **state)
 		{ 1764250000,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":1764250000,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\"]}}",
-		    "0000004a82a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "73656373ce69285190ab7472616365706172656e74a0a46361707392"
-		    "ab7368656c6c657869746564a96167656e7463617073" },
+		    "\"agentcaps\",\"copy\"]}}",
+		    "0000004f82a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "73656373ce69285190ab7472616365706172656e74a0a46361707393"
+		    "ab7368656c6c657869746564a96167656e7463617073a4636f7079" },
 		{ 0,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\"]}}",
-		    "0000004682a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707392ab736865"
-		    "6c6c657869746564a96167656e7463617073" },
+		    "\"agentcaps\",\"copy\"]}}",
+		    "0000004b82a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707393ab736865"
+		    "6c6c657869746564a96167656e7463617073a4636f7079" },
 	};
 	struct wire_str	 caps[CAPB_NAMES_MAX];
 	struct msg	 m;
@@ -396,10 +396,11 @@ test_termmodes(void **state)
 		    "030000000800" },
 		{ WIRE_H2G, "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"termmodes\"]}}",
-		    "0000005082a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707393ab736865"
-		    "6c6c657869746564a96167656e7463617073a97465726d6d6f646573" },
+		    "\"agentcaps\",\"copy\",\"termmodes\"]}}",
+		    "0000005582a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707394ab736865"
+		    "6c6c657869746564a96167656e7463617073a4636f7079a97465726d"
+		    "6d6f646573" },
 	};
 	static const struct {
 		uint8_t		 p[16];
@@ -483,6 +484,67 @@ test_termmodes(void **state)
 	assert_string_equal(why, "VERASE=x: not a number");
 }
 
+/*
+ * Extension "copy" (capsem-protocol(7) "copy"): copyin and copyout host
+ * to guest, copystarted guest to host (the copy port's first frame), and
+ * the agentcaps that announces it; the frames computed outside this codec
+ * (a directory mode 040755, a UTF-8 path with a space, an id past 2^62, a
+ * size of 2^63 - 1).
+ */
+static void
+test_copy(void **state)
+{
+	static const struct {
+		enum wire_dir	 dir;
+		const char	*json;
+		const char	*hex;
+	} v[] = {
+		{ WIRE_H2G, "{\"t\":\"copyin\",\"d\":{\"id\":7,"
+		    "\"path\":\"a b/\u00e9.txt\",\"size\":268435456,"
+		    "\"mode\":16877}}",
+		    "0000003382a174a6636f7079696ea16484a2696407a470617468aa61"
+		    "20622fc3a92e747874a473697a65ce10000000a46d6f6465cd41ed" },
+		{ WIRE_H2G, "{\"t\":\"copyout\",\"d\":{"
+		    "\"id\":4611686018427387909,\"path\":\"dir\"}}",
+		    "0000002382a174a7636f70796f7574a16482a26964cf400000000000"
+		    "0005a470617468a3646972" },
+		{ WIRE_G2H, "{\"t\":\"copystarted\",\"d\":{\"id\":7,"
+		    "\"size\":5,\"mode\":420}}",
+		    "0000002482a174ab636f707973746172746564a16483a2696407a473"
+		    "697a6505a46d6f6465cd01a4" },
+		{ WIRE_G2H, "{\"t\":\"copystarted\",\"d\":{\"id\":0,"
+		    "\"size\":9223372036854775807,\"mode\":16832}}",
+		    "0000002c82a174ab636f707973746172746564a16483a2696400a473"
+		    "697a65cf7fffffffffffffffa46d6f6465cd41c0" },
+		{ WIRE_G2H, "{\"t\":\"agentcaps\",\"d\":{\"caps\":"
+		    "[\"copy\"]}}",
+		    "0000001b82a174a96167656e7463617073a16481a46361707391a463"
+		    "6f7079" },
+	};
+	struct wire_str	 names[CAPB_NAMES_MAX];
+	json_t		*js;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		js = json_loads(v[i].json, 0, NULL);
+		assert_non_null(js);
+		check_encode(-1, v[i].dir, js, v[i].hex);
+		check_decode(-1, v[i].dir, js, v[i].hex);
+		json_decref(js);
+	}
+	/* The names and bits of the extension, both ways. */
+	assert_int_equal(cap_names(CAPB_COPY, names), 1);
+	assert_string_equal(names[0].s, "copy");
+	assert_int_equal(cap_mask(names, 1), CAPB_COPY);
+	assert_true((HOSTD_CAPS & CAPB_COPY) != 0);
+	/* The tags belong to their direction only. */
+	assert_int_equal(msg_type_from_name(WIRE_G2H, "copyin", 6), MSG_NONE);
+	assert_int_equal(msg_type_from_name(WIRE_H2G, "copystarted", 11),
+	    MSG_NONE);
+	assert_false(msg_is_ackable(MSG_COPYIN));
+	assert_false(msg_is_ackable(MSG_COPYOUT));
+}
+
 int
 main(void)
 {
@@ -491,6 +553,7 @@ main(void)
 		cmocka_unit_test(test_hostd_bootconfig),
 		cmocka_unit_test(test_agentcaps),
 		cmocka_unit_test(test_termmodes),
+		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_json_errors),
 	};
 
