@@ -80,10 +80,15 @@ export CAPSEM_LIBEXECDIR="$TOP/$B/libexec"
 
 # --- the three paths --------------------------------------------------------
 
+# The ssh session gets an empty HOME: bash started by sshd reads ~/.bashrc
+# even for a command (Debian's SSH_SOURCE_BASHRC), and root's own dot files
+# are no part of the bench (one that waited 60 s for a lock made every ssh
+# figure fail with "no prompt from ssh"); raw and capsem run --norc too.
+
 ssh-keygen -q -t ed25519 -N '' -f "$W/hostkey" || die "ssh-keygen"
 ssh-keygen -q -t ed25519 -N '' -f "$W/userkey" || die "ssh-keygen"
 cp "$W/userkey.pub" "$W/authorized_keys"
-mkdir -p /run/sshd
+mkdir -p /run/sshd "$W/home"
 PORT=$("$PB" freeport) || die "no free port"
 cat >"$W/sshd_config" <<EOF
 Port $PORT
@@ -98,6 +103,7 @@ UsePAM no
 PrintMotd no
 PrintLastLog no
 StrictModes no
+SetEnv HOME=$W/home
 EOF
 /usr/sbin/sshd -D -e -f "$W/sshd_config" 2>"$W/sshd.log" &
 SSHD=$!
