@@ -81,6 +81,7 @@ static struct {
 	int		 first_boot_done;
 	int		 cap_shellexited;
 	int		 shell_gone;		/* reaped */
+	int		 subreaper;		/* orphans come to us */
 	int		 stopping;		/* SIGTERM or shutdown seen */
 	int32_t		 exit_code;
 	int32_t		 exit_signal;
@@ -255,6 +256,15 @@ main(int argc, char *argv[])
 	ev_timer_init(&t_ack, ack_due, NULL);
 	ev_timer_init(&t_kill, kill_due, NULL);
 	audit_init();
+	/*
+	 * What the shell leaves behind comes back to us, not to init: every
+	 * member of its session stays below a child of ours, which is what
+	 * lets agent_exit() see an empty session without walking /proc.
+	 */
+	if (ptree_subreaper() == 0)
+		sess.subreaper = 1;
+	else
+		log_warn("PR_SET_CHILD_SUBREAPER");
 
 	if (shell_open_pty() == -1)
 		fatal("cannot open a PTY");
@@ -928,7 +938,9 @@ agent_finish(void)
  * Every end of the agent comes here: stop the children, hang up what is
  * left of the shell's session and every exec (at once, each with its own
  * grace period, after which what ignored SIGHUP gets SIGKILL), reap them
- * and exit.  Nothing the agent started outlives it.
+ * and exit.  Nothing the agent started outlives it.  The common end (the
+ * shell reaped, no job left behind, so no child of ours but exec runners)
+ * costs no walk of /proc and no wait.
  */
 static __dead void
 agent_exit(int status)
@@ -938,7 +950,9 @@ agent_exit(int status)
 
 	agent_stop_children();
 	exec_hangup();
-	if (shell_hangup(0) > 0) {
+	if ((!sess.shell_gone || !sess.subreaper ||
+	    ptree_other_children(exec_is_runner)) &&
+	    shell_hangup(0) > 0) {
 		deadline = now_ms() + HANGUP_GRACE_MS;
 		memset(&pfd, 0, sizeof(pfd));
 		pfd.fd = -1;

@@ -334,7 +334,7 @@ guest_exited(int code, int sig)
 	sess.over = 1;
 	sess.exit_code = code;
 	sess.exit_signal = sig;
-	hostd_state(HS_DRAINING);
+	hostd_state_soon(HS_DRAINING);
 	guest_close_listeners();
 	term_exited();
 }

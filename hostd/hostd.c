@@ -285,6 +285,22 @@ hostd_state(enum hstate s)
 }
 
 /*
+ * The same, with session.json rewritten before the next poll: for a state
+ * that is often left again at once (the shell exited and the terminal has
+ * ended already), so the end's EXIT does not wait for two rewrites.
+ */
+void
+hostd_state_soon(enum hstate s)
+{
+	if (sess.state == s)
+		return;
+	log_debug("session state %s -> %s", state_name(sess.state),
+	    state_name(s));
+	sess.state = s;
+	session_changed();
+}
+
+/*
  * Why the session ended (session.json "reason", the log).  The first
  * reason given stands: a shell hung up because its last client left
  * exits with a status too, and that status is not the reason.

@@ -55,6 +55,7 @@ static int	 ptylog_open(void);
 static void	 ptylog_replay(void);
 static void	 iso8601(int64_t, char *, size_t);
 static int	 rm_tree(int, const char *);
+static int	 json_write(json_t *, int);
 
 void
 session_open(void)
@@ -187,6 +188,36 @@ session_audit_rotate(void)
 }
 
 /*
+ * The document in one write(2): json_dumpfd() writes every token on its
+ * own (~150 system calls for session.json, on the path of every state
+ * change, the end of a session among them).
+ */
+static int
+json_write(json_t *o, int fd)
+{
+	char	*buf;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+	int	 r = 0;
+
+	if ((buf = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL)
+		return (-1);
+	len = strlen(buf);
+	while (off < len) {
+		if ((n = write(fd, buf + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			r = -1;
+			break;
+		}
+		off += n;
+	}
+	free(buf);
+	return (r);
+}
+
+/*
  * Rewrite session.json: write a temporary file, rename it over.  Called
  * by hostd_state() and before a poll after session_changed() only.
  */
@@ -240,8 +271,7 @@ session_json(void)
 	if ((fd = openat(dirfd_, tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		log_warn("%s/%s", conf.dir, tmp);
-	else if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ==
-	    -1) {
+	else if (json_write(o, fd) == -1) {
 		log_warnx("%s/%s: cannot write", conf.dir, tmp);
 		(void)unlinkat(dirfd_, tmp, 0);
 	} else if (renameat(dirfd_, tmp, dirfd_, "session.json") == -1)
