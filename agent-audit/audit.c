@@ -1,10 +1,12 @@
 /*
  * capsem-agent-audit: tails the auditd log and streams one framed audit
  * record per execve to the host on the audit socket (port 5006, guest to
- * host only).  It owns two fds, both received from the parent after the
- * sandbox is in place: the audit socket and the log, which it only reads
- * with pread(2) at its own offset; it cannot open anything, so following a
- * rotated log is the parent's job (IMSG_AUDIT_REOPEN -> a new IMSG_AUDIT_LOG).
+ * host only).  It owns three fds, all received from the parent after the
+ * sandbox is in place: the audit socket, the log, which it only reads with
+ * pread(2) at its own offset, and an inotify descriptor watching the log
+ * and its directory, which says when to read (without one it looks on a
+ * timer, 250 ms to 2 s); it cannot open anything, so following a rotated
+ * log is the parent's job (IMSG_AUDIT_REOPEN -> a new IMSG_AUDIT_LOG).
  *
  * The log is written by root but holds strings any guest user chose: it is
  * parsed by auditlog.c, bounded everywhere.  The outgoing buffer is bounded
@@ -26,6 +28,7 @@
  * stdout, for tests and debugging.
  */
 #include <sys/types.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -83,6 +86,10 @@ static struct ev_timer	 tick;		/* the next look at the log */
 static int64_t		 t_data, t_reopen;
 static int		 interval = POLL_MIN_MS;
 static int		 junk_logged;	/* bytes from the host: said once */
+static int		 ifd = -1;	/* inotify from the parent, or -1 */
+static struct ev	*ifd_ev;
+static int		 dirwd = -1;
+static char		 logname[256];
 static char		 chunk[CHUNK];
 
 static void	 audit_imsgs(void);
@@ -91,6 +98,8 @@ static void	 audit_events(void *);
 static void	 audit_sock_ready(int, short, void *);
 static void	 audit_take_log(int, const struct imsg_audit_pos *);
 static void	 audit_tick(void *);
+static void	 audit_take_notify(int, const struct imsg_audit_notify *);
+static void	 audit_notified(int, short, void *);
 static int	 audit_read(int *);
 static void	 audit_feed_lines(const char *, size_t);
 static void	 audit_quiet(void);
@@ -134,6 +143,7 @@ audit_imsgs(void)
 {
 	struct imsg		 imsg;
 	struct imsg_audit_pos	 pos;
+	struct imsg_audit_notify an;
 	int			 fd;
 
 	while (child_next_imsg(&au, &imsg)) {
@@ -153,9 +163,21 @@ audit_imsgs(void)
 			}
 			audit_take_log(fd, &pos);
 			break;
+		case IMSG_AUDIT_NOTIFY:
+			if ((fd = imsg_get_fd(&imsg)) == -1 ||
+			    imsg_get_data(&imsg, &an, sizeof(an)) == -1) {
+				log_warnx("audit: malformed notify message");
+				if (fd != -1)
+					close(fd);
+				break;
+			}
+			audit_take_notify(fd, &an);
+			break;
 		case IMSG_AUDIT_NOLOG:
 			nolog = 1;
-			ev_timer_in(&tick, POLL_MAX_MS);
+			/* With inotify, the directory says when it comes. */
+			if (ifd == -1)
+				ev_timer_in(&tick, POLL_MAX_MS);
 			break;
 		case IMSG_CHILD_STOP:
 			imsg_free(&imsg);
@@ -223,6 +245,64 @@ audit_sock_ready(int fd, short revents, void *arg)
 	if (out.len > out_off && (revents & POLLOUT) &&
 	    audit_flush_out() == -1)
 		audit_lost(CHILD_IOERR, errno, "audit socket write");
+}
+
+/* The parent's inotify: from now on the log is read when it changes. */
+static void
+audit_take_notify(int fd, const struct imsg_audit_notify *an)
+{
+	if (ifd != -1) {
+		ev_del(ifd_ev);
+		close(ifd);
+	}
+	ifd = fd;
+	dirwd = an->dirwd;
+	memcpy(logname, an->name, sizeof(logname));
+	logname[sizeof(logname) - 1] = '\0';
+	ifd_ev = ev_add(ifd, POLLIN, audit_notified, NULL);
+	ev_timer_in(&tick, 0);
+}
+
+/*
+ * inotify: the log was written (or truncated), or a new file of its name
+ * appeared, or it went away.  Read it now; a new file is the parent's to
+ * open (REOPEN), as after the timer's look.
+ */
+static void
+audit_notified(int fd, short revents, void *arg)
+{
+	char			 buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	ssize_t			 n, off;
+	int			 reopen = 0;
+
+	for (;;) {
+		if ((n = read(ifd, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			fatal("audit: inotify read");
+		}
+		if (n == 0)
+			break;
+		for (off = 0; off + (ssize_t)sizeof(*e) <= n;
+		    off += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)(buf + off);
+			if (off + (ssize_t)(sizeof(*e) + e->len) > n)
+				break;
+			if (e->mask & (IN_Q_OVERFLOW | IN_MOVE_SELF |
+			    IN_DELETE_SELF))
+				reopen = 1;
+			else if (e->wd == dirwd && e->len > 0 &&
+			    strncmp(e->name, logname, e->len) == 0)
+				reopen = 1;
+		}
+	}
+	if (reopen && nextfd == -1)
+		(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
+	ev_timer_in(&tick, 0);
 }
 
 /*
@@ -301,7 +381,7 @@ audit_tick(void *arg)
 	if (sock == -1)
 		return;
 	if (logfd == -1) {
-		if (nolog) {
+		if (nolog && ifd == -1) {
 			(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
 			ev_timer_at(&tick, now + POLL_MAX_MS);
 		}
@@ -331,6 +411,12 @@ audit_tick(void *arg)
 		/* A log without EOE never ends its last event by itself. */
 		auditlog_flush(al, audit_emit, NULL);
 		audit_quiet();
+	}
+	if (ifd != -1) {
+		/* inotify wakes us; a timer only to end an open event. */
+		if (auditlog_stats(al)->open_events > 0 && !partial)
+			ev_timer_at(&tick, t_data + IDLE_FLUSH_MS);
+		return;
 	}
 	if (interval == POLL_MAX_MS && got == 0 && nextfd == -1 &&
 	    now - t_reopen >= POLL_MAX_MS) {
