@@ -335,8 +335,9 @@ guest_exited(int code, int sig)
 	sess.exit_code = code;
 	sess.exit_signal = sig;
 	hostd_state_soon(HS_DRAINING);
-	guest_close_listeners();
+	/* A drained terminal ends the session here, EXIT first. */
 	term_exited();
+	guest_close_listeners();
 }
 
 /* The terminal has ended (or the drain gave up): the session is over. */

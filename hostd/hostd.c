@@ -485,7 +485,6 @@ hostd_end(const char *why)
 		hostd_reason("the shell exited");
 	else
 		hostd_reason("the session was ended");
-	guest_close_listeners();
 	if (why == NULL) {
 		if (sess.reason[0] != '\0' && strcmp(sess.reason,
 		    "the shell exited") != 0)
@@ -493,6 +492,8 @@ hostd_end(const char *why)
 		clients_exit();
 	} else
 		clients_error(why);
+	/* After the clients' word: unlinking is not on the user's path. */
+	guest_close_listeners();
 	ev_timer_in(&end_timer, END_MS);
 	hostd_state(HS_ENDING);
 }
