@@ -249,8 +249,8 @@ mpack_read_bool(struct mpack_reader *r, const struct wpath *what, int *v)
  * a non-negative one in *u.
  */
 static int
-read_integer(struct mpack_reader *r, const struct wpath *what, int *neg, uint64_t *u,
-    int64_t *s)
+read_integer(struct mpack_reader *r, const struct wpath *what, int *neg,
+    uint64_t *u, int64_t *s)
 {
 	size_t		start = r->off;
 	uint64_t	v;
@@ -290,8 +290,8 @@ read_integer(struct mpack_reader *r, const struct wpath *what, int *neg, uint64_
 }
 
 int
-mpack_read_uint(struct mpack_reader *r, const struct wpath *what, enum mpack_itype t,
-    uint64_t *v)
+mpack_read_uint(struct mpack_reader *r, const struct wpath *what,
+    enum mpack_itype t, uint64_t *v)
 {
 	size_t	start = r->off;
 	int64_t	s;
@@ -311,8 +311,8 @@ mpack_read_uint(struct mpack_reader *r, const struct wpath *what, enum mpack_ity
 }
 
 int
-mpack_read_int(struct mpack_reader *r, const struct wpath *what, enum mpack_itype t,
-    int64_t *v)
+mpack_read_int(struct mpack_reader *r, const struct wpath *what,
+    enum mpack_itype t, int64_t *v)
 {
 	size_t		start = r->off;
 	uint64_t	u;
@@ -372,8 +372,8 @@ str_raw(struct mpack_reader *r, const struct wpath *what, const uint8_t **p,
 }
 
 int
-mpack_read_str(struct mpack_reader *r, const struct wpath *what, const uint8_t **p,
-    size_t *len)
+mpack_read_str(struct mpack_reader *r, const struct wpath *what,
+    const uint8_t **p, size_t *len)
 {
 	size_t	start = r->off;
 
@@ -393,8 +393,8 @@ mpack_peek_bin(const struct mpack_reader *r)
 }
 
 int
-mpack_read_bin(struct mpack_reader *r, const struct wpath *what, const uint8_t **p,
-    size_t *len)
+mpack_read_bin(struct mpack_reader *r, const struct wpath *what,
+    const uint8_t **p, size_t *len)
 {
 	size_t		start = r->off;
 	uint64_t	n;
@@ -445,13 +445,15 @@ read_container(struct mpack_reader *r, const struct wpath *what, size_t *count,
 }
 
 int
-mpack_read_array(struct mpack_reader *r, const struct wpath *what, size_t *count)
+mpack_read_array(struct mpack_reader *r, const struct wpath *what,
+    size_t *count)
 {
 	return (read_container(r, what, count, 0));
 }
 
 int
-mpack_read_map(struct mpack_reader *r, const struct wpath *what, size_t *count)
+mpack_read_map(struct mpack_reader *r, const struct wpath *what,
+    size_t *count)
 {
 	return (read_container(r, what, count, 1));
 }

@@ -72,15 +72,16 @@ int	mpack_read_nil(struct mpack_reader *, const struct wpath *);
 int	mpack_read_bool(struct mpack_reader *, const struct wpath *, int *);
 int	mpack_read_uint(struct mpack_reader *, const struct wpath *,
 	    enum mpack_itype, uint64_t *);
-int	mpack_read_int(struct mpack_reader *, const struct wpath *, enum mpack_itype,
-	    int64_t *);
-int	mpack_read_str(struct mpack_reader *, const struct wpath *, const uint8_t **,
-	    size_t *);
-int	mpack_read_bin(struct mpack_reader *, const struct wpath *, const uint8_t **,
-	    size_t *);
+int	mpack_read_int(struct mpack_reader *, const struct wpath *,
+	    enum mpack_itype, int64_t *);
+int	mpack_read_str(struct mpack_reader *, const struct wpath *,
+	    const uint8_t **, size_t *);
+int	mpack_read_bin(struct mpack_reader *, const struct wpath *,
+	    const uint8_t **, size_t *);
 /* 1 if the next value is a bin (so byte fields can take array or bin). */
 int	mpack_peek_bin(const struct mpack_reader *);
-int	mpack_read_array(struct mpack_reader *, const struct wpath *, size_t *);
+int	mpack_read_array(struct mpack_reader *, const struct wpath *,
+	    size_t *);
 int	mpack_read_map(struct mpack_reader *, const struct wpath *, size_t *);
 /* Skips one whole value of any type, nested at most MPACK_MAXDEPTH deep. */
 int	mpack_skip(struct mpack_reader *, const struct wpath *);

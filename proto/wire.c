@@ -851,8 +851,8 @@ dec_grow(struct mpack_reader *r, void **arr, size_t *cap, size_t i,
 	return (0);
 }
 
-static int	dec_fields(struct mpack_reader *, const struct wpath *, void *,
-		    const struct wire_desc *);
+static int	dec_fields(struct mpack_reader *, const struct wpath *,
+		    void *, const struct wire_desc *);
 
 /* Arrays of stages or caps: the count is stored as elements complete. */
 static int
@@ -1094,8 +1094,8 @@ dec_envelope(struct mpack_reader *r, enum wire_dir dir, struct msg *m)
 			haved = 1;
 			deferred = !havet;
 			doff = r->off;
-			if ((havet ? dec_body(r, m) : mpack_skip_depth(r, WPATH("d"),
-			    ENVELOPE_SKIPDEPTH)) == -1)
+			if ((havet ? dec_body(r, m) : mpack_skip_depth(r,
+			    WPATH("d"), ENVELOPE_SKIPDEPTH)) == -1)
 				return (-1);
 		}
 	}

@@ -625,8 +625,8 @@ session_watch(struct session *s, int hfd, int vfd, int timeout_ms)
 	if (vfd != -1)
 		vfd = dup3(vfd, 4, O_CLOEXEC);
 	closefrom(5);
-	for (i = 0; i < 2; i++)
-		(void)signal(i == 0 ? SIGTERM : SIGHUP, SIG_DFL);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
 	(void)signal(SIGINT, SIG_IGN);
 	(void)signal(SIGQUIT, SIG_IGN);
 
