@@ -55,6 +55,7 @@
 #define OUT_MAX		(1024 * 1024)	/* stop reading the log beyond it */
 #define POLL_MIN_MS	250		/* after data */
 #define POLL_MAX_MS	2000		/* idle; also REOPEN */
+#define NOTIFY_MIN_MS	50		/* inotify: looks at most this often */
 #define IDLE_FLUSH_MS	2000		/* a log idle this long ends the
 					   events still open */
 
@@ -88,6 +89,7 @@ static int		 interval = POLL_MIN_MS;
 static int		 junk_logged;	/* bytes from the host: said once */
 static int		 ifd = -1;	/* inotify from the parent, or -1 */
 static struct ev	*ifd_ev;
+static int64_t		 t_look;	/* the last look at the log */
 static int		 dirwd = -1;
 static char		 logname[256];
 static char		 chunk[CHUNK];
@@ -302,7 +304,16 @@ audit_notified(int fd, short revents, void *arg)
 	}
 	if (reopen && nextfd == -1)
 		(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
-	ev_timer_in(&tick, 0);
+	/*
+	 * A log written in a storm (a build's execs) would wake us for every
+	 * write: at most one look every NOTIFY_MIN_MS, inotify not polled
+	 * meanwhile (what comes in the while is read with that look).
+	 */
+	if (now_ms() - t_look < NOTIFY_MIN_MS) {
+		ev_set(ifd_ev, 0);
+		ev_timer_at(&tick, t_look + NOTIFY_MIN_MS);
+	} else
+		ev_timer_in(&tick, 0);
 }
 
 /*
@@ -378,6 +389,9 @@ audit_tick(void *arg)
 	ssize_t	 n;
 	int	 eof = 0, got;
 
+	t_look = now;
+	if (ifd != -1)
+		ev_set(ifd_ev, POLLIN);
 	if (sock == -1)
 		return;
 	if (logfd == -1) {
