@@ -1,10 +1,12 @@
 /*
  * capsem-agent-audit: tails the auditd log and streams one framed audit
  * record per execve to the host on the audit socket (port 5006, guest to
- * host only).  It owns two fds, both received from the parent after the
- * sandbox is in place: the audit socket and the log, which it only reads
- * with pread(2) at its own offset; it cannot open anything, so following a
- * rotated log is the parent's job (IMSG_AUDIT_REOPEN -> a new IMSG_AUDIT_LOG).
+ * host only).  It owns three fds, all received from the parent after the
+ * sandbox is in place: the audit socket, the log, which it only reads with
+ * pread(2) at its own offset, and an inotify descriptor watching the log
+ * and its directory, which says when to read (without one it looks on a
+ * timer, 250 ms to 2 s); it cannot open anything, so following a rotated
+ * log is the parent's job (IMSG_AUDIT_REOPEN -> a new IMSG_AUDIT_LOG).
  *
  * The log is written by root but holds strings any guest user chose: it is
  * parsed by auditlog.c, bounded everywhere.  The outgoing buffer is bounded
@@ -37,6 +39,7 @@
  */
 #include <sys/types.h>
 #include <sys/ioctl.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/sockios.h>
@@ -64,6 +67,7 @@
 #define OUT_MAX		(1024 * 1024)	/* stop reading the log beyond it */
 #define POLL_MIN_MS	250		/* after data */
 #define POLL_MAX_MS	2000		/* idle; also REOPEN */
+#define NOTIFY_MIN_MS	50		/* inotify: looks at most this often */
 #define IDLE_FLUSH_MS	2000		/* a log idle this long ends the
 					   events still open */
 #define MARKS_MAX	4096		/* records in flight, unconfirmed */
@@ -112,6 +116,11 @@ static struct ev_timer	 confirm_timer;
 static int64_t		 t_data, t_reopen;
 static int		 interval = POLL_MIN_MS;
 static int		 junk_logged;	/* bytes from the host: said once */
+static int		 ifd = -1;	/* inotify from the parent, or -1 */
+static struct ev	*ifd_ev;
+static int64_t		 t_look;	/* the last look at the log */
+static int		 dirwd = -1;
+static char		 logname[256];
 static char		 chunk[CHUNK];
 
 static void	 audit_imsgs(void);
@@ -120,6 +129,8 @@ static void	 audit_events(void *);
 static void	 audit_sock_ready(int, short, void *);
 static void	 audit_take_log(int, const struct imsg_audit_pos *);
 static void	 audit_tick(void *);
+static void	 audit_take_notify(int, const struct imsg_audit_notify *);
+static void	 audit_notified(int, short, void *);
 static int	 audit_read(int *);
 static void	 audit_feed_lines(const char *, size_t);
 static void	 audit_quiet(void);
@@ -168,6 +179,7 @@ audit_imsgs(void)
 {
 	struct imsg		 imsg;
 	struct imsg_audit_pos	 pos;
+	struct imsg_audit_notify an;
 	int			 fd;
 
 	while (child_next_imsg(&au, &imsg)) {
@@ -187,9 +199,21 @@ audit_imsgs(void)
 			}
 			audit_take_log(fd, &pos);
 			break;
+		case IMSG_AUDIT_NOTIFY:
+			if ((fd = imsg_get_fd(&imsg)) == -1 ||
+			    imsg_get_data(&imsg, &an, sizeof(an)) == -1) {
+				log_warnx("audit: malformed notify message");
+				if (fd != -1)
+					close(fd);
+				break;
+			}
+			audit_take_notify(fd, &an);
+			break;
 		case IMSG_AUDIT_NOLOG:
 			nolog = 1;
-			ev_timer_in(&tick, POLL_MAX_MS);
+			/* With inotify, the directory says when it comes. */
+			if (ifd == -1)
+				ev_timer_in(&tick, POLL_MAX_MS);
 			break;
 		case IMSG_CHILD_STOP:
 			imsg_free(&imsg);
@@ -266,6 +290,73 @@ audit_sock_ready(int fd, short revents, void *arg)
 		audit_lost(CHILD_IOERR, errno, "audit socket write");
 }
 
+/* The parent's inotify: from now on the log is read when it changes. */
+static void
+audit_take_notify(int fd, const struct imsg_audit_notify *an)
+{
+	if (ifd != -1) {
+		ev_del(ifd_ev);
+		close(ifd);
+	}
+	ifd = fd;
+	dirwd = an->dirwd;
+	memcpy(logname, an->name, sizeof(logname));
+	logname[sizeof(logname) - 1] = '\0';
+	ifd_ev = ev_add(ifd, POLLIN, audit_notified, NULL);
+	ev_timer_in(&tick, 0);
+}
+
+/*
+ * inotify: the log was written (or truncated), or a new file of its name
+ * appeared, or it went away.  Read it now; a new file is the parent's to
+ * open (REOPEN), as after the timer's look.
+ */
+static void
+audit_notified(int fd, short revents, void *arg)
+{
+	char			 buf[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *e;
+	ssize_t			 n, off;
+	int			 reopen = 0;
+
+	for (;;) {
+		if ((n = read(ifd, buf, sizeof(buf))) == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			fatal("audit: inotify read");
+		}
+		if (n == 0)
+			break;
+		for (off = 0; off + (ssize_t)sizeof(*e) <= n;
+		    off += sizeof(*e) + e->len) {
+			e = (const struct inotify_event *)(buf + off);
+			if (off + (ssize_t)(sizeof(*e) + e->len) > n)
+				break;
+			if (e->mask & (IN_Q_OVERFLOW | IN_MOVE_SELF |
+			    IN_DELETE_SELF))
+				reopen = 1;
+			else if (e->wd == dirwd && e->len > 0 &&
+			    strncmp(e->name, logname, e->len) == 0)
+				reopen = 1;
+		}
+	}
+	if (reopen && nextfd == -1)
+		(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
+	/*
+	 * A log written in a storm (a build's execs) would wake us for every
+	 * write: at most one look every NOTIFY_MIN_MS, inotify not polled
+	 * meanwhile (what comes in the while is read with that look).
+	 */
+	if (now_ms() - t_look < NOTIFY_MIN_MS) {
+		ev_set(ifd_ev, 0);
+		ev_timer_at(&tick, t_look + NOTIFY_MIN_MS);
+	} else
+		ev_timer_in(&tick, 0);
+}
+
 /*
  * A log fd from the parent.  A second one means rotation: it waits in
  * nextfd until the current file has been read to its end.
@@ -340,10 +431,13 @@ audit_tick(void *arg)
 	ssize_t	 n;
 	int	 eof = 0, got;
 
+	t_look = now;
+	if (ifd != -1)
+		ev_set(ifd_ev, POLLIN);
 	if (sock == -1)
 		return;
 	if (logfd == -1) {
-		if (nolog) {
+		if (nolog && ifd == -1) {
 			(void)child_send(&au, IMSG_AUDIT_REOPEN, -1, NULL, 0);
 			ev_timer_at(&tick, now + POLL_MAX_MS);
 		}
@@ -373,6 +467,12 @@ audit_tick(void *arg)
 		/* A log without EOE never ends its last event by itself. */
 		auditlog_flush(al, audit_emit, NULL);
 		audit_quiet();
+	}
+	if (ifd != -1) {
+		/* inotify wakes us; a timer only to end an open event. */
+		if (auditlog_stats(al)->open_events > 0 && !partial)
+			ev_timer_at(&tick, t_data + IDLE_FLUSH_MS);
+		return;
 	}
 	if (interval == POLL_MAX_MS && got == 0 && nextfd == -1 &&
 	    now - t_reopen >= POLL_MAX_MS) {

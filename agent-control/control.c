@@ -183,6 +183,8 @@ ctl_frame(const uint8_t *body, size_t len, void *arg)
 		memset(&reply, 0, sizeof(reply));
 		reply.type = MSG_PONG;
 		ctl_queue(&reply);
+		/* That was this period's pong: the next is due 3 s on. */
+		ev_timer_in(&pong_timer, PONG_INTERVAL_MS);
 	}
 	ctl_forward(&m);
 	msg_free(&m);
@@ -243,8 +245,11 @@ ctl_forward(const struct msg *m)
 		imsg_composev(&ctl.ibuf, IMSG_CTL_EXEC, 0, 0, -1, iov, 2);
 		break;
 	case MSG_PING:
-		imsg_compose(&ctl.ibuf, IMSG_CTL_PING, 0, 0, -1,
-		    &m->u.ping.epoch_secs, sizeof(m->u.ping.epoch_secs));
+		/* No clock in it (-C on the host): nothing for the parent. */
+		if (m->u.ping.epoch_secs > 0)
+			imsg_compose(&ctl.ibuf, IMSG_CTL_PING, 0, 0, -1,
+			    &m->u.ping.epoch_secs,
+			    sizeof(m->u.ping.epoch_secs));
 		break;
 	case MSG_ACKREPLY:
 		imsg_compose(&ctl.ibuf, IMSG_CTL_ACKREPLY, 0, 0, -1,

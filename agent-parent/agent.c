@@ -86,6 +86,7 @@ static struct {
 	int		 announced;		/* agentcaps sent on this
 						   connection */
 	int		 shell_gone;		/* reaped */
+	int		 subreaper;		/* orphans come to us */
 	int		 stopping;		/* SIGTERM or shutdown seen */
 	int32_t		 exit_code;
 	int32_t		 exit_signal;
@@ -266,6 +267,15 @@ main(int argc, char *argv[])
 	ev_timer_init(&t_ack, ack_due, NULL);
 	ev_timer_init(&t_kill, kill_due, NULL);
 	audit_init();
+	/*
+	 * What the shell leaves behind comes back to us, not to init: every
+	 * member of its session stays below a child of ours, which is what
+	 * lets agent_exit() see an empty session without walking /proc.
+	 */
+	if (ptree_subreaper() == 0)
+		sess.subreaper = 1;
+	else
+		log_warn("PR_SET_CHILD_SUBREAPER");
 
 	if (shell_open_pty() == -1)
 		fatal("cannot open a PTY");
@@ -1045,7 +1055,9 @@ agent_finish(void)
  * Every end of the agent comes here: stop the children, hang up what is
  * left of the shell's session and every exec (at once, each with its own
  * grace period, after which what ignored SIGHUP gets SIGKILL), reap them
- * and exit.  Nothing the agent started outlives it.
+ * and exit.  Nothing the agent started outlives it.  The common end (the
+ * shell reaped, no job left behind, so no child of ours but exec runners)
+ * costs no walk of /proc and no wait.
  */
 static __dead void
 agent_exit(int status)
@@ -1056,7 +1068,9 @@ agent_exit(int status)
 	agent_stop_children();
 	exec_hangup();
 	copy_cancel_all("the session ended");
-	if (shell_hangup(0) > 0) {
+	if ((!sess.shell_gone || !sess.subreaper ||
+	    ptree_other_children(exec_is_runner)) &&
+	    shell_hangup(0) > 0) {
 		deadline = now_ms() + HANGUP_GRACE_MS;
 		memset(&pfd, 0, sizeof(pfd));
 		pfd.fd = -1;

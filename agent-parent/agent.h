@@ -111,6 +111,7 @@ int	 user_drop(const char *);
 /* exec.c */
 void	 exec_request(uint64_t, const char *, size_t);
 int	 exec_reaped(pid_t, int);
+int	 exec_is_runner(pid_t);
 void	 exec_hangup(void);
 void	 exec_wait(void);
 
@@ -118,6 +119,7 @@ void	 exec_wait(void);
 int	 ptree_signal_session(pid_t, int);
 int	 ptree_signal_descendants(pid_t, int);
 int	 ptree_subreaper(void);
+int	 ptree_other_children(int (*)(pid_t));
 
 /* pending.c */
 int	 pending_add(enum msg_type, uint64_t, const struct wbuf *);

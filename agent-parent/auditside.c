@@ -17,11 +17,14 @@
  * connection.
  */
 #include <sys/types.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
@@ -32,6 +35,9 @@
 #define AUDIT_BACKOFF_MIN_MS	1000
 #define AUDIT_BACKOFF_MAX_MS	5000
 #define AUDIT_STOP_MS		1000
+/* What says the log may have more to read, or is no longer the log. */
+#define AUDIT_FILE_EVENTS	(IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF)
+#define AUDIT_DIR_EVENTS	(IN_CREATE | IN_MOVED_TO)
 
 static void	 audit_start(void);
 static void	 audit_failed(int64_t);
@@ -39,6 +45,7 @@ static void	 audit_imsg(struct proc *, struct imsg *);
 static void	 audit_timer_fired(void *);
 static void	 audit_position(struct proc *, struct imsg *);
 static void	 audit_reopen(void);
+static void	 audit_notify(void);
 
 static struct proc	 audit = {
 	.role = "audit", .prog = "capsem-agent-audit", .dispatch = audit_imsg
@@ -48,6 +55,7 @@ static int		 audit_backoff_ms = AUDIT_BACKOFF_MIN_MS;
 static int64_t		 audit_down_since;	/* 0: not failing */
 static struct imsg_audit_pos audit_pos;
 static int		 audit_pos_valid;
+static int		 audit_ifd = -1;	/* our copy of the child's inotify */
 
 /* The files passed down, held open: [0] at audit_pos, [1] its successor. */
 #define AUDIT_HELD	2
@@ -141,6 +149,7 @@ audit_start(void)
 		return;
 	}
 	proc_compose(&audit, IMSG_AUDIT_SOCKET, sock, NULL, 0);
+	audit_notify();
 	if (audit_pos_valid && (k = held_find(audit_pos.dev,
 	    audit_pos.ino)) != -1 && (stat(conf.auditlog, &sb) == -1 ||
 	    (uint64_t)sb.st_dev != audit_pos.dev ||
@@ -267,6 +276,53 @@ held_trim(void)
 	held[1].fd = -1;
 }
 
+/*
+ * The child follows the log by inotify (made here: its sandbox has no
+ * inotify_add_watch and no path to give it): a watch on the log and one on
+ * its directory for a new file of its name.  Made before the log is
+ * opened, so that nothing written after the open goes unnoticed.  Without
+ * it (no inotify, no directory) the child looks at the log on a timer.
+ */
+static void
+audit_notify(void)
+{
+	struct imsg_audit_notify	 an;
+	char				 dir[PATH_MAX], base[PATH_MAX];
+	int				 fd;
+
+	if (audit_ifd != -1) {
+		close(audit_ifd);
+		audit_ifd = -1;
+	}
+	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		log_warn("audit: inotify_init1");
+		return;
+	}
+	memset(&an, 0, sizeof(an));
+	(void)strlcpy(dir, conf.auditlog, sizeof(dir));
+	(void)strlcpy(base, conf.auditlog, sizeof(base));
+	if (strlcpy(an.name, basename(base), sizeof(an.name)) >=
+	    sizeof(an.name) || (an.dirwd = inotify_add_watch(fd,
+	    dirname(dir), AUDIT_DIR_EVENTS | IN_ONLYDIR)) == -1) {
+		log_debug("audit: no watch on the directory of %s: %s",
+		    conf.auditlog, strerror(errno));
+		close(fd);
+		return;
+	}
+	/* No file yet: the directory watch says when there is one. */
+	(void)inotify_add_watch(fd, conf.auditlog, AUDIT_FILE_EVENTS);
+	if ((audit_ifd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("audit: inotify");
+		close(fd);
+		return;
+	}
+	if (proc_compose(&audit, IMSG_AUDIT_NOTIFY, fd, &an, sizeof(an)) ==
+	    -1) {
+		close(audit_ifd);
+		audit_ifd = -1;
+	}
+}
+
 /* Input from agent-audit: typed, but from an untrusted process. */
 static void
 audit_imsg(struct proc *p, struct imsg *imsg)
@@ -346,6 +402,9 @@ audit_reopen(void)
 	pos.dev = sb.st_dev;
 	pos.ino = sb.st_ino;
 	log_info("audit: following %s to its new file", conf.auditlog);
+	if (audit_ifd != -1)
+		(void)inotify_add_watch(audit_ifd, conf.auditlog,
+		    AUDIT_FILE_EVENTS);
 	(void)audit_pass(fd, &pos);
 }
 
@@ -396,6 +455,10 @@ audit_stop(void)
 			if (n == -1)
 				break;
 		}
+	}
+	if (audit_ifd != -1) {
+		close(audit_ifd);
+		audit_ifd = -1;
 	}
 	agent_child_stop(&audit);
 }

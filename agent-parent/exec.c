@@ -229,6 +229,18 @@ exec_reaped(pid_t pid, int status)
 	return (0);
 }
 
+/* 1 if pid is the runner of an exec (reaped or not). */
+int
+exec_is_runner(pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < EXECTAB_MAX; i++)
+		if (tab[i].state != EXEC_FREE && tab[i].runner == pid)
+			return (1);
+	return (0);
+}
+
 /*
  * Read the runner's pipe: one status when the command ends, then EOF when
  * the runner is gone (a runner that ends without a status: -1).

@@ -150,6 +150,49 @@ ptree_signal_descendants(pid_t root, int sig)
 }
 
 /*
+ * 1 if we may have a live child that known() does not account for, 0 if
+ * not: the one file /proc/self/task/PID/children (our only thread's
+ * children), not a walk of /proc.  A member of the shell's session is a
+ * descendant of the shell, so with the shell reaped it lives below a
+ * child of ours (we reap orphans): no such child, no member, no need to
+ * scan the system for them.  Unreadable (a kernel without
+ * CONFIG_PROC_CHILDREN), full or odd: 1, and the caller scans.
+ */
+int
+ptree_other_children(int (*known)(pid_t))
+{
+	char		 path[64], buf[4096], *p, *end;
+	struct pstat	 ps;
+	ssize_t		 len;
+	long		 v;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children",
+	    (int)getpid());
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (1);
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len < 0 || len == sizeof(buf) - 1)
+		return (1);
+	buf[len] = '\0';
+	for (p = buf; *p != '\0'; p = end) {
+		while (*p == ' ' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			break;
+		v = strtol(p, &end, 10);
+		if (end == p || v <= 0 || v > INT_MAX)
+			return (1);
+		/* A zombie is no member of anything any more. */
+		if (known((pid_t)v) || pstat_read((pid_t)v, &ps) == -1)
+			continue;
+		return (1);
+	}
+	return (0);
+}
+
+/*
  * Become the reaper of every orphan among our descendants: whatever they
  * start stays in our tree, however often it forks or detaches.
  */

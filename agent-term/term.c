@@ -30,6 +30,7 @@
 #include "log.h"
 
 #define TERM_BUFSZ		65536
+#define TRICKLE			512	/* a read this short: the PTY is empty */
 #define DRAIN_IDLE_MS		50	/* EAGAIN this long after reap: done */
 #define DRAIN_DEADLINE_MS	2000	/* a drain's time while the host reads */
 #define DRAIN_CAP_MS		30000	/* ... and in all, host stalled or not */
@@ -193,7 +194,7 @@ term_pty_ready(int fd, short revents, void *arg)
 	 * write it on at once: one poll round per burst, not two per chunk.
 	 */
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
-		while (term_read_pty() > 0 &&
+		while (term_read_pty() == 1 &&
 		    to_sock.len < sizeof(to_sock.data))
 			;
 		term_write_sock();
@@ -202,7 +203,12 @@ term_pty_ready(int fd, short revents, void *arg)
 		term_write_pty();
 }
 
-/* PTY -> buffer for the socket.  Returns bytes read, 0 on EAGAIN/EOF. */
+/*
+ * PTY -> buffer for the socket.  Returns 1 after a read of bulk output
+ * (there is likely more: read on), 2 after a trickle below TRICKLE bytes
+ * (a keystroke's echo: one read, not a second one for EAGAIN; poll says
+ * when there is more), 0 on EAGAIN or EOF.
+ */
 static int
 term_read_pty(void)
 {
@@ -230,7 +236,7 @@ term_read_pty(void)
 	to_sock.len += n;
 	if (draining)
 		drained += n;
-	return (n);
+	return (n >= TRICKLE ? 1 : 2);
 }
 
 /* Socket -> buffer for the PTY; the socket's end ends the child. */

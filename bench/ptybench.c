@@ -36,7 +36,7 @@
 
 #define READ_CHUNK	65536
 #define MARKER_MAX	64
-#define MAX_PIDS	256
+#define MAX_PIDS	4096
 #define START_TIMEOUT	30000	/* ms, a session to its first prompt */
 #define STEP_TIMEOUT	10000	/* ms, one echo, one exit */
 #define TPUT_TIMEOUT	900000	/* ms, one 256 MiB cat */
@@ -50,11 +50,24 @@ struct proc_sample {
 	long		 ctxt;
 };
 
+/* One of several sessions at once (footprint, density). */
+struct msess {
+	pid_t		 child;
+	int		 mfd;
+	int		 pidfd;
+	char		*pend;
+	size_t		 pendlen;
+	int		 keys;		/* typed on the current line */
+};
+
+#define MSESS_MAX	128
+
 static pid_t	 child = -1;
 static int	 mfd = -1;
 static int	 pidfd = -1;
 static uint64_t	 nread;		/* bytes read from the master */
-static char	 pend[MARKER_MAX + READ_CHUNK];	/* read, not yet matched */
+static char	 pend0[MARKER_MAX + READ_CHUNK];
+static char	*pend = pend0;	/* read, not yet matched */
 static size_t	 pendlen;
 static FILE	*outlog;	/* -l: everything read, for debugging */
 static const char *prompt = "@bench@ ";
@@ -269,6 +282,77 @@ need_prompt(const char *what)
 	}
 }
 
+/* Make ms the session the single-session functions work on, and back. */
+static void
+ms_use(struct msess *ms)
+{
+	child = ms->child;
+	mfd = ms->mfd;
+	pidfd = ms->pidfd;
+	pend = ms->pend;
+	pendlen = ms->pendlen;
+}
+
+static void
+ms_keep(struct msess *ms)
+{
+	ms->child = child;
+	ms->mfd = mfd;
+	ms->pidfd = pidfd;
+	ms->pend = pend;
+	ms->pendlen = pendlen;
+	pend = pend0;
+	pendlen = 0;
+	child = -1;
+	mfd = pidfd = -1;
+}
+
+/* n sessions, one after the other, each up to its first prompt. */
+static struct msess *
+ms_start(int n)
+{
+	struct msess	*ms;
+	int		 i;
+
+	if (n > MSESS_MAX)
+		errx(1, "at most %d sessions", MSESS_MAX);
+	if ((ms = calloc(n, sizeof(*ms))) == NULL)
+		err(1, NULL);
+	for (i = 0; i < n; i++) {
+		if ((ms[i].pend = malloc(MARKER_MAX + READ_CHUNK)) == NULL)
+			err(1, NULL);
+		ms_use(&ms[i]);
+		spawn();
+		if (wait_marker(prompt, START_TIMEOUT) == 0) {
+			kill_child();
+			errx(1, "session %d: no prompt from %s", i, cmdv[0]);
+		}
+		ms_keep(&ms[i]);
+	}
+	return (ms);
+}
+
+/* Every session typed "exit" and waited for. */
+static void
+ms_end(struct msess *ms, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++) {
+		ms_use(&ms[i]);
+		put("\025exit\r");
+	}
+	for (i = 0; i < n; i++) {
+		ms_use(&ms[i]);
+		if (wait_exit(STEP_TIMEOUT) == 0)
+			kill_child();
+		free(ms[i].pend);
+	}
+	pend = pend0;
+	pendlen = 0;
+	free(ms);
+}
+
 /* --- /proc ------------------------------------------------------------ */
 
 static int
@@ -398,6 +482,67 @@ sample_proc(pid_t pid, struct proc_sample *ps)
 	return (0);
 }
 
+/* Proportional set size (smaps_rollup) in KiB, -1 if unreadable. */
+static long
+pss_kib(pid_t pid)
+{
+	char	 buf[4096];
+
+	if (proc_read(pid, "smaps_rollup", buf, sizeof(buf)) == -1)
+		return (-1);
+	return (status_field(buf, "\nPss:"));
+}
+
+/* utime + stime + cutime + cstime of pid, in clock ticks; -1 if gone. */
+static long long
+cpu_ticks(pid_t pid)
+{
+	char		 buf[1024], *p;
+	long long	 v[4];
+
+	if (proc_read(pid, "stat", buf, sizeof(buf)) == -1 ||
+	    (p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3]) != 4)
+		return (-1);
+	return (v[0] + v[1] + v[2] + v[3]);
+}
+
+static int
+is_extra(pid_t pid, const pid_t *extra, size_t nextra)
+{
+	size_t	 j;
+
+	for (j = 0; j < nextra; j++)
+		if (pid == extra[j])
+			return (1);
+	return (0);
+}
+
+/*
+ * The CPU time of every process of the trees of roots and extra (the
+ * extra roots themselves, an sshd listener, not counted), in ticks.
+ */
+static long long
+tree_ticks(const pid_t *roots, size_t nroots, const pid_t *extra,
+    size_t nextra)
+{
+	pid_t		 all[MAX_PIDS + 8], pids[MAX_PIDS];
+	size_t		 n, i, na = 0;
+	long long	 t, sum = 0;
+
+	for (i = 0; i < nroots && na < MAX_PIDS; i++)
+		all[na++] = roots[i];
+	for (i = 0; i < nextra && na < MAX_PIDS + 8; i++)
+		all[na++] = extra[i];
+	n = descendants(all, na, pids, MAX_PIDS);
+	for (i = 0; i < n; i++)
+		if (!is_extra(pids[i], extra, nextra) &&
+		    (t = cpu_ticks(pids[i])) > 0)
+			sum += t;
+	return (sum);
+}
+
 /* --- session.json ----------------------------------------------------- */
 
 static void
@@ -525,14 +670,17 @@ mode_echo(int n)
 
 /* n times `cat FILE` in one session: bytes at the client per second. */
 static void
-mode_tput(int n, const char *file)
+mode_tput(int n, const char *file, const pid_t *extra, size_t nextra)
 {
 	char		 cmd[PATH_MAX + 64];
-	double		*mbs, x;
-	uint64_t	 t0, t, *v;
+	double		*mbs, x, cpu;
+	uint64_t	 t0, t, *v, *cv;
+	long long	 c0, c1;
+	long		 hz = sysconf(_SC_CLK_TCK);
 	int		 i;
 
 	if ((v = calloc(n, sizeof(*v))) == NULL ||
+	    (cv = calloc(n, sizeof(*cv))) == NULL ||
 	    (mbs = calloc(n, sizeof(*mbs))) == NULL)
 		err(1, NULL);
 	snprintf(cmd, sizeof(cmd), "cat %s; echo __BE''ND__\r", file);
@@ -541,18 +689,24 @@ mode_tput(int n, const char *file)
 	sleep_ms(300);
 	for (i = 0; i < n; i++) {
 		nread = 0;
+		c0 = tree_ticks(&child, 1, extra, nextra);
 		t0 = now_ns();
 		put(cmd);
 		if ((t = wait_marker(END_MARK, TPUT_TIMEOUT)) == 0) {
 			kill_child();
 			errx(1, "tput %d: no end marker", i);
 		}
+		c1 = tree_ticks(&child, 1, extra, nextra);
 		x = nread / ((t - t0) / 1e9) / 1e6;
 		mbs[i] = x;
 		/* MB/s scaled to an integer so pct() can sort it */
 		v[i] = (uint64_t)(x * 1000);
-		fprintf(stderr, "cat %d: %llu bytes in %.3f s: %.1f MB/s\n",
-		    i, (unsigned long long)nread, (t - t0) / 1e9, x);
+		/* CPU ms of the whole path (the harness aside) per MB */
+		cpu = (c1 - c0) * 1000.0 / hz / (nread / 1e6);
+		cv[i] = (uint64_t)(cpu * 1000);
+		fprintf(stderr, "cat %d: %llu bytes in %.3f s: %.1f MB/s, "
+		    "%.2f CPU ms/MB\n", i, (unsigned long long)nread,
+		    (t - t0) / 1e9, x, cpu);
 		need_prompt("tput");
 	}
 	put("exit\r");
@@ -560,7 +714,9 @@ mode_tput(int n, const char *file)
 	printf("tput_p50_mbs %.1f\n", pct(v, n, 50) / 1000.0);
 	printf("tput_min_mbs %.1f\n", v[0] / 1000.0);
 	printf("tput_max_mbs %.1f\n", v[n - 1] / 1000.0);
+	printf("tput_cpu_ms_per_mb %.2f\n", pct(cv, n, 50) / 1000.0);
 	free(v);
+	free(cv);
 	free(mbs);
 }
 
@@ -692,6 +848,98 @@ mode_idle(int secs, const pid_t *extra, size_t nextra)
 	printf("wakeups_idle_max_per_proc %.2f\n", (double)wmax / secs);
 }
 
+/*
+ * n sessions at once, idle: the proportional set size (smaps_rollup, so
+ * shared pages count once in all) of every process of theirs, the shells
+ * aside, per session, split into the guest side (capsem-agent and its
+ * children, or sshd's session processes) and the host side (the client,
+ * capsem-hostd and its children, or ssh).
+ */
+static void
+mode_footprint(int n, const pid_t *extra, size_t nextra)
+{
+	struct msess	*ms;
+	pid_t		 roots[MSESS_MAX + 8], pids[MAX_PIDS];
+	char		 comm[32];
+	size_t		 np, i, nr = 0, nproc = 0;
+	long		 pss, guest = 0, host = 0;
+
+	ms = ms_start(n);
+	sleep_ms(2000);
+	for (i = 0; i < (size_t)n; i++)
+		roots[nr++] = ms[i].child;
+	for (i = 0; i < nextra && i < 8; i++)
+		roots[nr++] = extra[i];
+	np = descendants(roots, nr, pids, MAX_PIDS);
+	for (i = 0; i < np; i++) {
+		if (is_extra(pids[i], extra, nextra))
+			continue;
+		if (proc_read(pids[i], "comm", comm, sizeof(comm)) == -1)
+			continue;
+		comm[strcspn(comm, "\n")] = '\0';
+		if (strcmp(comm, "bash") == 0 || (pss = pss_kib(pids[i])) < 0)
+			continue;
+		nproc++;
+		if (strncmp(comm, "capsem-agent", 12) == 0 ||
+		    strcmp(comm, "sshd") == 0)
+			guest += pss;
+		else
+			host += pss;
+		fprintf(stderr, "footprint: %d %s pss %ld KiB\n",
+		    (int)pids[i], comm, pss);
+	}
+	ms_end(ms, n);
+	printf("pss_sessions %d\n", n);
+	printf("pss_procs_per_session %.1f\n", (double)nproc / n);
+	printf("pss_guest_kib %.0f\n", (double)guest / n);
+	printf("pss_host_kib %.0f\n", (double)host / n);
+	printf("pss_kib %.0f\n", (double)(guest + host) / n);
+}
+
+/*
+ * n idle sessions at once, then keys keystrokes, each into one of them
+ * in a scattered order: the time to its echo.  As in echo mode every 50
+ * keys of a session the line is killed and a new prompt awaited, untimed.
+ */
+static void
+mode_density(int n, int keys)
+{
+	struct msess	*ms;
+	uint64_t	*v, t0, t;
+	uint32_t	 seed = 12345;
+	int		 i, k;
+
+	if ((v = calloc(keys, sizeof(*v))) == NULL)
+		err(1, NULL);
+	ms = ms_start(n);
+	sleep_ms(1000);
+	for (k = 0; k < keys; k++) {
+		seed = seed * 1103515245 + 12345;
+		i = (int)((seed >> 8) % (uint32_t)n);
+		ms_use(&ms[i]);
+		if (ms[i].keys == 50) {
+			put("\025\r");
+			need_prompt("density");
+			ms[i].keys = 0;
+		}
+		t0 = now_ns();
+		put("a");
+		if ((t = wait_marker("a", STEP_TIMEOUT)) == 0) {
+			kill_child();
+			errx(1, "density %d (session %d): no echo", k, i);
+		}
+		v[k] = t - t0;
+		ms[i].keys++;
+		ms_keep(&ms[i]);
+	}
+	ms_end(ms, n);
+	printf("density_sessions %d\n", n);
+	printf("density_p50_us %.1f\n", pct(v, keys, 50) / 1e3);
+	printf("density_p99_us %.1f\n", pct(v, keys, 99) / 1e3);
+	printf("density_max_us %.1f\n", v[keys - 1] / 1e3);
+	free(v);
+}
+
 /* A TCP port on 127.0.0.1 that was free a moment ago. */
 static void
 mode_freeport(void)
@@ -716,8 +964,9 @@ usage(void)
 {
 	fprintf(stderr, "usage: ptybench [-l log] [-n count] [-p prompt] "
 	    "[-r pid] [-f file] [-s settle-ms]\n"
-	    "                start|echo|tput|reconnect|idle -- command "
-	    "[arg ...]\n"
+	    "                [-k keys] start|echo|tput|reconnect|idle|"
+	    "footprint|density --\n"
+	    "                command [arg ...]\n"
 	    "       ptybench freeport\n");
 	exit(1);
 }
@@ -728,10 +977,13 @@ main(int argc, char *argv[])
 	const char	*file = NULL, *mode;
 	pid_t		 extra[4];
 	size_t		 nextra = 0;
-	int		 ch, n = 5, settle = 100;
+	int		 ch, n = 5, settle = 100, keys = 1000;
 
-	while ((ch = getopt(argc, argv, "f:l:n:p:r:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "f:k:l:n:p:r:s:")) != -1) {
 		switch (ch) {
+		case 'k':
+			keys = atoi(optarg);
+			break;
 		case 'f':
 			file = optarg;
 			break;
@@ -758,7 +1010,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || n < 1)
+	if (argc < 1 || n < 1 || keys < 1)
 		usage();
 	mode = argv[0];
 	if (strcmp(mode, "freeport") == 0) {
@@ -778,7 +1030,11 @@ main(int argc, char *argv[])
 	else if (strcmp(mode, "echo") == 0)
 		mode_echo(n);
 	else if (strcmp(mode, "tput") == 0 && file != NULL)
-		mode_tput(n, file);
+		mode_tput(n, file, extra, nextra);
+	else if (strcmp(mode, "footprint") == 0)
+		mode_footprint(n, extra, nextra);
+	else if (strcmp(mode, "density") == 0)
+		mode_density(n, keys);
 	else if (strcmp(mode, "reconnect") == 0)
 		mode_reconnect(n);
 	else if (strcmp(mode, "idle") == 0)

@@ -25,10 +25,10 @@ PROMPT='@bench@ '
 
 if [ "$QUICK" = 1 ]; then
 	TPUT_N=1; TPUT_MIB=32; ECHO_N=200; START_N=5; RECON_N=3
-	IDLE_S=3; CODEC_N=500
+	IDLE_S=3; CODEC_N=500; FOOT_N=8; DENS_N=16; DENS_KEYS=300
 else
 	TPUT_N=5; TPUT_MIB=256; ECHO_N=2000; START_N=50; RECON_N=20
-	IDLE_S=10; CODEC_N=5000
+	IDLE_S=10; CODEC_N=5000; FOOT_N=32; DENS_N=64; DENS_KEYS=2000
 fi
 
 die() {
@@ -80,10 +80,15 @@ export CAPSEM_LIBEXECDIR="$TOP/$B/libexec"
 
 # --- the three paths --------------------------------------------------------
 
+# The ssh session gets an empty HOME: bash started by sshd reads ~/.bashrc
+# even for a command (Debian's SSH_SOURCE_BASHRC), and root's own dot files
+# are no part of the bench (one that waited 60 s for a lock made every ssh
+# figure fail with "no prompt from ssh"); raw and capsem run --norc too.
+
 ssh-keygen -q -t ed25519 -N '' -f "$W/hostkey" || die "ssh-keygen"
 ssh-keygen -q -t ed25519 -N '' -f "$W/userkey" || die "ssh-keygen"
 cp "$W/userkey.pub" "$W/authorized_keys"
-mkdir -p /run/sshd
+mkdir -p /run/sshd "$W/home"
 PORT=$("$PB" freeport) || die "no free port"
 cat >"$W/sshd_config" <<EOF
 Port $PORT
@@ -99,6 +104,7 @@ PrintMotd no
 PrintLastLog no
 StrictModes no
 Subsystem sftp internal-sftp
+SetEnv HOME=$W/home
 EOF
 /usr/sbin/sshd -D -e -f "$W/sshd_config" 2>"$W/sshd.log" &
 SSHD=$!
@@ -145,7 +151,7 @@ yes 'capsem bench: the quick brown fox jumps over the lazy dog 0123456789' |
     head -c $((TPUT_MIB * 1048576)) >"$W/data" || die "data file"
 
 for p in raw ssh capsem; do
-	run_path $p tput -n "$TPUT_N" -f "$W/data"
+	run_path $p tput -n "$TPUT_N" -f "$W/data" -r "$SSHD"
 done
 rm -f "$W/data"
 for p in raw ssh capsem; do
@@ -155,6 +161,15 @@ done
 run_path capsem reconnect -n "$RECON_N"
 run_path ssh idle -n "$IDLE_S" -r "$SSHD"
 run_path capsem idle -n "$IDLE_S"
+# Footprint: 1 session, then FOOT_N at once (PSS per session); density:
+# DENS_N idle sessions at once, a keystroke into any of them.
+for p in ssh capsem; do
+	run_path $p footprint -n 1 -r "$SSHD"
+	mv "$W/$p.footprint.out" "$W/$p.foot1.out"
+	mv "$W/$p.footprint.err" "$W/$p.foot1.err"
+	run_path $p footprint -n "$FOOT_N" -r "$SSHD"
+done
+run_path capsem density -n "$DENS_N" -k "$DENS_KEYS"
 
 # --- file copies: cp (raw), scp (ssh), capsem-shell cp (capsem) -------------
 
@@ -218,6 +233,7 @@ CSV=$TOP/$B/bench-results.csv
 		    "$(val ssh "$4" "$3")" "$(val capsem "$4" "$3")"
 	}
 	row throughput MB/s tput_p50_mbs tput
+	row tput_cpu ms/MB tput_cpu_ms_per_mb tput
 	row echo_p50 us echo_p50_us echo
 	row echo_p99 us echo_p99_us echo
 	row exit_p50 ms exit_p50_ms start
@@ -233,6 +249,16 @@ CSV=$TOP/$B/bench-results.csv
 	printf 'wakeups_idle,per s,,%s,%s\n' \
 	    "$(val ssh idle wakeups_idle_per_s)" \
 	    "$(val capsem idle wakeups_idle_per_s)"
+	for k in pss_kib pss_guest_kib pss_host_kib; do
+		printf '%s_1,KiB,,%s,%s\n' "${k%_kib}" \
+		    "$(val ssh foot1 $k)" "$(val capsem foot1 $k)"
+	done
+	for k in pss_kib pss_guest_kib pss_host_kib; do
+		printf '%s_%s,KiB,,%s,%s\n' "${k%_kib}" "$FOOT_N" \
+		    "$(val ssh footprint $k)" "$(val capsem footprint $k)"
+	done
+	printf 'density_%s_p99,us,,,%s\n' "$DENS_N" \
+	    "$(val capsem density density_p99_us)"
 	for m in pong filewrite audit; do
 		for f in enc dec; do
 			printf 'codec_%s_%s,instructions,,,%s\n' "$m" "$f" \
@@ -249,6 +275,14 @@ CSV=$TOP/$B/bench-results.csv
 	    "$(val capsem idle wakeups_idle_max_per_proc)"
 	echo "ssh idle processes:"
 	sed 's/^idle: /  /' "$W/ssh.idle.err"
+	echo "capsem, one session (PSS):"
+	sed 's/^footprint: /  /' "$W/capsem.foot1.err"
+	echo "ssh, one session (PSS):"
+	sed 's/^footprint: /  /' "$W/ssh.foot1.err"
+	echo "throughput (each cat):"
+	for p in raw ssh capsem; do
+		sed "s/^/  $p /" "$W/$p.tput.err"
+	done
 } >"$TOP/$B/bench-details.txt"
 
 MACHINE="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo |
@@ -263,10 +297,11 @@ MD=$TOP/$B/bench.md
 	    "copies median of $CP_N of $CP_MIB MiB (cp, scp, capsem-shell cp)," \
 	    "echo $ECHO_N round trips, start and exit medians of $START_N" \
 	    "sessions, reconnect median of $RECON_N, idle over $IDLE_S s," \
+	    "PSS of 1 and of $FOOT_N sessions at once, density: $DENS_KEYS" \
+	    "keystrokes into $DENS_N idle sessions," \
 	    "codec over $CODEC_N frames (encode, decode each)."
 	echo
-	WAKE_MAX=$(val capsem idle wakeups_idle_max_per_proc) \
-	    sh "$TOP/bench/table.sh" "$CSV"
+	sh "$TOP/bench/table.sh" "$CSV"
 } >"$MD"
 cat "$MD"
 

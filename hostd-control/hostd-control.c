@@ -44,6 +44,12 @@ static struct ev		*sock_ev;
 static struct frame_reader	 rd;
 static struct outbuf		 out;	/* frames for the guest */
 static uint64_t			 frames_in;
+/*
+ * The parent learns of a pong only when it can matter: its ping check
+ * wants the first pong after a ping (a frame of its), and the guest's
+ * unsolicited pong every 3 s would otherwise wake it every 3 s.
+ */
+static int			 pong_wanted = 1;
 
 static void	 hctl_imsgs(void);
 static void	 hctl_socket(struct imsg *);
@@ -140,6 +146,7 @@ hctl_send(struct imsg *imsg)
 	if (imsg_get_data(imsg, p, len) == -1)
 		fatal("control: imsg_get_data");
 	outbuf_commit(&out, len);
+	pong_wanted = 1;
 }
 
 /*
@@ -230,7 +237,10 @@ hctl_forward(const struct msg *m)
 		hctl_forward_boottiming(m);
 		break;
 	case MSG_PONG:
-		imsg_compose(&ctl.ibuf, IMSG_HOST_PONG, 0, 0, -1, NULL, 0);
+		if (pong_wanted)
+			imsg_compose(&ctl.ibuf, IMSG_HOST_PONG, 0, 0, -1,
+			    NULL, 0);
+		pong_wanted = 0;
 		break;
 	case MSG_ACK:
 		imsg_compose(&ctl.ibuf, IMSG_HOST_ACK, 0, 0, -1,

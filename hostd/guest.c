@@ -420,9 +420,10 @@ guest_exited(int code, int sig)
 	sess.over = 1;
 	sess.exit_code = code;
 	sess.exit_signal = sig;
-	hostd_state(HS_DRAINING);
-	guest_close_listeners();
+	hostd_state_soon(HS_DRAINING);
+	/* A drained terminal ends the session here, EXIT first. */
 	term_exited();
+	guest_close_listeners();
 }
 
 /* The terminal has ended (or the drain gave up): the session is over. */

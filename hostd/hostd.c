@@ -310,6 +310,22 @@ hostd_state(enum hstate s)
 }
 
 /*
+ * The same, with session.json rewritten before the next poll: for a state
+ * that is often left again at once (the shell exited and the terminal has
+ * ended already), so the end's EXIT does not wait for two rewrites.
+ */
+void
+hostd_state_soon(enum hstate s)
+{
+	if (sess.state == s)
+		return;
+	log_debug("session state %s -> %s", state_name(sess.state),
+	    state_name(s));
+	sess.state = s;
+	session_changed();
+}
+
+/*
  * Why the session ended (session.json "reason", the log).  The first
  * reason given stands: a shell hung up because its last client left
  * exits with a status too, and that status is not the reason.
@@ -494,7 +510,6 @@ hostd_end(const char *why)
 		hostd_reason("the shell exited");
 	else
 		hostd_reason("the session was ended");
-	guest_close_listeners();
 	if (why == NULL) {
 		if (sess.reason[0] != '\0' && strcmp(sess.reason,
 		    "the shell exited") != 0)
@@ -502,6 +517,8 @@ hostd_end(const char *why)
 		clients_exit();
 	} else
 		clients_error(why);
+	/* After the clients' word: unlinking is not on the user's path. */
+	guest_close_listeners();
 	ev_timer_in(&end_timer, END_MS);
 	hostd_state(HS_ENDING);
 }

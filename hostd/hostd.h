@@ -65,7 +65,7 @@ enum hstate {
 	HS_EXITED
 };
 
-/* The session; state changes only through hostd_state(). */
+/* The session; state changes only through hostd_state{,_soon}(). */
 struct hsession {
 	enum hstate	 state;
 	int		 exited;	/* shellexited (or equivalent) seen */
@@ -101,6 +101,7 @@ extern struct hsession	 sess;
 
 /* hostd.c */
 void		 hostd_state(enum hstate);
+void		 hostd_state_soon(enum hstate);
 const char	*state_name(enum hstate);
 void		 hostd_reason(const char *, ...)
 		    __attribute__((__format__(printf, 1, 2)));

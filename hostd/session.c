@@ -41,7 +41,18 @@
 
 static int	 dirfd_ = -1;
 static int	 ptyfd = -1;
-static off_t	 ptysize;
+static off_t	 ptysize;	/* written, the batch not counted */
+/*
+ * pty.log records are written in batches: what a burst of output makes
+ * goes out in one write(2) when the batch is full or PTYLOG_FLUSH_MS after
+ * its first record (and at exit), not one writev per chunk, on the path of
+ * every keystroke's echo.  A hostd killed outright loses at most that.
+ */
+#define PTYLOG_BATCH	(128 * 1024)
+#define PTYLOG_FLUSH_MS	20
+static uint8_t		*ptybatch;
+static size_t		 ptybatch_len;
+static struct ev_timer	 ptybatch_timer;
 static int	 auditfd = -1;
 static int64_t	 started_us;
 static int64_t	 ended_us;
@@ -53,9 +64,13 @@ static const char *session_term(void);
 static const char *session_state_name(void);
 static json_t	*session_caps(uint32_t);
 static int	 ptylog_open(void);
+static void	 ptylog_flush(void);
+static void	 ptylog_flush_due(void *);
+static void	 ptylog_flush_atexit(void);
 static void	 ptylog_replay(void);
 static void	 iso8601(int64_t, char *, size_t);
 static int	 rm_tree(int, const char *);
+static int	 json_write(json_t *, int);
 
 void
 session_open(void)
@@ -102,6 +117,10 @@ session_open(void)
 	ptylog_replay();
 	if (ptylog_open() == -1)
 		fatal("%s/pty.log", conf.dir);
+	if ((ptybatch = malloc(PTYLOG_BATCH)) == NULL)
+		fatal("malloc");
+	ev_timer_init(&ptybatch_timer, ptylog_flush_due, NULL);
+	(void)atexit(ptylog_flush_atexit);
 	if ((auditfd = openat(dirfd_, "audit.jsonl", O_WRONLY | O_APPEND |
 	    O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		fatal("%s/audit.jsonl", conf.dir);
@@ -204,6 +223,36 @@ session_audit_rotate(void)
 }
 
 /*
+ * The document in one write(2): json_dumpfd() writes every token on its
+ * own (~150 system calls for session.json, on the path of every state
+ * change, the end of a session among them).
+ */
+static int
+json_write(json_t *o, int fd)
+{
+	char	*buf;
+	size_t	 len, off = 0;
+	ssize_t	 n;
+	int	 r = 0;
+
+	if ((buf = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) ==
+	    NULL)
+		return (-1);
+	len = strlen(buf);
+	while (off < len) {
+		if ((n = write(fd, buf + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			r = -1;
+			break;
+		}
+		off += n;
+	}
+	free(buf);
+	return (r);
+}
+
+/*
  * Rewrite session.json: write a temporary file, rename it over.  Called
  * by hostd_state() and before a poll after session_changed() only.
  */
@@ -259,8 +308,7 @@ session_json(void)
 	if ((fd = openat(dirfd_, tmp, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		log_warn("%s/%s", conf.dir, tmp);
-	else if (json_dumpfd(o, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) ==
-	    -1) {
+	else if (json_write(o, fd) == -1) {
 		log_warnx("%s/%s: cannot write", conf.dir, tmp);
 		(void)unlinkat(dirfd_, tmp, 0);
 	} else if (renameat(dirfd_, tmp, dirfd_, "session.json") == -1)
@@ -320,6 +368,7 @@ ptylog_open(void)
 {
 	struct stat	 sb;
 
+	ptylog_flush();
 	if (ptyfd != -1)
 		close(ptyfd);
 	ptyfd = openat(dirfd_, "pty.log", O_WRONLY | O_APPEND | O_CREAT |
@@ -330,20 +379,64 @@ ptylog_open(void)
 	return (0);
 }
 
-/* One record; a failing log never stops the session, it is reported. */
+/* The batch to the file; a failing log never stops the session. */
+static void
+ptylog_flush(void)
+{
+	static int	 warned;
+	size_t		 off = 0;
+	ssize_t		 n;
+
+	ev_timer_stop(&ptybatch_timer);
+	if (ptybatch_len == 0)
+		return;
+	while (ptyfd != -1 && off < ptybatch_len) {
+		if ((n = write(ptyfd, ptybatch + off, ptybatch_len - off)) ==
+		    -1) {
+			if (errno == EINTR)
+				continue;
+			if (!warned)
+				log_warn("%s/pty.log: write", conf.dir);
+			warned = 1;
+			break;
+		}
+		off += n;
+	}
+	ptysize += off;
+	ptybatch_len = 0;
+}
+
+static void
+ptylog_flush_due(void *arg)
+{
+	ptylog_flush();
+}
+
+static void
+ptylog_flush_atexit(void)
+{
+	ptylog_flush();
+}
+
+/* One record, into the batch (see PTYLOG_BATCH). */
 void
 ptylog_write(int dir, const void *data, size_t len)
 {
-	static int	 warned;
 	uint8_t		 hdr[13];
 	uint64_t	 us;
 	uint32_t	 l32;
-	struct iovec	 iov[2];
-	ssize_t		 n;
 
 	if (ptyfd == -1 || len == 0)
 		return;
-	if (ptysize + (off_t)len + 13 > PTYLOG_ROTATE && ptysize > 0) {
+	/* A record larger than a batch (none is, today) is split. */
+	while (sizeof(hdr) + len > PTYLOG_BATCH) {
+		ptylog_write(dir, data, PTYLOG_BATCH - sizeof(hdr));
+		data = (const uint8_t *)data + PTYLOG_BATCH - sizeof(hdr);
+		len -= PTYLOG_BATCH - sizeof(hdr);
+	}
+	if (ptysize + (off_t)(ptybatch_len + len + sizeof(hdr)) >
+	    PTYLOG_ROTATE && ptysize + (off_t)ptybatch_len > 0) {
+		ptylog_flush();
 		(void)renameat(dirfd_, "pty.winsize", dirfd_, "pty.winsize.1");
 		if (renameat(dirfd_, "pty.log", dirfd_, "pty.log.1") == -1 ||
 		    ptylog_open() == -1) {
@@ -356,18 +449,13 @@ ptylog_write(int dir, const void *data, size_t len)
 	memcpy(hdr + 1, &us, 8);
 	l32 = htole32((uint32_t)len);
 	memcpy(hdr + 9, &l32, 4);
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)(uintptr_t)data;
-	iov[1].iov_len = len;
-	n = writev(ptyfd, iov, 2);
-	if (n != (ssize_t)(len + sizeof(hdr))) {
-		if (!warned)
-			log_warn("%s/pty.log: write", conf.dir);
-		warned = 1;
-		return;
-	}
-	ptysize += n;
+	if (ptybatch_len + sizeof(hdr) + len > PTYLOG_BATCH)
+		ptylog_flush();
+	memcpy(ptybatch + ptybatch_len, hdr, sizeof(hdr));
+	memcpy(ptybatch + ptybatch_len + sizeof(hdr), data, len);
+	ptybatch_len += sizeof(hdr) + len;
+	if (!ev_timer_armed(&ptybatch_timer))
+		ev_timer_in(&ptybatch_timer, PTYLOG_FLUSH_MS);
 }
 
 /*

@@ -180,8 +180,9 @@ term_event(int fd, short revents, void *arg)
 		term_close("closed by the guest");
 		return;
 	}
-	ptylog_write(0, buf, n);
+	/* The clients first: the recording is not on the echo's path. */
 	clients_output(buf, n);
+	ptylog_write(0, buf, n);
 }
 
 /*
@@ -237,7 +238,6 @@ term_write(const void *data, size_t len)
 
 	if (term_out_len + len > TERM_OUT_MAX)
 		return (-1);
-	ptylog_write(1, data, len);
 	if (term_out_len == 0 && term_fd != -1 && !term_shut) {
 		n = write(term_fd, data, len);
 		if (n == -1)
@@ -245,6 +245,7 @@ term_write(const void *data, size_t len)
 	}
 	memcpy(term_out + term_out_len, (const uint8_t *)data + n, len - n);
 	term_out_len += len - n;
+	ptylog_write(1, data, len);
 	return (0);
 }
 

@@ -68,6 +68,8 @@ enum imsg_type {
 	IMSG_AUDIT_NOLOG = 84,	/* parent -> audit: no log file (yet) */
 	IMSG_CTL_TERMMODES = 85, /* control -> parent: termmodes' bytes, RFC
 				 * 4254 encoding (validated again by parent) */
+	IMSG_AUDIT_NOTIFY = 90,	/* fd: inotify on the log and its directory
+				   + struct imsg_audit_notify */
 
 	/* host: capsem-hostd parent <-> its children (100-199) */
 	IMSG_HOST_FIRST = 100,
@@ -303,6 +305,18 @@ struct imsg_term_drained {
  * completes the same events in the same order, so the records up to and
  * including that one are skipped (agent-audit/audit.c).
  */
+/*
+ * IMSG_AUDIT_NOTIFY: an inotify descriptor watching the log (IN_MODIFY and
+ * its going away; the parent adds a watch for every new file it passes)
+ * and, as dirwd, the log's directory for name being created or moved in.
+ * The child reads the log when told, not on a timer.
+ */
+struct imsg_audit_notify {
+	int32_t		dirwd;		/* -1: no directory watch */
+	int32_t		pad;
+	char		name[256];	/* the log's name in that directory */
+};
+
 struct imsg_audit_pos {
 	uint64_t	dev;
 	uint64_t	ino;

@@ -8,6 +8,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+/* The OpenBSD strvisx(), not NetBSD's. */
+#define LIBBSD_OPENBSD_VIS
+#include <vis.h>
 
 #include "mpack.h"
 
@@ -60,6 +63,76 @@ mpack_error(struct mpack_reader *r, enum wire_errcode code, size_t off,
 	return (-1);
 }
 
+/* Appends to dst[*n..len): a bounded, always terminated concatenation. */
+static void
+path_put(char *dst, size_t len, size_t *n, const char *s)
+{
+	size_t	 l;
+
+	if (*n >= len)
+		return;
+	l = strlcpy(dst + *n, s, len - *n);
+	*n = l >= len - *n ? len : *n + l;
+}
+
+static void
+path_fmt(const struct wpath *p, char *dst, size_t len, size_t *n)
+{
+	char	 tmp[32 * 4 + 8];
+
+	if (p == NULL)
+		return;
+	path_fmt(p->up, dst, len, n);
+	if (p->name == NULL && p->raw == NULL) {
+		(void)snprintf(tmp, sizeof(tmp), "[%zu]", p->idx);
+		path_put(dst, len, n, tmp);
+		return;
+	}
+	if (*n > 0 && *n < len && (p->name == NULL || *p->name != '\0'))
+		path_put(dst, len, n, ".");
+	if (p->name != NULL) {
+		path_put(dst, len, n, p->name);
+		return;
+	}
+	/* A key from the peer: at most 32 bytes of it, made safe. */
+	(void)strvisx(tmp, (const char *)p->raw, p->len > 32 ? 32 : p->len,
+	    VIS_SAFE | VIS_CSTYLE | VIS_OCTAL | VIS_NL | VIS_TAB);
+	path_put(dst, len, n, tmp);
+	if (p->len > 32)
+		path_put(dst, len, n, "...");
+}
+
+void
+wpath_fmt(const struct wpath *p, char *dst, size_t len)
+{
+	size_t	 n = 0;
+
+	if (len == 0)
+		return;
+	dst[0] = '\0';
+	path_fmt(p, dst, len, &n);
+}
+
+/*
+ * An error about the value at path: "PATH: MESSAGE".  The path is
+ * formatted here, only when there is an error to tell.
+ */
+int
+mpack_perror(struct mpack_reader *r, enum wire_errcode code, size_t off,
+    const struct wpath *path, const char *fmt, ...)
+{
+	char	 where[128], msg[sizeof(r->err->msg)];
+	va_list	 ap;
+
+	if (r->err->code != WERR_OK)
+		return (-1);	/* keep the first, most precise error */
+	wpath_fmt(path, where, sizeof(where));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return (mpack_error(r, code, off, "%s: %s", where, msg));
+}
+
 /* A name for the type byte b, for "expected X, got Y" messages. */
 static const char *
 type_name(uint8_t b)
@@ -104,34 +177,34 @@ load_be(const uint8_t *p, size_t n)
 
 /* Takes the type byte; fails on end of input. */
 static int
-next_byte(struct mpack_reader *r, const char *what, uint8_t *b)
+next_byte(struct mpack_reader *r, const struct wpath *what, uint8_t *b)
 {
 	*b = 0;
 	if (r->off >= r->len)
-		return (mpack_error(r, WERR_TRUNCATED, r->off,
-		    "%s: input ends where a value was expected", what));
+		return (mpack_perror(r, WERR_TRUNCATED, r->off, what,
+		    "input ends where a value was expected"));
 	*b = r->buf[r->off++];
 	return (0);
 }
 
 /* Reads an n-byte big-endian length or number following a type byte. */
 static int
-read_be(struct mpack_reader *r, const char *what, size_t n, uint64_t *v)
+read_be(struct mpack_reader *r, const struct wpath *what, size_t n, uint64_t *v)
 {
 	if (mpack_left(r) < n)
-		return (mpack_error(r, WERR_TRUNCATED, r->off,
-		    "%s: input ends inside a value", what));
+		return (mpack_perror(r, WERR_TRUNCATED, r->off, what,
+		    "input ends inside a value"));
 	*v = load_be(r->buf + r->off, n);
 	r->off += n;
 	return (0);
 }
 
 static int
-wrong_type(struct mpack_reader *r, const char *what, size_t start,
+wrong_type(struct mpack_reader *r, const struct wpath *what, size_t start,
     const char *expected, uint8_t b)
 {
-	return (mpack_error(r, WERR_TYPE, start, "%s: expected %s, got %s",
-	    what, expected, type_name(b)));
+	return (mpack_perror(r, WERR_TYPE, start, what, "expected %s, got %s",
+	    expected, type_name(b)));
 }
 
 int
@@ -145,7 +218,7 @@ mpack_try_nil(struct mpack_reader *r)
 }
 
 int
-mpack_read_nil(struct mpack_reader *r, const char *what)
+mpack_read_nil(struct mpack_reader *r, const struct wpath *what)
 {
 	size_t	start = r->off;
 	uint8_t	b;
@@ -158,7 +231,7 @@ mpack_read_nil(struct mpack_reader *r, const char *what)
 }
 
 int
-mpack_read_bool(struct mpack_reader *r, const char *what, int *v)
+mpack_read_bool(struct mpack_reader *r, const struct wpath *what, int *v)
 {
 	size_t	start = r->off;
 	uint8_t	b;
@@ -176,8 +249,8 @@ mpack_read_bool(struct mpack_reader *r, const char *what, int *v)
  * a non-negative one in *u.
  */
 static int
-read_integer(struct mpack_reader *r, const char *what, int *neg, uint64_t *u,
-    int64_t *s)
+read_integer(struct mpack_reader *r, const struct wpath *what, int *neg,
+    uint64_t *u, int64_t *s)
 {
 	size_t		start = r->off;
 	uint64_t	v;
@@ -217,8 +290,8 @@ read_integer(struct mpack_reader *r, const char *what, int *neg, uint64_t *u,
 }
 
 int
-mpack_read_uint(struct mpack_reader *r, const char *what, enum mpack_itype t,
-    uint64_t *v)
+mpack_read_uint(struct mpack_reader *r, const struct wpath *what,
+    enum mpack_itype t, uint64_t *v)
 {
 	size_t	start = r->off;
 	int64_t	s;
@@ -227,19 +300,19 @@ mpack_read_uint(struct mpack_reader *r, const char *what, enum mpack_itype t,
 	if (read_integer(r, what, &neg, v, &s) == -1)
 		return (-1);
 	if (neg)
-		return (mpack_error(r, WERR_RANGE, start,
-		    "%s: integer %" PRId64 " out of range for %s", what, s,
+		return (mpack_perror(r, WERR_RANGE, start, what,
+		    "integer %" PRId64 " out of range for %s", s,
 		    itypes[t].name));
 	if (*v > itypes[t].umax)
-		return (mpack_error(r, WERR_RANGE, start,
-		    "%s: integer %" PRIu64 " out of range for %s", what, *v,
+		return (mpack_perror(r, WERR_RANGE, start, what,
+		    "integer %" PRIu64 " out of range for %s", *v,
 		    itypes[t].name));
 	return (0);
 }
 
 int
-mpack_read_int(struct mpack_reader *r, const char *what, enum mpack_itype t,
-    int64_t *v)
+mpack_read_int(struct mpack_reader *r, const struct wpath *what,
+    enum mpack_itype t, int64_t *v)
 {
 	size_t		start = r->off;
 	uint64_t	u;
@@ -249,26 +322,26 @@ mpack_read_int(struct mpack_reader *r, const char *what, enum mpack_itype t,
 		return (-1);
 	if (!neg) {
 		if (u > (uint64_t)itypes[t].smax)
-			return (mpack_error(r, WERR_RANGE, start,
-			    "%s: integer %" PRIu64 " out of range for %s",
-			    what, u, itypes[t].name));
+			return (mpack_perror(r, WERR_RANGE, start, what,
+			    "integer %" PRIu64 " out of range for %s",
+			    u, itypes[t].name));
 		*v = (int64_t)u;
 	} else if (*v < itypes[t].smin)
-		return (mpack_error(r, WERR_RANGE, start,
-		    "%s: integer %" PRId64 " out of range for %s", what, *v,
+		return (mpack_perror(r, WERR_RANGE, start, what,
+		    "integer %" PRId64 " out of range for %s", *v,
 		    itypes[t].name));
 	return (0);
 }
 
 /* Checks a declared byte length against what is left, then takes it. */
 static int
-take_bytes(struct mpack_reader *r, const char *what, size_t start,
+take_bytes(struct mpack_reader *r, const struct wpath *what, size_t start,
     const char *kind, uint64_t n, const uint8_t **p)
 {
 	if (n > mpack_left(r))
-		return (mpack_error(r, WERR_LENGTH, start,
-		    "%s: declared %s length %" PRIu64 " exceeds the %zu bytes "
-		    "left", what, kind, n, mpack_left(r)));
+		return (mpack_perror(r, WERR_LENGTH, start, what,
+		    "declared %s length %" PRIu64 " exceeds the %zu bytes "
+		    "left", kind, n, mpack_left(r)));
 	*p = r->buf + r->off;
 	r->off += n;
 	return (0);
@@ -276,7 +349,7 @@ take_bytes(struct mpack_reader *r, const char *what, size_t start,
 
 /* Reads a str header and body without the UTF-8 check. */
 static int
-str_raw(struct mpack_reader *r, const char *what, const uint8_t **p,
+str_raw(struct mpack_reader *r, const struct wpath *what, const uint8_t **p,
     size_t *len)
 {
 	size_t		start = r->off;
@@ -299,16 +372,16 @@ str_raw(struct mpack_reader *r, const char *what, const uint8_t **p,
 }
 
 int
-mpack_read_str(struct mpack_reader *r, const char *what, const uint8_t **p,
-    size_t *len)
+mpack_read_str(struct mpack_reader *r, const struct wpath *what,
+    const uint8_t **p, size_t *len)
 {
 	size_t	start = r->off;
 
 	if (str_raw(r, what, p, len) == -1)
 		return (-1);
 	if (!mpack_utf8_valid(*p, *len))
-		return (mpack_error(r, WERR_UTF8, start,
-		    "%s: str is not valid UTF-8", what));
+		return (mpack_perror(r, WERR_UTF8, start, what,
+		    "str is not valid UTF-8"));
 	return (0);
 }
 
@@ -320,8 +393,8 @@ mpack_peek_bin(const struct mpack_reader *r)
 }
 
 int
-mpack_read_bin(struct mpack_reader *r, const char *what, const uint8_t **p,
-    size_t *len)
+mpack_read_bin(struct mpack_reader *r, const struct wpath *what,
+    const uint8_t **p, size_t *len)
 {
 	size_t		start = r->off;
 	uint64_t	n;
@@ -343,7 +416,7 @@ mpack_read_bin(struct mpack_reader *r, const char *what, const uint8_t **p,
  * larger than the bytes left (twice that for a map) cannot be honest.
  */
 static int
-read_container(struct mpack_reader *r, const char *what, size_t *count,
+read_container(struct mpack_reader *r, const struct wpath *what, size_t *count,
     int map)
 {
 	const uint8_t	fix = map ? 0x80 : 0x90;
@@ -363,28 +436,30 @@ read_container(struct mpack_reader *r, const char *what, size_t *count,
 	} else
 		return (wrong_type(r, what, start, kind, b));
 	if (n > mpack_left(r) / (map ? 2 : 1))
-		return (mpack_error(r, WERR_LENGTH, start,
-		    "%s: declared %s of %" PRIu64 " %s exceeds the %zu bytes "
-		    "left", what, kind, n, map ? "entries" : "elements",
+		return (mpack_perror(r, WERR_LENGTH, start, what,
+		    "declared %s of %" PRIu64 " %s exceeds the %zu bytes "
+		    "left", kind, n, map ? "entries" : "elements",
 		    mpack_left(r)));
 	*count = n;
 	return (0);
 }
 
 int
-mpack_read_array(struct mpack_reader *r, const char *what, size_t *count)
+mpack_read_array(struct mpack_reader *r, const struct wpath *what,
+    size_t *count)
 {
 	return (read_container(r, what, count, 0));
 }
 
 int
-mpack_read_map(struct mpack_reader *r, const char *what, size_t *count)
+mpack_read_map(struct mpack_reader *r, const struct wpath *what,
+    size_t *count)
 {
 	return (read_container(r, what, count, 1));
 }
 
 static int
-skip_value(struct mpack_reader *r, const char *what, int depth,
+skip_value(struct mpack_reader *r, const struct wpath *what, int depth,
     int maxdepth)
 {
 	const uint8_t	*p;
@@ -406,9 +481,8 @@ skip_value(struct mpack_reader *r, const char *what, int depth,
 	}
 	if ((b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf)) {
 		if (depth >= maxdepth)
-			return (mpack_error(r, WERR_DEPTH, start,
-			    "%s: nested deeper than %d levels", what,
-			    maxdepth));
+			return (mpack_perror(r, WERR_DEPTH, start, what,
+			    "nested deeper than %d levels", maxdepth));
 		if (b <= 0x8f || b >= 0xde) {
 			if (mpack_read_map(r, what, &n) == -1)
 				return (-1);
@@ -446,19 +520,19 @@ skip_value(struct mpack_reader *r, const char *what, int depth,
 			v--;
 		return (take_bytes(r, what, start, "ext", v + 1, &p));
 	default:
-		return (mpack_error(r, WERR_TYPE, start,
-		    "%s: invalid type byte 0x%02x", what, b));
+		return (mpack_perror(r, WERR_TYPE, start, what,
+		    "invalid type byte 0x%02x", b));
 	}
 }
 
 int
-mpack_skip(struct mpack_reader *r, const char *what)
+mpack_skip(struct mpack_reader *r, const struct wpath *what)
 {
 	return (skip_value(r, what, 0, MPACK_MAXDEPTH));
 }
 
 int
-mpack_skip_depth(struct mpack_reader *r, const char *what, int maxdepth)
+mpack_skip_depth(struct mpack_reader *r, const struct wpath *what, int maxdepth)
 {
 	return (skip_value(r, what, 0, maxdepth));
 }

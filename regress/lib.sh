@@ -261,22 +261,25 @@ audit_child_idle() {
 	    grep -q poll "/proc/$ai_p/wchan" 2>/dev/null
 }
 
-# audit_child_settle: wait until the audit child has told the parent where
-# to resume after everything the host has read so far.  It does so before
-# each poll, after looking at what the host has not read yet, and looks
-# again every 100 ms while something is unread (at the latest on its 2 s
-# tick): two more sleeps in poll since now mean one such look was made
-# after now, in a round that began after the host read what it read.
+# audit_child_settle LOG: wait until the audit child has told the parent
+# where to resume after everything the host has read so far.  It does so
+# before each poll, after looking at what the host has not read yet (and
+# looks again 100 ms later while something is unread); it follows LOG by
+# inotify, so a blank line appended to LOG (a bad line to its parser, no
+# record) wakes it: once it sleeps again after that, one such look was
+# made after the host read what it read.
 audit_ctxsw() {
 	sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' \
 	    "/proc/$1/status" 2>/dev/null
 }
 audit_settled() {
-	[ "$(audit_ctxsw "$as_p")" -ge $((as_n + 2)) ] 2>/dev/null &&
+	[ "$(audit_ctxsw "$as_p")" -ge $((as_n + 1)) ] 2>/dev/null &&
 	    audit_child_idle
 }
 audit_child_settle() {
+	wait_until 10 "the audit child idle in poll" audit_child_idle
 	as_p=$(agent_child audit) || fail "no audit child"
 	as_n=$(audit_ctxsw "$as_p")
+	printf '\n' >>"$1"
 	wait_until 10 "the audit child settled (pid $as_p)" audit_settled
 }

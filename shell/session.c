@@ -53,11 +53,16 @@ static pid_t	start_hostd(struct session *, const struct session_opts *,
 static int	wait_ready(struct session *, int);
 static void	print_log_tail(const struct session *, const char *);
 static int	reap_within(pid_t *, int, int *);
+static void	reap_now(pid_t *);
 static void	child_setup(int);
 static int	remove_entry(const char *, const struct stat *, int,
 		    struct FTW *);
 static void	stop_child(pid_t *);
 static void	remove_dir(struct session *);
+static int	pidfd_gone(int, int);
+static void	pidfd_stop(int, pid_t, int);
+static void	session_watch(struct session *, int, int, int)
+		    __attribute__((__noreturn__));
 
 int
 session_existing(struct session *s, const char *dir)
@@ -516,6 +521,20 @@ reap_within(pid_t *pid, int ms, int *status)
 	return (*pid == -1);
 }
 
+/* Reap *pid if it has exited (*pid becomes -1), without waiting. */
+static void
+reap_now(pid_t *pid)
+{
+	pid_t	 r;
+
+	if (*pid == -1)
+		return;
+	while ((r = waitpid(*pid, NULL, WNOHANG)) == -1 && errno == EINTR)
+		;
+	if (r == *pid || (r == -1 && errno == ECHILD))
+		*pid = -1;
+}
+
 /* SIGTERM to the child's process group and itself, then SIGKILL. */
 static void
 stop_child(pid_t *pid)
@@ -550,12 +569,134 @@ remove_dir(struct session *s)
 	s->temp = 0;
 }
 
+/* 1 when the process behind pidfd fd has exited (or fd is -1). */
+static int
+pidfd_gone(int fd, int ms)
+{
+	struct pollfd	 pfd;
+	int		 r;
+
+	if (fd == -1)
+		return (1);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
+		;
+	return (r != 0);
+}
+
+/* The watcher's stop_child(): the pid is not ours to reap, its pidfd is. */
+static void
+pidfd_stop(int fd, pid_t pid, int sig)
+{
+	if (fd == -1 || pidfd_gone(fd, 0))
+		return;
+	/* Alive behind its pidfd: pid and its group are still its own. */
+	(void)kill(-pid, sig);
+	(void)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+}
+
+/*
+ * The watcher of a session whose client has gone back to the user: it
+ * waits for capsem-hostd and the VM side on their pidfds (they are the
+ * client's children, reaped by init once the client is gone), gives them
+ * what is left of timeout_ms, then does what session_finish() always did
+ * with what is left: SIGTERM, SIGKILL, the directory removed.  In its own
+ * session, with nothing of the user's open (no terminal, no pipe that
+ * somebody reads to its end), so it never holds anything up.
+ */
+static void
+session_watch(struct session *s, int hfd, int vfd, int timeout_ms)
+{
+	long long	 deadline = now_ms() + timeout_ms, left;
+	int		 null, fd, i;
+	static const int sigs[] = { SIGTERM, SIGKILL };
+
+	(void)setsid();
+	if ((null = open("/dev/null", O_RDWR)) != -1) {
+		for (fd = 0; fd <= STDERR_FILENO; fd++)
+			if (null != fd)
+				(void)dup2(null, fd);
+		if (null > STDERR_FILENO)
+			(void)close(null);
+	}
+	/* Our two pidfds at 3 and 4, nothing else. */
+	if (hfd != -1)
+		hfd = fcntl(hfd, F_DUPFD_CLOEXEC, 64);
+	if (vfd != -1)
+		vfd = fcntl(vfd, F_DUPFD_CLOEXEC, 64);
+	if (hfd != -1)
+		hfd = dup3(hfd, 3, O_CLOEXEC);
+	if (vfd != -1)
+		vfd = dup3(vfd, 4, O_CLOEXEC);
+	closefrom(5);
+	(void)signal(SIGTERM, SIG_DFL);
+	(void)signal(SIGHUP, SIG_DFL);
+	(void)signal(SIGINT, SIG_IGN);
+	(void)signal(SIGQUIT, SIG_IGN);
+
+	if ((left = deadline - now_ms()) < 0)
+		left = 0;
+	(void)pidfd_gone(hfd, (int)left);
+	if ((left = deadline - now_ms()) < 0)
+		left = 0;
+	(void)pidfd_gone(vfd, (int)left);
+	for (i = 0; i < 2 && !(pidfd_gone(hfd, 0) && pidfd_gone(vfd, 0));
+	    i++) {
+		pidfd_stop(hfd, s->hostd_pid, sigs[i]);
+		pidfd_stop(vfd, s->vm_pid, sigs[i]);
+		(void)pidfd_gone(hfd, KILL_GRACE_MS);
+		(void)pidfd_gone(vfd, KILL_GRACE_MS);
+	}
+	remove_dir(s);
+	_exit(0);
+}
+
+/*
+ * The session ended and its status is known.  The client goes back to
+ * the user now: capsem-hostd ends a temporary session on its own (the VM
+ * side with it, within its bounds), so nothing here waits for it.  What
+ * is still running is left to a watcher (session_watch) that holds
+ * session_finish()'s promise: after timeout_ms whatever is left is killed
+ * and a temporary directory still there is removed.  Without pidfds or a
+ * fork it is done here, as it was.
+ */
 void
 session_finish(struct session *s, int timeout_ms)
 {
-	long long	 deadline = now_ms() + timeout_ms;
-	int		 left;
+	long long	 deadline;
+	int		 hfd = -1, vfd = -1, left;
 
+	reap_now(&s->hostd_pid);
+	reap_now(&s->vm_pid);
+	if (s->hostd_pid == -1 && s->vm_pid == -1) {
+		remove_dir(s);
+		return;
+	}
+	if ((s->hostd_pid == -1 || (hfd = (int)syscall(SYS_pidfd_open,
+	    s->hostd_pid, 0)) != -1) && (s->vm_pid == -1 ||
+	    (vfd = (int)syscall(SYS_pidfd_open, s->vm_pid, 0)) != -1)) {
+		switch (fork()) {
+		case -1:
+			break;
+		case 0:
+			session_watch(s, hfd, vfd, timeout_ms);
+		default:
+			if (hfd != -1)
+				(void)close(hfd);
+			if (vfd != -1)
+				(void)close(vfd);
+			/* The watcher's now; init reaps them. */
+			s->hostd_pid = s->vm_pid = -1;
+			s->temp = 0;
+			return;
+		}
+	}
+	if (hfd != -1)
+		(void)close(hfd);
+	if (vfd != -1)
+		(void)close(vfd);
+	deadline = now_ms() + timeout_ms;
 	(void)reap_within(&s->hostd_pid, timeout_ms, NULL);
 	if ((left = deadline - now_ms()) < 0)
 		left = 0;

@@ -73,9 +73,10 @@ pid_t	session_hostd_pid(const char *);
 int	session_create(struct session *, const struct session_opts *);
 
 /*
- * The session ended: wait at most timeout_ms for our capsem-hostd (and VM)
- * to exit on their own; whatever is left is killed and reaped, and a
- * temporary directory still there is removed.
+ * The session ended: returns at once.  Our capsem-hostd and VM side have
+ * timeout_ms to exit on their own; whatever is left then is killed and a
+ * temporary directory still there is removed, by a watcher process of
+ * its own when they are still running (the caller exits meanwhile).
  */
 void	session_finish(struct session *, int);
 

@@ -47,7 +47,7 @@ mv audit.log audit.log.1
 audit_ev 1713100004 40 uname >audit.log
 wait_file events.jsonl '--serial-40'
 # No child reads while the log is written and rotated again.
-audit_child_settle
+audit_child_settle audit.log
 apid=$(agent_child audit) || fail "no audit child"
 kill -STOP "$apid"
 audit_ev 1713100005 50 date >>audit.log

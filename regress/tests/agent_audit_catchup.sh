@@ -51,7 +51,7 @@ sed -i "s/QUEUED/$q/" script
 start_host script
 start_agent
 audit_wait_tail audit.log
-audit_child_settle
+audit_child_settle audit.log
 apid=$(agent_child audit) || fail "no audit child"
 kill -STOP "$apid"
 events 1000 20000 1713100001 bulk >>audit.log
@@ -66,7 +66,7 @@ cat tail.log >>audit.log
 audit_ev 1713100004 90 last >>audit.log
 wait_until 30 "the records queued unread at the host" \
     wait_file_has events.jsonl '"ev":"queued"'
-audit_child_settle
+audit_child_settle audit.log
 : >go2
 agent_ends 90 0
 # Every event of the old file's rest arrived (a restart may resend what
