@@ -14,6 +14,7 @@ expect-json {"t":"boottiming","d":{"stages":[{"name":"kernel","duration_ms":12}
 term echo "tz=$TZ pre=${LD_PRELOAD-unset} bf=${BASH_FUNC_x-unset} ok=$CAPSEM_OK"\n
 expect-term tz=Europe/Paris\x20pre=unset\x20bf=unset\x20ok=yes
 send {"t":"resize","d":{"cols":132,"rows":43}}
+wait-file resized
 term stty size\n
 expect-term 43\x20132
 send {"t":"ping","d":{"epoch_secs":0}}
@@ -35,6 +36,13 @@ S
 start_host script -e TZ=Europe/Paris -e LD_PRELOAD=/tmp/evil.so \
     -e BASH_FUNC_x%%='() { :; }' -e 'BAD=KEY=1' -e CAPSEM_OK=yes
 start_agent
+# The resize travels on control, the keys on the terminal: the keys wait
+# until the agent has applied the size (its log says so).
+resized() {
+	grep -q 'resized to 132x43' agent.log 2>/dev/null
+}
+wait_until 30 "the resize applied (agent.log)" resized
+: >resized
 agent_ends 60 0
 n=$(grep -c '"t":"boottiming"' events.jsonl)
 [ "$n" = 1 ] || fail "boottiming sent $n times, expected once"
