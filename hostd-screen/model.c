@@ -33,17 +33,22 @@
 
 #define TITLE_MAX		256
 #define PROBE_MAX		64
+#define PEND_MAX		64	/* an escape cut by the input's end */
 
 enum scan_state {
 	SC_GROUND = 0,
 	SC_ESC,
 	SC_CSI,
-	SC_STR,		/* OSC, DCS, APC, PM, SOS: up to BEL or ST */
-	SC_STR_ESC
+	SC_STR,		/* OSC, APC, PM, SOS: up to BEL or ST */
+	SC_STR_ESC,
+	SC_DCS,		/* dropped, up to ST (or BEL) */
+	SC_DCS_ESC,
+	SC_CSI_DROP	/* a CSI with too many parameters: dropped */
 };
 
 struct model {
 	VTerm		*vt;
+	VTerm		*wvt;		/* scratch: how wide a character is */
 	VTermScreen	*vs;
 	VTermState	*st;
 	int		 rows, cols;
@@ -66,7 +71,11 @@ struct model {
 	/* The scanner of alternate screen switches. */
 	enum scan_state	 sc;
 	unsigned int	 sc_param;
-	int		 sc_priv, sc_inter, sc_alt;
+	int		 sc_priv, sc_inter, sc_alt, sc_seps;
+	int		 esc_from_str;	/* the ESC ended an OSC (or like) */
+	ssize_t		 esc_at;	/* where in this input, -1: pend */
+	uint8_t		 pend[PEND_MAX];	/* an escape not fed yet */
+	size_t		 pendlen;
 
 	/* What libvterm answers to a probe; the guest's queries go nowhere. */
 	char		 probe[PROBE_MAX];
@@ -80,12 +89,17 @@ static int	 model_prop(VTermProp, VTermValue *, void *);
 static void	 model_output(const char *, size_t, void *);
 static void	 model_defaults(struct model *);
 static int	 scan_byte(struct model *, uint8_t);
+static int	 scan_esc(struct model *, uint8_t);
+static void	 pend_flush(struct model *);
+static void	 pend_add(struct model *, const uint8_t *, size_t);
 static void	 feed_part(struct model *, const uint8_t *, size_t);
 static void	 capture_primary(struct model *);
+static void	 cursor_pos(const struct model *, VTermPos *);
 static int	 cell_screen(struct model *, int, int, VTermScreenCell *);
 static int	 cell_primary(struct model *, int, int, VTermScreenCell *);
 static void	 draw(struct model *, struct mbuf *, cell_fn, int, int);
 static int	 cell_blank(const VTermScreenCell *);
+static int	 model_wide(struct model *, uint32_t);
 static void	 sgr(char *, size_t, const VTermScreenCellAttrs *,
 		    const VTermColor *, const VTermColor *);
 static void	 sgr_color(char *, size_t, const VTermColor *, int);
@@ -102,9 +116,9 @@ static const VTermScreenCallbacks model_callbacks = {
 };
 
 static int
-clamp(int v, int max)
+clamp(int v, int min, int max)
 {
-	return (v < 1 ? 1 : v > max ? max : v);
+	return (v < min ? min : v > max ? max : v);
 }
 
 struct model *
@@ -114,12 +128,19 @@ model_new(int rows, int cols)
 
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return (NULL);
-	m->rows = clamp(rows, MODEL_ROWS_MAX);
-	m->cols = clamp(cols, MODEL_COLS_MAX);
+	m->rows = clamp(rows, 1, MODEL_ROWS_MAX);
+	m->cols = clamp(cols, MODEL_COLS_MIN, MODEL_COLS_MAX);
 	if ((m->vt = vterm_new(m->rows, m->cols)) == NULL) {
 		free(m);
 		return (NULL);
 	}
+	if ((m->wvt = vterm_new(1, 8)) == NULL) {
+		vterm_free(m->vt);
+		free(m);
+		return (NULL);
+	}
+	vterm_set_utf8(m->wvt, 1);
+	vterm_state_reset(vterm_obtain_state(m->wvt), 1);
 	vterm_set_utf8(m->vt, 1);
 	vterm_output_set_callback(m->vt, model_output, m);
 	m->vs = vterm_obtain_screen(m->vt);
@@ -127,6 +148,12 @@ model_new(int rows, int cols)
 	vterm_screen_enable_altscreen(m->vs, 1);
 	vterm_screen_set_callbacks(m->vs, &model_callbacks, m);
 	model_reset(m);
+	/*
+	 * libvterm 0.1.4 loops forever on REP (CSI b) before any character
+	 * was printed (found by fuzz_screen): a blank printed and taken back
+	 * first, which a reset does not forget.
+	 */
+	(void)vterm_input_write(m->vt, " \r", 2);
 	return (m);
 }
 
@@ -136,6 +163,7 @@ model_free(struct model *m)
 	if (m == NULL)
 		return;
 	vterm_free(m->vt);
+	vterm_free(m->wvt);
 	free(m->primary);
 	free(m);
 }
@@ -163,13 +191,15 @@ model_defaults(struct model *m)
 	m->primary_ok = 0;
 	m->captured = 0;
 	m->sc = SC_GROUND;
+	m->pendlen = 0;
+	m->esc_at = -1;
 }
 
 void
 model_resize(struct model *m, int rows, int cols)
 {
-	rows = clamp(rows, MODEL_ROWS_MAX);
-	cols = clamp(cols, MODEL_COLS_MAX);
+	rows = clamp(rows, 1, MODEL_ROWS_MAX);
+	cols = clamp(cols, MODEL_COLS_MIN, MODEL_COLS_MAX);
 	if (rows == m->rows && cols == m->cols)
 		return;
 	m->rows = rows;
@@ -184,21 +214,111 @@ model_size(const struct model *m, int *rows, int *cols)
 	*cols = m->cols;
 }
 
+/*
+ * What the scanner makes of a byte: fed as it is, or a screen switch (the
+ * primary screen is copied first), or part of a DCS string, which libvterm
+ * never sees: a DCS draws nothing libvterm keeps (it carries queries,
+ * sixel images, passthrough), and libvterm 0.1.4 crashes formatting its
+ * answer to an unknown DECRQSS (found by fuzz_screen).
+ */
+enum scan_act {
+	ACT_KEEP = 0,
+	ACT_ALT,	/* copy the primary screen, then feed from here */
+	ACT_DROP,	/* a byte of a DCS string */
+	ACT_DCS,	/* the P of ESC P: the ESC is dropped too */
+	ACT_DCS_STR,	/* ACT_DCS, the ESC also ending an OSC: end it (ST) */
+	ACT_DCS_ESC,	/* ESC then this byte ended a DCS: feed an ESC, then it */
+	ACT_CSI_DROP	/* the CSI so far is dropped, and what follows of it */
+};
+
+/*
+ * libvterm 0.1.4 writes past its argument array for a CSI of more than
+ * 16 parameters (';' or ':' separated; found by fuzz_screen).
+ */
+#define CSI_SEPS_MAX		15
+
 /* Input from the guest: untrusted. */
 void
 model_feed(struct model *m, const uint8_t *p, size_t len)
 {
 	size_t	 i, start = 0;
+	int	 act;
 
 	for (i = 0; i < len; i++) {
-		if (!scan_byte(m, p[i]))
-			continue;
-		feed_part(m, p + start, i - start);
-		start = i;
-		if (!m->alt)
-			capture_primary(m);
+		if (p[i] == 0x1b && m->sc != SC_DCS && m->sc != SC_DCS_ESC) {
+			/* An escape starts (or restarts): no pend any more. */
+			pend_flush(m);
+			m->esc_at = i;
+		}
+		switch ((act = scan_byte(m, p[i]))) {
+		case ACT_KEEP:
+			if (m->sc != SC_ESC && m->sc != SC_STR_ESC &&
+			    m->sc != SC_CSI)
+				pend_flush(m);
+			break;
+		case ACT_ALT:
+			pend_flush(m);
+			feed_part(m, p + start, i - start);
+			start = i;
+			if (!m->alt)
+				capture_primary(m);
+			break;
+		case ACT_DCS:
+		case ACT_DCS_STR:
+		case ACT_CSI_DROP:
+			/* The escape it began with goes too. */
+			if (m->esc_at >= (ssize_t)start)
+				feed_part(m, p + start, m->esc_at - start);
+			m->pendlen = 0;
+			if (act == ACT_DCS_STR)
+				feed_part(m, (const uint8_t *)"\033\\", 2);
+			start = i + 1;
+			break;
+		case ACT_DROP:
+			start = i + 1;
+			break;
+		case ACT_DCS_ESC:
+			feed_part(m, (const uint8_t *)"\033", 1);
+			start = i;
+			break;
+		}
 	}
-	feed_part(m, p + start, len - start);
+	if ((m->sc == SC_ESC || m->sc == SC_STR_ESC || m->sc == SC_CSI) &&
+	    m->esc_at >= (ssize_t)start) {
+		/* Held until the next input shows what it is. */
+		feed_part(m, p + start, m->esc_at - start);
+		pend_add(m, p + m->esc_at, len - m->esc_at);
+	} else if (m->sc == SC_ESC || m->sc == SC_STR_ESC || m->sc == SC_CSI)
+		pend_add(m, p + start, len - start);
+	else
+		feed_part(m, p + start, len - start);
+	m->esc_at = -1;
+}
+
+/* The escape held from the last input: it starts no DCS, so it is fed. */
+static void
+pend_flush(struct model *m)
+{
+	size_t	 n = m->pendlen;
+
+	m->pendlen = 0;
+	feed_part(m, m->pend, n);
+}
+
+/*
+ * An escape longer than PEND_MAX across inputs is no escape a program
+ * writes: it is dropped, and libvterm never sees it.
+ */
+static void
+pend_add(struct model *m, const uint8_t *p, size_t len)
+{
+	if (m->pendlen + len > sizeof(m->pend)) {
+		m->pendlen = 0;
+		m->sc = m->sc == SC_CSI ? SC_CSI_DROP : SC_GROUND;
+		return;
+	}
+	memcpy(m->pend + m->pendlen, p, len);
+	m->pendlen += len;
 }
 
 static void
@@ -210,61 +330,103 @@ feed_part(struct model *m, const uint8_t *p, size_t len)
 }
 
 /*
- * 1 when b is the final byte of CSI ? ... h naming 47, 1047 or 1049: the
- * screen switch libvterm makes on that byte.  It follows ECMA-48's shape
- * of a control sequence as libvterm parses it; a sequence it misreads
- * costs the copy of the primary screen, nothing else.
+ * The scanner follows ECMA-48's shape of escape and control sequences as
+ * libvterm parses them.  ACT_ALT: b is the final byte of CSI ? ... h
+ * naming 47, 1047 or 1049, the screen switch libvterm makes on that byte;
+ * a sequence it misreads costs the copy of the primary screen, nothing
+ * else.
  */
 static int
 scan_byte(struct model *m, uint8_t b)
 {
-	int	 hit;
+	enum scan_state	 from = m->sc;
+	int		 hit;
 
 	if (b == 0x18 || b == 0x1a) {
 		m->sc = SC_GROUND;
-		return (0);
+		return (from == SC_DCS || from == SC_DCS_ESC ||
+		    from == SC_CSI_DROP ? ACT_DROP : ACT_KEEP);
 	}
 	switch (m->sc) {
 	case SC_GROUND:
-		if (b == 0x1b)
+		if (b == 0x1b) {
 			m->sc = SC_ESC;
-		return (0);
+			m->esc_from_str = 0;
+		}
+		return (ACT_KEEP);
 	case SC_STR:
 		if (b == 0x07)
 			m->sc = SC_GROUND;
 		else if (b == 0x1b)
 			m->sc = SC_STR_ESC;
-		return (0);
+		return (ACT_KEEP);
+	case SC_DCS:
+		if (b == 0x1b)
+			m->sc = SC_DCS_ESC;
+		else if (b == 0x07)
+			m->sc = SC_GROUND;
+		return (ACT_DROP);
+	case SC_DCS_ESC:
+		if (b == '\\') {
+			m->sc = SC_GROUND;
+			return (ACT_DROP);
+		}
+		/* Anything that could still be a DCS stays dropped. */
+		if (b == 'P' || b == 0x1b || b < 0x30 || b > 0x7e) {
+			m->sc = b == 0x1b ? SC_DCS_ESC : SC_DCS;
+			return (ACT_DROP);
+		}
+		m->esc_from_str = 0;
+		(void)scan_esc(m, b);
+		return (ACT_DCS_ESC);
 	case SC_STR_ESC:
 		if (b == '\\') {
 			m->sc = SC_GROUND;
-			return (0);
+			return (ACT_KEEP);
 		}
 		/* FALLTHROUGH */
 	case SC_ESC:
-		if (b == '[') {
-			m->sc = SC_CSI;
-			m->sc_param = 0;
-			m->sc_priv = m->sc_inter = m->sc_alt = 0;
-		} else if (b == ']' || b == 'P' || b == '_' || b == '^' ||
-		    b == 'X')
-			m->sc = SC_STR;
-		else if (b == 0x1b)
+		if (from == SC_STR_ESC || b == 0x1b)
+			m->esc_from_str = from == SC_STR_ESC;
+		if (b == 'P') {
+			m->sc = SC_DCS;
+			return (m->esc_from_str ? ACT_DCS_STR : ACT_DCS);
+		}
+		/*
+		 * Intermediates, controls and bytes past ASCII: still the
+		 * same escape, as libvterm reads it.
+		 */
+		if ((b >= 0x20 && b <= 0x2f) || (b < 0x20 && b != 0x1b) ||
+		    b > 0x7e) {
+			m->sc = from == SC_STR_ESC ? SC_STR_ESC : SC_ESC;
+			return (ACT_KEEP);
+		}
+		return (scan_esc(m, b));
+	case SC_CSI_DROP:
+		if (b == 0x1b) {
 			m->sc = SC_ESC;
-		else
+			m->esc_from_str = 0;
+			return (ACT_KEEP);
+		}
+		if (b >= 0x40 && b <= 0x7e)
 			m->sc = SC_GROUND;
-		return (0);
+		return (ACT_DROP);
 	case SC_CSI:
 		break;
 	}
 	if (b == 0x1b) {
 		m->sc = SC_ESC;
-		return (0);
+		m->esc_from_str = 0;
+		return (ACT_KEEP);
 	}
 	if (b >= '0' && b <= '9') {
 		if (m->sc_param < 100000)
 			m->sc_param = m->sc_param * 10 + (b - '0');
-		return (0);
+		return (ACT_KEEP);
+	}
+	if ((b == ';' || b == ':') && ++m->sc_seps > CSI_SEPS_MAX) {
+		m->sc = SC_CSI_DROP;
+		return (ACT_CSI_DROP);
 	}
 	if (b == ';' || b == ':' || (b >= 0x40 && b <= 0x7e)) {
 		if (m->sc_param == 47 || m->sc_param == 1047 ||
@@ -279,9 +441,26 @@ scan_byte(struct model *m, uint8_t b)
 	else if (b >= 0x40 && b <= 0x7e) {
 		hit = b == 'h' && m->sc_priv && !m->sc_inter && m->sc_alt;
 		m->sc = SC_GROUND;
-		return (hit);
+		return (hit ? ACT_ALT : ACT_KEEP);
 	}
-	return (0);
+	return (ACT_KEEP);
+}
+
+/* The byte after an ESC (not P): a CSI, a string, or a short escape. */
+static int
+scan_esc(struct model *m, uint8_t b)
+{
+	if (b == '[') {
+		m->sc = SC_CSI;
+		m->sc_param = 0;
+		m->sc_priv = m->sc_inter = m->sc_alt = m->sc_seps = 0;
+	} else if (b == ']' || b == '_' || b == '^' || b == 'X')
+		m->sc = SC_STR;
+	else if (b == 0x1b)
+		m->sc = SC_ESC;
+	else
+		m->sc = SC_GROUND;
+	return (ACT_KEEP);
 }
 
 /* The primary screen, right before the alternate one replaces it. */
@@ -301,9 +480,9 @@ capture_primary(struct model *m)
 	m->pcols = m->cols;
 	for (pos.row = 0; pos.row < m->rows; pos.row++)
 		for (pos.col = 0; pos.col < m->cols; pos.col++)
-			(void)vterm_screen_get_cell(m->vs, pos,
+			(void)cell_screen(m, pos.row, pos.col,
 			    &p[(size_t)pos.row * m->cols + pos.col]);
-	vterm_state_get_cursorpos(m->st, &m->pcursor);
+	cursor_pos(m, &m->pcursor);
 	m->captured = 1;
 }
 
@@ -411,6 +590,11 @@ probe(struct model *m, int what)
 	return (m->probe);
 }
 
+/*
+ * A cell as the guest wrote it: libvterm shows the reverse screen mode
+ * (DECSCNM) in every cell's reverse attribute, which the snapshot sets as
+ * a mode of its own.
+ */
 static int
 cell_screen(struct model *m, int row, int col, VTermScreenCell *cell)
 {
@@ -418,7 +602,11 @@ cell_screen(struct model *m, int row, int col, VTermScreenCell *cell)
 
 	pos.row = row;
 	pos.col = col;
-	return (vterm_screen_get_cell(m->vs, pos, cell));
+	if (!vterm_screen_get_cell(m->vs, pos, cell))
+		return (0);
+	if (m->reverse)
+		cell->attrs.reverse = !cell->attrs.reverse;
+	return (1);
 }
 
 static int
@@ -452,7 +640,7 @@ model_snapshot(struct model *m, struct mbuf *out)
 	}
 	draw(m, out, cell_screen, m->rows, m->cols);
 	put_pen(m, out);
-	vterm_state_get_cursorpos(m->st, &cur);
+	cursor_pos(m, &cur);
 	mbuf_printf(out, "\033[%d;%dH", cur.row + 1, cur.col + 1);
 	put_modes(m, out);
 	return (out->failed ? -1 : 0);
@@ -464,7 +652,7 @@ draw(struct model *m, struct mbuf *out, cell_fn get, int rows, int cols)
 {
 	VTermScreenCell	 cell;
 	char		 pen[128], cur[128];
-	int		 row, col, last, i;
+	int		 row, col, last, i, covered;
 
 	if (rows > m->rows)
 		rows = m->rows;
@@ -479,28 +667,79 @@ draw(struct model *m, struct mbuf *out, cell_fn get, int rows, int cols)
 		if (last == -1)
 			continue;
 		mbuf_printf(out, "\033[%d;1H", row + 1);
-		for (col = 0; col <= last; col++) {
+		for (col = 0, covered = 0; col <= last; col++) {
 			if (!get(m, row, col, &cell))
 				break;
-			if (cell.chars[0] == (uint32_t)-1)
-				continue;	/* right half of a wide one */
-			if (cell.width == 2 && col + 1 >= cols) {
-				cell.chars[0] = ' ';
-				cell.chars[1] = 0;
-			}
+			if (!model_cell_shown(m, &cell, col, cols, &covered))
+				continue;
 			sgr(pen, sizeof(pen), &cell.attrs, &cell.fg, &cell.bg);
 			if (strcmp(pen, cur) != 0) {
 				mbuf_add(out, pen, strlen(pen));
 				strlcpy(cur, pen, sizeof(cur));
 			}
-			if (cell.chars[0] == 0)
-				put_char(out, ' ');
-			for (i = 0; i < VTERM_MAX_CHARS_PER_CELL &&
-			    cell.chars[i] != 0; i++)
-				put_char(out, cell.chars[i]);
+			put_char(out, cell.chars[0] == 0 ||
+			    !model_drawable(cell.chars[0]) ? ' ' : cell.chars[0]);
+			/* libvterm fills chars only up to the first 0. */
+			for (i = 1; cell.chars[0] != 0 &&
+			    i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i] != 0;
+			    i++)
+				if (model_drawable(cell.chars[i]))
+					put_char(out, cell.chars[i]);
 		}
 	}
 	mbuf_printf(out, "\033[0m");
+}
+
+/*
+ * A cell as a terminal can draw it, in place: 0 for the right half of a
+ * wide character drawn just before (*covered), else 1 with what cannot be
+ * drawn made a blank: a right half alone, a wide character cut by the
+ * right margin, one whose right half was written over (a terminal erases
+ * the left half then; libvterm keeps it, and calls a narrow character
+ * written over a left half wide).
+ */
+int
+model_cell_shown(struct model *m, VTermScreenCell *cell, int col, int cols,
+    int *covered)
+{
+	int	 was = *covered;
+
+	*covered = 0;
+	if (cell->chars[0] == (uint32_t)-1 && was)
+		return (0);
+	/* A narrow one written over the left half of a wide one. */
+	if (cell->width == 2 && !model_wide(m, cell->chars[0]))
+		cell->width = 1;
+	if (cell->chars[0] == (uint32_t)-1 ||
+	    (cell->width == 2 && col + 1 >= cols) ||
+	    (cell->width == 1 && model_wide(m, cell->chars[0]))) {
+		cell->chars[0] = ' ';
+		cell->chars[1] = 0;
+	} else if (cell->width == 2)
+		*covered = 1;
+	return (1);
+}
+
+/* How libvterm measures a code point: 1 if two columns wide. */
+static int
+model_wide(struct model *m, uint32_t cp)
+{
+	struct mbuf	 b;
+	VTermPos	 pos;
+
+	if (cp < 0x1100 || !model_drawable(cp))
+		return (0);
+	memset(&b, 0, sizeof(b));
+	mbuf_add(&b, "\r", 1);
+	put_char(&b, cp);
+	if (b.failed) {
+		mbuf_free(&b);
+		return (0);
+	}
+	(void)vterm_input_write(m->wvt, (const char *)b.data, b.len);
+	mbuf_free(&b);
+	vterm_state_get_cursorpos(vterm_obtain_state(m->wvt), &pos);
+	return (pos.col == 2);
 }
 
 static int
@@ -571,16 +810,21 @@ sgr_color(char *buf, size_t len, const VTermColor *col, int base)
 		    col->rgb.green, col->rgb.blue);
 }
 
-/* One code point as UTF-8; what cannot be shown is a space. */
+/* A code point a terminal shows (libvterm keeps what it decoded). */
+int
+model_drawable(uint32_t cp)
+{
+	return (cp >= 0x20 && !(cp >= 0x7f && cp < 0xa0) && cp <= 0x10ffff &&
+	    !(cp >= 0xd800 && cp <= 0xdfff));
+}
+
+/* One drawable code point as UTF-8. */
 static void
 put_char(struct mbuf *out, uint32_t cp)
 {
 	uint8_t	 b[4];
 	size_t	 n;
 
-	if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		cp = ' ';
 	if (cp < 0x80) {
 		b[0] = cp;
 		n = 1;
@@ -712,6 +956,44 @@ mbuf_printf(struct mbuf *b, const char *fmt, ...)
 		b->failed = 1;
 	else
 		mbuf_add(b, buf, n);
+}
+
+int
+model_alt(const struct model *m)
+{
+	return (m->alt);
+}
+
+int
+model_cell(const struct model *m, int row, int col, VTermScreenCell *cell)
+{
+	VTermPos	 pos;
+
+	pos.row = row;
+	pos.col = col;
+	return (vterm_screen_get_cell(m->vs, pos, cell));
+}
+
+/*
+ * The cursor, on the screen: libvterm 0.1.4 can leave it above the first
+ * row after a resize to one row (found by fuzz_screen).
+ */
+static void
+cursor_pos(const struct model *m, VTermPos *pos)
+{
+	vterm_state_get_cursorpos(m->st, pos);
+	pos->row = clamp(pos->row + 1, 1, m->rows) - 1;
+	pos->col = clamp(pos->col + 1, 1, m->cols) - 1;
+}
+
+/* The cursor as row * MODEL_COLS_MAX + column. */
+int
+model_cursor(const struct model *m)
+{
+	VTermPos	 pos;
+
+	cursor_pos(m, &pos);
+	return (pos.row * MODEL_COLS_MAX + pos.col);
 }
 
 void

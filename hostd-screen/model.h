@@ -10,7 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Larger windows are modelled at these bounds (the top-left part). */
+#include <vterm.h>
+
+/*
+ * Larger windows are modelled at these bounds (the top-left part).  Two
+ * columns at least: libvterm 0.1.4 writes past its buffer for a wide
+ * character on a screen one column wide (found by fuzz_screen).
+ */
+#define MODEL_COLS_MIN		2
 #define MODEL_COLS_MAX		500
 #define MODEL_ROWS_MAX		250
 
@@ -32,5 +39,13 @@ void		 model_reset(struct model *);
 void		 model_size(const struct model *, int *, int *);
 int		 model_snapshot(struct model *, struct mbuf *);
 void		 mbuf_free(struct mbuf *);
+
+/* For the fuzz target: what the model shows. */
+int		 model_alt(const struct model *);
+int		 model_cell(const struct model *, int, int, VTermScreenCell *);
+int		 model_cursor(const struct model *);
+int		 model_drawable(uint32_t);
+int		 model_cell_shown(struct model *, VTermScreenCell *, int, int,
+		    int *);
 
 #endif

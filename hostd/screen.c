@@ -28,6 +28,7 @@
 #define SCREEN_QUEUE_MAX	(4 * 1024 * 1024)
 #define SCREEN_RESTARTS_MAX	5
 #define SCREEN_RESTART_MS	200
+#define SCREEN_STUCK_MAX	(1024 * 1024)	/* queued on the channel */
 
 static struct proc	 sp;
 static int		 sp_reaped = 1;	/* no child, or it was reaped */
@@ -144,6 +145,10 @@ screen_output(const void *data, size_t len)
 			    "its model starts over (%llu times)",
 			    SCREEN_QUEUE_MAX / (1024 * 1024),
 			    (unsigned long long)resets);
+		if (imsgbuf_queuebytes(&sp.ibuf) > SCREEN_STUCK_MAX) {
+			screen_stuck("does not read its channel");
+			return;
+		}
 		(void)proc_compose(&sp, IMSG_SCREEN_RESET, -1, &total,
 		    sizeof(total));
 		return;
@@ -224,6 +229,20 @@ screen_snapshot(uint32_t id, int *partial)
 		return (-1);
 	lost = 0;
 	return (0);
+}
+
+/*
+ * The child stopped reading (a parser that loops on hostile input): it is
+ * killed, and restarted like one that died.
+ */
+void
+screen_stuck(const char *why)
+{
+	if (!sp.running)
+		return;
+	log_warnx("screen child (pid %d) %s: killed", (int)sp.pid, why);
+	sp_reported = 1;
+	proc_malformed(&sp, NULL, "stuck");
 }
 
 /* Input from the screen child: typed, but it read the guest's output. */
