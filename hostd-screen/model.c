@@ -321,11 +321,13 @@ pend_add(struct model *m, const uint8_t *p, size_t len)
 	m->pendlen += len;
 }
 
+/* A copy of the primary screen counts for the next part fed only. */
 static void
 feed_part(struct model *m, const uint8_t *p, size_t len)
 {
-	if (len > 0)
-		(void)vterm_input_write(m->vt, (const char *)p, len);
+	if (len == 0)
+		return;
+	(void)vterm_input_write(m->vt, (const char *)p, len);
 	m->captured = 0;
 }
 
