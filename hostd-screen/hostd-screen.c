@@ -14,6 +14,7 @@
  * exactly as the client's first live output byte finds it.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 
 #include <stdint.h>
@@ -56,6 +57,12 @@ static void	 screen_send(uint32_t, const void *, size_t, const void *,
 int
 main(int argc, char *argv[])
 {
+	/*
+	 * The lowest priority: the relay's processes come first, and a model
+	 * that falls behind starts over (the parent's rule), which costs less
+	 * than the relay waiting for a CPU.
+	 */
+	(void)setpriority(PRIO_PROCESS, 0, 19);
 	child_init(&scr, argc, argv, "screen", SANDBOX_SCREEN);
 	if ((model = model_new(24, 80)) == NULL)
 		fatalx("screen: no memory for the model");

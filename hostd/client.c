@@ -473,7 +473,7 @@ client_draw_due(void *arg)
 	log_warnx("attach: client %u: no screen from the screen child in "
 	    "%d ms: drawn cleared", c->id, SNAPSHOT_MS);
 	client_drawn(c, "the screen model did not answer in time");
-	screen_stuck("did not answer a snapshot request in time");
+	screen_late();
 }
 
 /* Part of the snapshot for client id: untrusted bytes, bounded. */

@@ -171,6 +171,7 @@ void		 screen_seed(const void *, size_t);
 void		 screen_resize(uint16_t, uint16_t);
 int		 screen_snapshot(uint32_t, int *);
 void		 screen_stuck(const char *);
+void		 screen_late(void);
 int		 screen_reaped(pid_t, int);
 void		 screen_stop(void);
 int		 screen_running(void);

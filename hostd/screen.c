@@ -245,6 +245,18 @@ screen_stuck(const char *why)
 	proc_malformed(&sp, NULL, "stuck");
 }
 
+/*
+ * A snapshot request not answered in time: with output still queued here
+ * the child is busy catching up (it runs at the lowest priority); with
+ * none, it sits on its last input and is stuck.
+ */
+void
+screen_late(void)
+{
+	if (qlen == 0)
+		screen_stuck("did not answer a snapshot request in time");
+}
+
 /* Input from the screen child: typed, but it read the guest's output. */
 static void
 screen_imsg(struct proc *p, struct imsg *imsg)
