@@ -219,7 +219,8 @@ screen_snapshot(uint32_t id, int *partial)
 	struct imsg_screen_snapshot	 sn;
 
 	*partial = lost;
-	if (!sp.running || !sp.ready)
+	/* One not ready yet reads its channel once it is: it is asked too. */
+	if (!sp.running)
 		return (-1);
 	memset(&sn, 0, sizeof(sn));
 	sn.offset = total;
