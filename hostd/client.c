@@ -46,6 +46,8 @@
 #define SNAPSHOT_MAX		(32 * 1024 * 1024)
 #define SCREEN_PARTIAL		"the screen model restarted or fell behind: " \
 				"this screen may be incomplete"
+#define SCREEN_NONE		"the screen could not be drawn (no screen " \
+				"model): it shows what comes from now on"
 #define CLEARED_SCREEN		"\033[0m\033[r\033[H\033[2J"
 
 struct client {
@@ -454,9 +456,8 @@ client_draw(struct client *c)
 	if (screen_snapshot(c->id, &partial) == -1) {
 		client_send(c, IMSG_ATTACH_OUTPUT, CLEARED_SCREEN,
 		    sizeof(CLEARED_SCREEN) - 1);
-		client_send(c, IMSG_ATTACH_NOTICE, "the screen could not be "
-		    "drawn (no screen model): it shows what comes from now "
-		    "on", 77);
+		client_send(c, IMSG_ATTACH_NOTICE, SCREEN_NONE,
+		    sizeof(SCREEN_NONE));
 		return;
 	}
 	c->drawing = 1;
