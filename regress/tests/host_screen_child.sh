@@ -86,8 +86,8 @@ wait_until 10 "hostd to give the screen child up" log_has "$log" \
     "$LL_SCREEN_GIVEN_UP" N=5
 tm_run c capsem-shell -S "$S"
 WU_HINT="pane_tail c"
-wait_until 10 "c: the note that there is no screen model" \
-    file_has "$TESTDIR/c.err" 'no screen model): it shows what comes from now on'
+wait_until 10 "c: the note that there is no screen model" file_has \
+    "$TESTDIR/c.err" 'no screen model): it shows what comes from now on'
 [ -z "$(screen_pid)" ] || fail "a screen child after the last restart"
 type_line c 'echo from-c-$((3+3))'
 wait_until 5 "c's command to run" pane_line a from-c-6
