@@ -743,6 +743,7 @@ clients_close(void)
 		if (!c->dead)
 			client_drop(c, NULL);
 		TAILQ_REMOVE(&clients, c, entry);
+		free(c->hold);
 		free(c);
 	}
 	clients_unlisten();
