@@ -11,7 +11,9 @@
  * small scanner finds the final byte of a DECSET naming an alternate
  * screen (47, 1047, 1049) and the input is fed in two parts around it.  A
  * switch the scanner missed leaves the primary screen blank in the
- * snapshot, never wrong.  Input modes that libvterm keeps but does not
+ * snapshot, never wrong.  The same scanner keeps from libvterm the input
+ * that libvterm 0.1.4 mishandles (enum scan_act).  Input modes that
+ * libvterm keeps but does not
  * expose (bracketed paste, cursor keys, keypad, mouse encoding, focus
  * reports) are read back by asking libvterm what it would send for a key,
  * a paste, a click or a focus change.
@@ -68,7 +70,7 @@ struct model {
 	int		 primary_ok;
 	int		 captured;	/* a copy was made before this part */
 
-	/* The scanner of alternate screen switches. */
+	/* The scanner: screen switches, what libvterm must not see. */
 	enum scan_state	 sc;
 	unsigned int	 sc_param;
 	int		 sc_priv, sc_inter, sc_alt, sc_seps;

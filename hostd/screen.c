@@ -141,7 +141,7 @@ screen_output(const void *data, size_t len)
 		qoff = qlen = 0;
 		lost = 1;
 		if (resets++ == 0 || resets % 100 == 0)
-			log_warnx("screen child behind by more than %d MiB: "
+			log_info("screen child behind by more than %d MiB: "
 			    "its model starts over (%llu times)",
 			    SCREEN_QUEUE_MAX / (1024 * 1024),
 			    (unsigned long long)resets);
