@@ -41,11 +41,9 @@ enum scan_state {
 	SC_GROUND = 0,
 	SC_ESC,
 	SC_CSI,
-	SC_STR,		/* OSC, APC, PM, SOS: up to BEL or ST */
-	SC_STR_ESC,
-	SC_DCS,		/* dropped, up to ST (or BEL) */
-	SC_DCS_ESC,
-	SC_CSI_DROP	/* a CSI with too many parameters: dropped */
+	SC_CSI_DROP,	/* a CSI with too many parameters: dropped */
+	SC_STR,		/* DCS, OSC, APC, PM, SOS: dropped, up to ST or BEL */
+	SC_STR_ESC
 };
 
 struct model {
@@ -74,7 +72,10 @@ struct model {
 	enum scan_state	 sc;
 	unsigned int	 sc_param;
 	int		 sc_priv, sc_inter, sc_alt, sc_seps;
-	int		 esc_from_str;	/* the ESC ended an OSC (or like) */
+	int		 esc_hash;	/* ESC # so far */
+	int		 str_osc;	/* the string is an OSC: kept here */
+	char		 str[TITLE_MAX + 8];
+	size_t		 strlen;
 	ssize_t		 esc_at;	/* where in this input, -1: pend */
 	uint8_t		 pend[PEND_MAX];	/* an escape not fed yet */
 	size_t		 pendlen;
@@ -92,6 +93,9 @@ static void	 model_output(const char *, size_t, void *);
 static void	 model_defaults(struct model *);
 static int	 scan_byte(struct model *, uint8_t);
 static int	 scan_esc(struct model *, uint8_t);
+static int	 str_start(struct model *, uint8_t);
+static void	 esc_enter(struct model *);
+static void	 str_end(struct model *);
 static void	 pend_flush(struct model *);
 static void	 pend_add(struct model *, const uint8_t *, size_t);
 static void	 feed_part(struct model *, const uint8_t *, size_t);
@@ -101,7 +105,7 @@ static int	 cell_screen(struct model *, int, int, VTermScreenCell *);
 static int	 cell_primary(struct model *, int, int, VTermScreenCell *);
 static void	 draw(struct model *, struct mbuf *, cell_fn, int, int);
 static int	 cell_blank(const VTermScreenCell *);
-static int	 model_wide(struct model *, uint32_t);
+static int	 model_width(struct model *, uint32_t);
 static void	 sgr(char *, size_t, const VTermScreenCellAttrs *,
 		    const VTermColor *, const VTermColor *);
 static void	 sgr_color(char *, size_t, const VTermColor *, int);
@@ -218,19 +222,18 @@ model_size(const struct model *m, int *rows, int *cols)
 
 /*
  * What the scanner makes of a byte: fed as it is, or a screen switch (the
- * primary screen is copied first), or part of a DCS string, which libvterm
- * never sees: a DCS draws nothing libvterm keeps (it carries queries,
- * sixel images, passthrough), and libvterm 0.1.4 crashes formatting its
- * answer to an unknown DECRQSS (found by fuzz_screen).
+ * primary screen is copied first), or part of a string (DCS, OSC, APC,
+ * PM, SOS), which libvterm never sees: the only one it keeps, the window
+ * title (OSC 0 and 2), is read here, and libvterm 0.1.4 crashes on some
+ * strings (an unknown DECRQSS, an ESC and a control inside an OSC; found
+ * by fuzz_screen).
  */
 enum scan_act {
 	ACT_KEEP = 0,
 	ACT_ALT,	/* copy the primary screen, then feed from here */
-	ACT_DROP,	/* a byte of a DCS string */
-	ACT_DCS,	/* the P of ESC P: the ESC is dropped too */
-	ACT_DCS_STR,	/* ACT_DCS, the ESC also ending an OSC: end it (ST) */
-	ACT_DCS_ESC,	/* ESC then this byte ended a DCS: feed an ESC, then it */
-	ACT_CSI_DROP	/* the CSI so far is dropped, and what follows of it */
+	ACT_DROP,	/* a byte of a string or of a dropped CSI */
+	ACT_ESC_DROP,	/* this escape is dropped, from its ESC on */
+	ACT_STR_ESC	/* ESC then this byte ended a string: feed an ESC, then it */
 };
 
 /*
@@ -244,18 +247,16 @@ void
 model_feed(struct model *m, const uint8_t *p, size_t len)
 {
 	size_t	 i, start = 0;
-	int	 act;
 
 	for (i = 0; i < len; i++) {
-		if (p[i] == 0x1b && m->sc != SC_DCS && m->sc != SC_DCS_ESC) {
+		if (p[i] == 0x1b && m->sc != SC_STR && m->sc != SC_STR_ESC) {
 			/* An escape starts (or restarts): no pend any more. */
 			pend_flush(m);
 			m->esc_at = i;
 		}
-		switch ((act = scan_byte(m, p[i]))) {
+		switch (scan_byte(m, p[i])) {
 		case ACT_KEEP:
-			if (m->sc != SC_ESC && m->sc != SC_STR_ESC &&
-			    m->sc != SC_CSI)
+			if (m->sc != SC_ESC && m->sc != SC_CSI)
 				pend_flush(m);
 			break;
 		case ACT_ALT:
@@ -265,32 +266,28 @@ model_feed(struct model *m, const uint8_t *p, size_t len)
 			if (!m->alt)
 				capture_primary(m);
 			break;
-		case ACT_DCS:
-		case ACT_DCS_STR:
-		case ACT_CSI_DROP:
-			/* The escape it began with goes too. */
+		case ACT_ESC_DROP:
+			/* From the ESC it began with: here, or held. */
 			if (m->esc_at >= (ssize_t)start)
 				feed_part(m, p + start, m->esc_at - start);
 			m->pendlen = 0;
-			if (act == ACT_DCS_STR)
-				feed_part(m, (const uint8_t *)"\033\\", 2);
 			start = i + 1;
 			break;
 		case ACT_DROP:
 			start = i + 1;
 			break;
-		case ACT_DCS_ESC:
+		case ACT_STR_ESC:
 			feed_part(m, (const uint8_t *)"\033", 1);
 			start = i;
 			break;
 		}
 	}
-	if ((m->sc == SC_ESC || m->sc == SC_STR_ESC || m->sc == SC_CSI) &&
+	if ((m->sc == SC_ESC || m->sc == SC_CSI) &&
 	    m->esc_at >= (ssize_t)start) {
 		/* Held until the next input shows what it is. */
 		feed_part(m, p + start, m->esc_at - start);
 		pend_add(m, p + m->esc_at, len - m->esc_at);
-	} else if (m->sc == SC_ESC || m->sc == SC_STR_ESC || m->sc == SC_CSI)
+	} else if (m->sc == SC_ESC || m->sc == SC_CSI)
 		pend_add(m, p + start, len - start);
 	else
 		feed_part(m, p + start, len - start);
@@ -348,68 +345,64 @@ scan_byte(struct model *m, uint8_t b)
 
 	if (b == 0x18 || b == 0x1a) {
 		m->sc = SC_GROUND;
-		return (from == SC_DCS || from == SC_DCS_ESC ||
+		return (from == SC_STR || from == SC_STR_ESC ||
 		    from == SC_CSI_DROP ? ACT_DROP : ACT_KEEP);
 	}
 	switch (m->sc) {
 	case SC_GROUND:
-		if (b == 0x1b) {
-			m->sc = SC_ESC;
-			m->esc_from_str = 0;
-		}
+		if (b == 0x1b)
+			esc_enter(m);
 		return (ACT_KEEP);
 	case SC_STR:
-		if (b == 0x07)
-			m->sc = SC_GROUND;
-		else if (b == 0x1b)
-			m->sc = SC_STR_ESC;
-		return (ACT_KEEP);
-	case SC_DCS:
 		if (b == 0x1b)
-			m->sc = SC_DCS_ESC;
-		else if (b == 0x07)
+			m->sc = SC_STR_ESC;
+		else if (b == 0x07) {
+			str_end(m);
 			m->sc = SC_GROUND;
+		} else if (m->str_osc && m->strlen < sizeof(m->str))
+			m->str[m->strlen++] = b;
 		return (ACT_DROP);
-	case SC_DCS_ESC:
-		if (b == '\\') {
-			m->sc = SC_GROUND;
-			return (ACT_DROP);
-		}
-		/* Anything that could still be a DCS stays dropped. */
-		if (b == 'P' || b == 0x1b || b < 0x30 || b > 0x7e) {
-			m->sc = b == 0x1b ? SC_DCS_ESC : SC_DCS;
-			return (ACT_DROP);
-		}
-		m->esc_from_str = 0;
-		(void)scan_esc(m, b);
-		return (ACT_DCS_ESC);
 	case SC_STR_ESC:
 		if (b == '\\') {
+			str_end(m);
 			m->sc = SC_GROUND;
-			return (ACT_KEEP);
+			return (ACT_DROP);
 		}
-		/* FALLTHROUGH */
+		if (str_start(m, b))
+			return (ACT_DROP);
+		/* Anything that could still be part of it stays dropped. */
+		if (b == 0x1b || b < 0x30 || b > 0x7e) {
+			m->sc = b == 0x1b ? SC_STR_ESC : SC_STR;
+			return (ACT_DROP);
+		}
+		(void)scan_esc(m, b);
+		return (ACT_STR_ESC);
 	case SC_ESC:
-		if (from == SC_STR_ESC || b == 0x1b)
-			m->esc_from_str = from == SC_STR_ESC;
-		if (b == 'P') {
-			m->sc = SC_DCS;
-			return (m->esc_from_str ? ACT_DCS_STR : ACT_DCS);
-		}
+		if (str_start(m, b))
+			return (ACT_ESC_DROP);
 		/*
 		 * Intermediates, controls and bytes past ASCII: still the
 		 * same escape, as libvterm reads it.
 		 */
 		if ((b >= 0x20 && b <= 0x2f) || (b < 0x20 && b != 0x1b) ||
 		    b > 0x7e) {
-			m->sc = from == SC_STR_ESC ? SC_STR_ESC : SC_ESC;
+			if (b == '#')
+				m->esc_hash = 1;
 			return (ACT_KEEP);
+		}
+		/*
+		 * Double-width and double-height lines (DECDWL, DECDHL):
+		 * libvterm 0.1.4 writes past a line made narrower than the
+		 * cursor's column (found by fuzz_screen); not modelled.
+		 */
+		if (m->esc_hash && b >= '3' && b <= '6') {
+			m->sc = SC_GROUND;
+			return (ACT_ESC_DROP);
 		}
 		return (scan_esc(m, b));
 	case SC_CSI_DROP:
 		if (b == 0x1b) {
-			m->sc = SC_ESC;
-			m->esc_from_str = 0;
+			esc_enter(m);
 			return (ACT_KEEP);
 		}
 		if (b >= 0x40 && b <= 0x7e)
@@ -419,8 +412,7 @@ scan_byte(struct model *m, uint8_t b)
 		break;
 	}
 	if (b == 0x1b) {
-		m->sc = SC_ESC;
-		m->esc_from_str = 0;
+		esc_enter(m);
 		return (ACT_KEEP);
 	}
 	if (b >= '0' && b <= '9') {
@@ -430,7 +422,7 @@ scan_byte(struct model *m, uint8_t b)
 	}
 	if ((b == ';' || b == ':') && ++m->sc_seps > CSI_SEPS_MAX) {
 		m->sc = SC_CSI_DROP;
-		return (ACT_CSI_DROP);
+		return (ACT_ESC_DROP);
 	}
 	if (b == ';' || b == ':' || (b >= 0x40 && b <= 0x7e)) {
 		if (m->sc_param == 47 || m->sc_param == 1047 ||
@@ -450,7 +442,7 @@ scan_byte(struct model *m, uint8_t b)
 	return (ACT_KEEP);
 }
 
-/* The byte after an ESC (not P): a CSI, a string, or a short escape. */
+/* The byte after an ESC, not a string's: a CSI or a short escape. */
 static int
 scan_esc(struct model *m, uint8_t b)
 {
@@ -458,13 +450,69 @@ scan_esc(struct model *m, uint8_t b)
 		m->sc = SC_CSI;
 		m->sc_param = 0;
 		m->sc_priv = m->sc_inter = m->sc_alt = m->sc_seps = 0;
-	} else if (b == ']' || b == '_' || b == '^' || b == 'X')
-		m->sc = SC_STR;
-	else if (b == 0x1b)
-		m->sc = SC_ESC;
+	} else if (b == 0x1b)
+		esc_enter(m);
 	else
 		m->sc = SC_GROUND;
 	return (ACT_KEEP);
+}
+
+static void
+esc_enter(struct model *m)
+{
+	m->sc = SC_ESC;
+	m->esc_hash = 0;
+}
+
+/* ESC then b: 1 if that starts a string (DCS, OSC, APC, PM, SOS). */
+static int
+str_start(struct model *m, uint8_t b)
+{
+	if (b != 'P' && b != ']' && b != '_' && b != '^' && b != 'X')
+		return (0);
+	m->sc = SC_STR;
+	m->str_osc = b == ']';
+	m->strlen = 0;
+	return (1);
+}
+
+/*
+ * The end of a string: an OSC 0 or 2 sets the title, of well-formed UTF-8
+ * for drawable characters only (it goes into an OSC of the snapshot: no
+ * control, no C1 byte a terminal could take for one).
+ */
+static void
+str_end(struct model *m)
+{
+	const uint8_t	*t = (const uint8_t *)m->str;
+	size_t		 i, k, len, n = 0;
+	uint32_t	 cp;
+
+	if (!m->str_osc || m->strlen < 2 || (t[0] != '0' && t[0] != '2') ||
+	    t[1] != ';')
+		return;
+	for (i = 2; i < m->strlen; i += len) {
+		len = t[i] < 0x80 ? 1 : t[i] >= 0xc2 && t[i] <= 0xdf ? 2 :
+		    t[i] >= 0xe0 && t[i] <= 0xef ? 3 :
+		    t[i] >= 0xf0 && t[i] <= 0xf4 ? 4 : 0;
+		if (len == 0 || i + len > m->strlen) {
+			len = 1;
+			continue;
+		}
+		cp = len == 1 ? t[i] : t[i] & (0x7f >> len);
+		for (k = 1; k < len && (t[i + k] & 0xc0) == 0x80; k++)
+			cp = cp << 6 | (t[i + k] & 0x3f);
+		if (k < len) {
+			len = k;
+			continue;
+		}
+		if (!model_drawable(cp) || n + len >= sizeof(m->title) ||
+		    (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+			continue;
+		memcpy(m->title + n, t + i, len);
+		n += len;
+	}
+	m->title[n] = '\0';
 }
 
 /* The primary screen, right before the alternate one replaces it. */
@@ -683,8 +731,13 @@ draw(struct model *m, struct mbuf *out, cell_fn get, int rows, int cols)
 			}
 			put_char(out, cell.chars[0] == 0 ||
 			    !model_drawable(cell.chars[0]) ? ' ' : cell.chars[0]);
-			/* libvterm fills chars only up to the first 0. */
-			for (i = 1; cell.chars[0] != 0 &&
+			/*
+			 * libvterm fills chars only up to the first 0.  In
+			 * the last column a combining character would start
+			 * the next line of a terminal that wraps early
+			 * (libvterm does): it is left out there.
+			 */
+			for (i = 1; cell.chars[0] != 0 && col + 1 < m->cols &&
 			    i < VTERM_MAX_CHARS_PER_CELL && cell.chars[i] != 0;
 			    i++)
 				if (model_drawable(cell.chars[i]))
@@ -700,23 +753,26 @@ draw(struct model *m, struct mbuf *out, cell_fn get, int rows, int cols)
  * drawn made a blank: a right half alone, a wide character cut by the
  * right margin, one whose right half was written over (a terminal erases
  * the left half then; libvterm keeps it, and calls a narrow character
- * written over a left half wide).
+ * written over a left half wide), a combining character with nothing to
+ * combine with (libvterm keeps it as a cell of its own).
  */
 int
 model_cell_shown(struct model *m, VTermScreenCell *cell, int col, int cols,
     int *covered)
 {
-	int	 was = *covered;
+	int	 was = *covered, w;
 
 	*covered = 0;
 	if (cell->chars[0] == (uint32_t)-1 && was)
 		return (0);
+	w = cell->chars[0] == (uint32_t)-1 ? 1 : model_width(m,
+	    cell->chars[0]);
 	/* A narrow one written over the left half of a wide one. */
-	if (cell->width == 2 && !model_wide(m, cell->chars[0]))
+	if (cell->width == 2 && w != 2)
 		cell->width = 1;
-	if (cell->chars[0] == (uint32_t)-1 ||
+	if (cell->chars[0] == (uint32_t)-1 || w == 0 ||
 	    (cell->width == 2 && col + 1 >= cols) ||
-	    (cell->width == 1 && model_wide(m, cell->chars[0]))) {
+	    (cell->width == 1 && w == 2)) {
 		cell->chars[0] = ' ';
 		cell->chars[1] = 0;
 	} else if (cell->width == 2)
@@ -724,26 +780,26 @@ model_cell_shown(struct model *m, VTermScreenCell *cell, int col, int cols,
 	return (1);
 }
 
-/* How libvterm measures a code point: 1 if two columns wide. */
+/* How many columns libvterm moves on for a code point: 0, 1 or 2. */
 static int
-model_wide(struct model *m, uint32_t cp)
+model_width(struct model *m, uint32_t cp)
 {
 	struct mbuf	 b;
 	VTermPos	 pos;
 
-	if (cp < 0x1100 || !model_drawable(cp))
-		return (0);
+	if (cp < 0x300 || !model_drawable(cp))
+		return (1);
 	memset(&b, 0, sizeof(b));
 	mbuf_add(&b, "\r", 1);
 	put_char(&b, cp);
 	if (b.failed) {
 		mbuf_free(&b);
-		return (0);
+		return (1);
 	}
 	(void)vterm_input_write(m->wvt, (const char *)b.data, b.len);
 	mbuf_free(&b);
 	vterm_state_get_cursorpos(vterm_obtain_state(m->wvt), &pos);
-	return (pos.col == 2);
+	return (pos.col > 2 ? 2 : pos.col);
 }
 
 static int
