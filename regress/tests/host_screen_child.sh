@@ -20,14 +20,16 @@ screen_pid() {
 	pgrep -P "$HOSTDPID" -f '^capsem-hostd-screen' 2>/dev/null | head -n 1
 }
 
-# new_screen OLD: a screen child runs that is not pid OLD; its pid in $SP.
+# new_screen OLD: a screen child that is not pid OLD runs and has its
+# seccomp filter (it sets it up right after exec); its pid in $SP.
 new_screen() {
 	SP=$(screen_pid)
-	[ -n "$SP" ] && [ "$SP" != "$1" ]
+	[ -n "$SP" ] && [ "$SP" != "$1" ] &&
+	    grep -q '^Seccomp:[[:space:]]*2$' "/proc/$SP/status" 2>/dev/null
 }
 
 wait_screen() {	# OLD WHAT
-	wait_until 10 "a screen child ($2)" new_screen "$1"
+	wait_until 10 "a sandboxed screen child ($2)" new_screen "$1"
 	sandboxed "$SP" "screen child $SP ($2)"
 }
 
