@@ -103,7 +103,8 @@ static void	 capture_primary(struct model *);
 static void	 cursor_pos(const struct model *, VTermPos *);
 static int	 cell_screen(struct model *, int, int, VTermScreenCell *);
 static int	 cell_primary(struct model *, int, int, VTermScreenCell *);
-static void	 draw(struct model *, struct mbuf *, cell_fn, int, int);
+static void	 draw(struct model *, struct mbuf *, cell_fn, int, int,
+		    const VTermPos *);
 static int	 cell_blank(const VTermScreenCell *);
 static int	 model_width(struct model *, uint32_t);
 static void	 sgr(char *, size_t, const VTermScreenCellAttrs *,
@@ -683,24 +684,29 @@ model_snapshot(struct model *m, struct mbuf *out)
 	mbuf_printf(out, "\033[0m\033[?25l\033[r\033(B\033[H\033[2J");
 	if (m->alt) {
 		if (m->primary_ok) {
-			draw(m, out, cell_primary, m->prows, m->pcols);
+			draw(m, out, cell_primary, m->prows, m->pcols,
+			    &m->pcursor);
 			mbuf_printf(out, "\033[%d;%dH", m->pcursor.row + 1,
 			    m->pcursor.col + 1);
 		} else
 			mbuf_printf(out, "\033[H");
 		mbuf_printf(out, "\033[?1049h\033[0m\033[H\033[2J");
 	}
-	draw(m, out, cell_screen, m->rows, m->cols);
-	put_pen(m, out);
 	cursor_pos(m, &cur);
+	draw(m, out, cell_screen, m->rows, m->cols, &cur);
+	put_pen(m, out);
 	mbuf_printf(out, "\033[%d;%dH", cur.row + 1, cur.col + 1);
 	put_modes(m, out);
 	return (out->failed ? -1 : 0);
 }
 
-/* Every row up to its last cell that a blank screen does not have. */
+/*
+ * Every row up to its last cell that a blank screen does not have, and
+ * the cursor's row up to the cursor (a prompt keeps its trailing blank).
+ */
 static void
-draw(struct model *m, struct mbuf *out, cell_fn get, int rows, int cols)
+draw(struct model *m, struct mbuf *out, cell_fn get, int rows, int cols,
+    const VTermPos *cursor)
 {
 	VTermScreenCell	 cell;
 	char		 pen[128], cur[128];
@@ -716,6 +722,9 @@ draw(struct model *m, struct mbuf *out, cell_fn get, int rows, int cols)
 		for (col = 0; col < cols; col++)
 			if (get(m, row, col, &cell) && !cell_blank(&cell))
 				last = col;
+		if (row == cursor->row && cursor->col - 1 > last)
+			last = cursor->col - 1 < cols ? cursor->col - 1 :
+			    cols - 1;
 		if (last == -1)
 			continue;
 		mbuf_printf(out, "\033[%d;1H", row + 1);
