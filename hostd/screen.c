@@ -25,7 +25,7 @@
 #include "log.h"
 #include "sandbox.h"
 
-#define SCREEN_QUEUE_MAX	(4 * 1024 * 1024)
+#define SCREEN_QUEUE_MAX	(1024 * 1024)
 #define SCREEN_RESTARTS_MAX	5
 #define SCREEN_RESTART_MS	200
 #define SCREEN_STUCK_MAX	(1024 * 1024)	/* queued on the channel */
