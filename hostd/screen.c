@@ -153,6 +153,13 @@ screen_output(const void *data, size_t len)
 		    sizeof(total));
 		return;
 	}
+	/* Nothing waiting: straight onto the channel, one copy less. */
+	if (qlen == 0 && len <= SCREEN_CHUNK &&
+	    imsgbuf_queuelen(&sp.ibuf) == 0) {
+		if (proc_compose(&sp, IMSG_SCREEN_OUTPUT, -1, data, len) == 0)
+			(void)imsgbuf_write(&sp.ibuf);
+		return;
+	}
 	if (qoff + qlen + len > SCREEN_QUEUE_MAX) {
 		memmove(q, q + qoff, qlen);
 		qoff = 0;
