@@ -56,7 +56,7 @@ all:
 # One directory per program, each with its module.mk naming the program,
 # its objects (OBJS_<program>) and its man page.
 PROG_DIRS =	agent-parent agent-term agent-control agent-audit hostd \
-		hostd-control hostd-stream shell frame
+		hostd-control hostd-stream hostd-screen shell frame
 
 include proto/module.mk
 include $(PROG_DIRS:%=%/module.mk)

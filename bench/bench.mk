@@ -8,12 +8,15 @@
 BENCH_QUICK ?=	0
 BENCH_UPDATE ?=	0
 
-BENCH_PROGS +=	$(B)/bench/ptybench $(B)/bench/codecbench
+BENCH_PROGS +=	$(B)/bench/ptybench $(B)/bench/codecbench $(B)/bench/screenbench
 OBJS_ptybench := $(B)/bench/ptybench.o
 OBJS_codecbench := $(B)/bench/codecbench.o
+OBJS_screenbench := $(B)/bench/screenbench.o $(B)/hostd-screen/model.o
 $(B)/bench/ptybench: LDLIBS += -lutil
+$(B)/bench/screenbench: LDLIBS += $(VTERM_LIBS)
+$(B)/bench/screenbench.o: CPPFLAGS += -Ihostd-screen $(VTERM_CFLAGS)
 
-bench: all $(B)/bench/ptybench $(B)/bench/codecbench
+bench: all $(B)/bench/ptybench $(B)/bench/codecbench $(B)/bench/screenbench
 	@BENCH_QUICK=$(BENCH_QUICK) BENCH_UPDATE=$(BENCH_UPDATE) \
 	    sh bench/run.sh $(B)
 

@@ -16,6 +16,9 @@ function verdict(ok, by) {
 function target(f, r, s, c) {
 	if (c == "")
 		return ("")
+	if (f == "screen_parse")
+		return ("none (off the relay path; capsem throughput " \
+		    "includes it)")
 	if (f == "throughput")
 		return ("≥0.95x raw: " verdict(c >= 0.95 * r,
 		    sprintf("%.2fx raw", c / r)))

@@ -290,7 +290,8 @@ children_sigchld(void)
 			if (c->p.pid == pid && !c->reaped)
 				break;
 		if (c == NULL) {
-			log_debug("reaped pid %d", (int)pid);
+			if (!screen_reaped(pid, status))
+				log_debug("reaped pid %d", (int)pid);
 			continue;
 		}
 		c->reaped = 1;
@@ -355,4 +356,5 @@ children_stop_all(void)
 			c->reaped = 1;
 	while ((c = TAILQ_FIRST(&children)) != NULL)
 		child_free(c);
+	screen_stop();
 }

@@ -2,9 +2,14 @@
  * Attach clients: capsem-shell processes on the session's attach.sock,
  * speaking imsg (capsem_imsg.h, "the attach protocol").  A client is
  * accepted only if SO_PEERCRED names the session owner or root.  Every
- * terminal client sees all output and may type; a client attaching late
- * first gets the last REPLAY_MAX bytes; the most recent client's window
- * size wins.
+ * terminal client sees all output and may type; the most recent client's
+ * window size wins.  A client attaching is first drawn the current screen:
+ * a snapshot of the screen child's model (screen.c), never a replay of
+ * bytes, so no query the guest sent earlier reaches its terminal.  While
+ * the snapshot is on its way the client's live output is held (at most
+ * HOLD_MAX bytes, SNAPSHOT_MS) and sent right after it: nothing lost,
+ * nothing twice.  Without a model (or past either bound) the client gets
+ * a cleared screen and a note instead.
  *
  * Memory is bounded per client: while every terminal client has more than
  * CLIENT_HIGH bytes queued the terminal is not read (backpressure to the
@@ -36,6 +41,14 @@
 #define CLIENT_MAX		(16 * 1024 * 1024)
 #define HELLO_TIMEOUT_MS	10000
 #define END_TIMEOUT_MS		2000
+#define HOLD_MAX		(4 * 1024 * 1024)
+#define SNAPSHOT_MS		3000
+#define SNAPSHOT_MAX		(32 * 1024 * 1024)
+#define SCREEN_PARTIAL		"the screen model restarted or fell behind: " \
+				"this screen may be incomplete"
+#define SCREEN_NONE		"the screen could not be drawn (no screen " \
+				"model): it shows what comes from now on"
+#define CLEARED_SCREEN		"\033[0m\033[r\033[H\033[2J"
 
 struct client {
 	TAILQ_ENTRY(client)	 entry;
@@ -51,6 +64,12 @@ struct client {
 	uint64_t		 active;	/* when it last typed or resized */
 	struct ev		*ev;
 	struct ev_timer		 deadline;	/* HELLO, or ending */
+	int			 drawing;	/* snapshot awaited */
+	int			 partial;	/* the model missed output */
+	size_t			 drawn;		/* snapshot bytes so far */
+	uint8_t			*hold;		/* live output meanwhile */
+	size_t			 hold_len;
+	struct ev_timer		 draw_timer;
 };
 
 static TAILQ_HEAD(, client)	 clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -60,8 +79,6 @@ static uint32_t			 next_id = 1;
 static uint64_t			 activity;	/* a counter, for ->active */
 static struct client		*sizer;	/* whose window the session has */
 static size_t			 nclients;
-static uint8_t			 replay[REPLAY_MAX];
-static size_t			 replay_len, replay_head;
 
 static void	 clients_prepare(void *);
 static void	 client_accept(int, short, void *);
@@ -75,7 +92,11 @@ static void	 client_copy_done(struct client *, const char *);
 static void	 client_send(struct client *, uint32_t, const void *, size_t);
 static void	 client_drop(struct client *, const char *);
 static void	 client_refuse(int, const char *);
-static void	 client_replay(struct client *);
+static void	 client_draw(struct client *);
+static void	 client_draw_due(void *);
+static void	 client_drawn(struct client *, const char *);
+static void	 client_hold(struct client *, const void *, size_t);
+static void	 client_output(struct client *, const void *, size_t);
 static struct client *client_find(uint32_t);
 static size_t	 clients_attached(void);
 static void	 client_active(struct client *);
@@ -95,6 +116,7 @@ clients_init(void)
 		fatal("%s", path);
 	lev = ev_add(lfd, POLLIN, client_accept, NULL);
 	ev_prepare(clients_prepare, NULL);
+	screen_init();
 }
 
 /* Before every poll: what each client waits for; free the dead. */
@@ -107,6 +129,7 @@ clients_prepare(void *arg)
 	TAILQ_FOREACH_SAFE(c, &clients, entry, t) {
 		if (c->dead) {
 			TAILQ_REMOVE(&clients, c, entry);
+			free(c->hold);
 			free(c);
 			continue;
 		}
@@ -191,6 +214,7 @@ client_accept(int fd_, short revents, void *arg)
 	c->pid = cred.pid;
 	c->ev = ev_add(fd, POLLIN, client_event, c);
 	ev_timer_init(&c->deadline, client_deadline, c);
+	ev_timer_init(&c->draw_timer, client_draw_due, c);
 	ev_timer_in(&c->deadline, HELLO_TIMEOUT_MS);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	nclients++;
@@ -388,11 +412,12 @@ client_hello(struct client *c, struct imsg *imsg)
 	    c->mode == ATTACH_EXEC ? "exec" : c->mode == ATTACH_COPY ? "copy" :
 	    "control");
 	if (c->mode == ATTACH_TERMINAL) {
-		if (h.flags & ATTACH_REPLAY)
-			client_replay(c);
 		c->cols = h.cols;
 		c->rows = h.rows;
 		client_active(c);
+		/* After its size is the session's: drawn for its terminal. */
+		if (h.flags & ATTACH_SCREEN)
+			client_draw(c);
 	}
 	session_changed();
 }
@@ -495,6 +520,7 @@ client_active(struct client *c)
 		return;
 	sizer = c;
 	guest_resize(c->cols, c->rows);
+	screen_resize(c->cols, c->rows);
 }
 
 /* The sizing client left: the size is the most recent remaining one's. */
@@ -511,65 +537,165 @@ client_resize_to_latest(void)
 	if (best != NULL) {
 		sizer = best;
 		guest_resize(best->cols, best->rows);
+		screen_resize(best->cols, best->rows);
 	}
 }
 
-/* The ring of recent output, oldest first, in chunks. */
+/*
+ * Ask the screen child for the screen as the output so far left it; the
+ * output from now on is held until it came.
+ */
 static void
-client_replay(struct client *c)
+client_draw(struct client *c)
 {
-	size_t	 start, n;
+	int	 partial;
 
-	if (replay_len == 0)
+	if (screen_snapshot(c->id, &partial) == -1) {
+		client_send(c, IMSG_ATTACH_OUTPUT, CLEARED_SCREEN,
+		    sizeof(CLEARED_SCREEN) - 1);
+		client_send(c, IMSG_ATTACH_NOTICE, SCREEN_NONE,
+		    sizeof(SCREEN_NONE));
 		return;
-	start = (replay_head + REPLAY_MAX - replay_len) % REPLAY_MAX;
-	n = replay_len;
-	if (start + n > REPLAY_MAX) {
-		client_send(c, IMSG_ATTACH_OUTPUT, replay + start,
-		    REPLAY_MAX - start);
-		n -= REPLAY_MAX - start;
-		start = 0;
 	}
-	client_send(c, IMSG_ATTACH_OUTPUT, replay + start, n);
+	c->drawing = 1;
+	c->partial = partial;
+	c->drawn = 0;
+	ev_timer_in(&c->draw_timer, SNAPSHOT_MS);
 }
 
-/* Output for the replay ring only. */
+static void
+client_draw_due(void *arg)
+{
+	struct client	*c = arg;
+
+	log_warnx("attach: client %u: no screen from the screen child in "
+	    "%d ms: drawn cleared", c->id, SNAPSHOT_MS);
+	client_drawn(c, "the screen model did not answer in time");
+	screen_late();
+}
+
+/* Part of the snapshot for client id: untrusted bytes, bounded. */
 void
-clients_seed(const void *data, size_t len)
+client_snapshot_data(uint32_t id, const void *data, size_t len)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL || !c->drawing)
+		return;
+	if (c->drawn + len > SNAPSHOT_MAX) {
+		log_warnx("attach: client %u: screen snapshot over %d MiB: "
+		    "drawn cleared", c->id, SNAPSHOT_MAX / (1024 * 1024));
+		client_drawn(c, "the screen snapshot was too large");
+		return;
+	}
+	c->drawn += len;
+	client_output(c, data, len);
+}
+
+void
+client_snapshot_done(uint32_t id)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL || !c->drawing)
+		return;
+	log_debug("attach: client %u: screen drawn (%zu bytes, %zu held)",
+	    c->id, c->drawn, c->hold_len);
+	client_drawn(c, c->partial ? SCREEN_PARTIAL : NULL);
+}
+
+/* The screen child is gone: whoever waits for it is drawn cleared. */
+void
+clients_snapshot_failed(const char *why)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry)
+		if (!c->dead && c->drawing)
+			client_drawn(c, why);
+}
+
+/*
+ * The snapshot is complete (why NULL) or will not come: then the screen
+ * is cleared and the user told why.  The held output follows either way.
+ */
+static void
+client_drawn(struct client *c, const char *why)
+{
+	char	 note[192];
+	size_t	 off, n;
+
+	if (!c->drawing)
+		return;
+	c->drawing = 0;
+	ev_timer_stop(&c->draw_timer);
+	if (why != NULL) {
+		if (c->drawn == 0 || strcmp(why, SCREEN_PARTIAL) != 0)
+			client_send(c, IMSG_ATTACH_OUTPUT, CLEARED_SCREEN,
+			    sizeof(CLEARED_SCREEN) - 1);
+		snprintf(note, sizeof(note), "%s", why);
+		client_send(c, IMSG_ATTACH_NOTICE, note, strlen(note) + 1);
+	}
+	for (off = 0; off < c->hold_len; off += n) {
+		n = c->hold_len - off > ATTACH_CHUNK ? ATTACH_CHUNK :
+		    c->hold_len - off;
+		client_output(c, c->hold + off, n);
+	}
+	free(c->hold);
+	c->hold = NULL;
+	c->hold_len = 0;
+}
+
+/* Live output while the snapshot is on its way: kept for after it. */
+static void
+client_hold(struct client *c, const void *data, size_t len)
+{
+	uint8_t	*p;
+
+	if (c->hold_len + len > HOLD_MAX) {
+		log_warnx("attach: client %u: over %d MiB of output while "
+		    "its screen was drawn: drawn cleared", c->id,
+		    HOLD_MAX / (1024 * 1024));
+		client_drawn(c, "the screen could not be drawn in time");
+		client_output(c, data, len);
+		return;
+	}
+	if ((p = realloc(c->hold, c->hold_len + len)) == NULL)
+		fatal("realloc");
+	c->hold = p;
+	memcpy(c->hold + c->hold_len, data, len);
+	c->hold_len += len;
+}
+
+/* Terminal output to one client, in chunks; a client not reading goes. */
+static void
+client_output(struct client *c, const void *data, size_t len)
 {
 	const uint8_t	*p = data;
 	size_t		 n, off;
 
-	for (off = 0; off < len; off += n) {
-		n = len - off;
-		if (n > REPLAY_MAX - replay_head)
-			n = REPLAY_MAX - replay_head;
-		memcpy(replay + replay_head, p + off, n);
-		replay_head = (replay_head + n) % REPLAY_MAX;
-		replay_len = replay_len + n > REPLAY_MAX ? REPLAY_MAX :
-		    replay_len + n;
+	for (off = 0; off < len && !c->dead; off += n) {
+		n = len - off > ATTACH_CHUNK ? ATTACH_CHUNK : len - off;
+		client_send(c, IMSG_ATTACH_OUTPUT, p + off, n);
 	}
+	if (!c->dead && imsgbuf_queuebytes(&c->ibuf) > CLIENT_MAX)
+		client_drop(c, "is not reading its output (16 MiB queued)");
 }
 
-/* Guest output: the replay ring and every terminal client. */
+/* Guest output: the screen model and every terminal client. */
 void
 clients_output(const void *data, size_t len)
 {
-	const uint8_t	*p = data;
 	struct client	*c;
-	size_t		 n, off;
 
-	clients_seed(data, len);
+	screen_output(data, len);
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->ending || c->mode != ATTACH_TERMINAL)
 			continue;
-		for (off = 0; off < len; off += n) {
-			n = len - off > ATTACH_CHUNK ? ATTACH_CHUNK : len - off;
-			client_send(c, IMSG_ATTACH_OUTPUT, p + off, n);
-		}
-		if (!c->dead && imsgbuf_queuebytes(&c->ibuf) > CLIENT_MAX)
-			client_drop(c, "is not reading its output "
-			    "(16 MiB queued)");
+		if (c->drawing)
+			client_hold(c, data, len);
+		else
+			client_output(c, data, len);
 	}
 }
 
@@ -651,6 +777,7 @@ clients_exit(void)
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->ending)
 			continue;
+		client_drawn(c, NULL);	/* what it holds comes first */
 		if (c->mode == ATTACH_EXEC || c->mode == ATTACH_COPY)
 			client_send(c, IMSG_ATTACH_ERROR, "the session ended",
 			    18);
@@ -670,6 +797,7 @@ clients_error(const char *why)
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->ending)
 			continue;
+		client_drawn(c, NULL);	/* what it holds comes first */
 		client_send(c, IMSG_ATTACH_ERROR, why, strlen(why) + 1);
 		client_ending(c);
 	}
@@ -712,6 +840,7 @@ clients_close(void)
 		if (!c->dead)
 			client_drop(c, NULL);
 		TAILQ_REMOVE(&clients, c, entry);
+		free(c->hold);
 		free(c);
 	}
 	clients_unlisten();
@@ -759,6 +888,8 @@ client_drop(struct client *c, const char *why)
 	ev_del(c->ev);
 	c->ev = NULL;
 	ev_timer_stop(&c->deadline);
+	ev_timer_stop(&c->draw_timer);
+	c->drawing = 0;
 	imsgbuf_clear(&c->ibuf);
 	close(c->ibuf.fd);
 	c->ibuf.fd = -1;

@@ -10,6 +10,7 @@
  *	exec.c		the exec table (requests kept until acked, replayed)
  *	copy.c		file copies (capsem-shell cp)
  *	client.c	the attach clients
+ *	screen.c	the screen child: the model a late client is drawn
  *	session.c	the session directory (lock, session.json, pty.log,
  *			audit.jsonl, removal)
  */
@@ -29,7 +30,6 @@
 #include "wire.h"
 
 #define HOSTD_ENV_MAX		128	/* -e entries (capsem-protocol(7)) */
-#define REPLAY_MAX		65536	/* recent output a late client gets */
 #define PTYLOG_ROTATE		(20 * 1024 * 1024)
 
 struct hconf {
@@ -177,7 +177,9 @@ int		 client_copy_send(uint32_t, uint32_t, int, const void *,
 		    size_t);
 void		 clients_init(void);
 void		 clients_output(const void *, size_t);
-void		 clients_seed(const void *, size_t);
+void		 client_snapshot_data(uint32_t, const void *, size_t);
+void		 client_snapshot_done(uint32_t);
+void		 clients_snapshot_failed(const char *);
 int		 clients_blocked(void);
 int		 client_exec_output(uint32_t, const void *, size_t);
 int		 client_exec_blocked(uint32_t);
@@ -190,6 +192,18 @@ void		 clients_error(const char *);
 int		 clients_flushed(void);
 void		 clients_close(void);
 size_t		 clients_count(void);
+
+/* screen.c */
+void		 screen_init(void);
+void		 screen_output(const void *, size_t);
+void		 screen_seed(const void *, size_t);
+void		 screen_resize(uint16_t, uint16_t);
+int		 screen_snapshot(uint32_t, int *);
+void		 screen_stuck(const char *);
+void		 screen_late(void);
+int		 screen_reaped(pid_t, int);
+void		 screen_stop(void);
+int		 screen_running(void);
 
 /* session.c */
 void		 session_open(void);

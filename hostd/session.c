@@ -319,8 +319,8 @@ session_json(void)
 }
 
 /*
- * A hostd taking over a session seeds the replay with the output recorded
- * so far, so a client attaching again sees where it was.  A torn last
+ * A hostd taking over a session seeds the screen model with the output
+ * recorded so far, so a client attaching again sees where it was.  A torn last
  * record (the previous hostd killed mid-write) ends the scan.
  */
 static void
@@ -353,7 +353,7 @@ ptylog_replay(void)
 			if (off + 13 + len > have)
 				break;
 			if (buf[off] == 0)
-				clients_seed(buf + off + 13, len);
+				screen_seed(buf + off + 13, len);
 		}
 		memmove(buf, buf + off, have - off);
 		have -= off;

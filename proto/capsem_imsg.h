@@ -97,6 +97,22 @@ enum imsg_type {
 	IMSG_HOST_COPYSTARTED = 150, /* stream: struct imsg_copy (pathlen 0),
 				   copystarted of a copy connection */
 
+	/*
+	 * capsem-hostd <-> capsem-hostd-screen (160-169).  Offsets count the
+	 * terminal output bytes of the session; a resize or a snapshot
+	 * request takes effect when the child's model has read up to its
+	 * offset, so it is ordered with the output the parent still queues.
+	 */
+	IMSG_SCREEN_OUTPUT = 160, /* parent: terminal output (1..65536 bytes) */
+	IMSG_SCREEN_RESIZE = 161, /* parent: struct imsg_screen_resize */
+	IMSG_SCREEN_SNAPSHOT = 162, /* parent: struct imsg_screen_snapshot */
+	IMSG_SCREEN_RESET = 163, /* parent: uint64_t offset of the next output
+				   byte: output before it was dropped, start
+				   over from a blank screen */
+	IMSG_SCREEN_SNAPDATA = 164, /* child: uint32_t id + 1..65536 bytes of
+				   the snapshot */
+	IMSG_SCREEN_SNAPDONE = 165, /* child: uint32_t id: snapshot complete */
+
 	/* capsem-shell <-> capsem-hostd, over attach.sock (200-249) */
 	IMSG_ATTACH_HELLO = 200, /* client: struct attach_hello, first */
 	IMSG_ATTACH_WELCOME = 201, /* hostd: struct attach_welcome */
@@ -216,7 +232,7 @@ struct imsg_host_shellexited {
  * The attach protocol: imsg over the session's attach.sock.  A client sends
  * IMSG_ATTACH_HELLO first; capsem-hostd answers IMSG_ATTACH_WELCOME or
  * IMSG_ATTACH_ERROR (then closes).  Terminal clients then send INPUT and
- * RESIZE and get OUTPUT (after a replay of recent output if asked),
+ * RESIZE and get OUTPUT (first the current screen if asked),
  * CONNECTED once the guest has booted (at once if it had), NOTICE lines
  * for the user, and finally EXIT.  An exec client sends one EXEC and gets OUTPUT, then
  * EXECDONE.  A control client sends SHUTDOWN and gets EXIT when the session
@@ -268,14 +284,15 @@ struct attach_copydone {
 	int32_t		pad;
 };
 
-#define ATTACH_REPLAY		0x1	/* hello flag: send recent output first */
+#define ATTACH_SCREEN		0x1	/* hello flag: draw the current screen
+					   first (a snapshot of the model) */
 
 struct attach_hello {
 	uint32_t	version;	/* ATTACH_VERSION */
 	uint32_t	mode;		/* enum attach_mode */
 	uint16_t	cols;		/* 0: unknown */
 	uint16_t	rows;
-	uint32_t	flags;		/* ATTACH_REPLAY */
+	uint32_t	flags;		/* ATTACH_SCREEN */
 };
 
 struct attach_welcome {
@@ -289,6 +306,23 @@ struct attach_exit {
 	int32_t		exit_code;	/* 128 + N when signal N killed it */
 	int32_t		signal;		/* 0: none */
 };
+
+/* IMSG_SCREEN_RESIZE */
+struct imsg_screen_resize {
+	uint64_t	offset;
+	uint16_t	cols;
+	uint16_t	rows;
+	uint32_t	pad;
+};
+
+/* IMSG_SCREEN_SNAPSHOT */
+struct imsg_screen_snapshot {
+	uint64_t	offset;
+	uint32_t	id;
+	uint32_t	pad;
+};
+
+#define SCREEN_CHUNK		65536	/* largest OUTPUT / SNAPDATA bytes */
 
 /* IMSG_TERM_DRAINED */
 struct imsg_term_drained {

@@ -379,6 +379,8 @@ sandbox_filter(enum sandbox_profile profile)
 #endif
 	switch (profile) {
 	case SANDBOX_TERM:
+	case SANDBOX_SCREEN:
+		/* Its channel to the parent, memory: the common set. */
 		break;
 	case SANDBOX_AUDIT:
 		SANDBOX_ADD(ctx, sandbox_audit);

@@ -20,7 +20,8 @@ enum sandbox_profile {
 	SANDBOX_TERM = 1,	/* PTY master <-> terminal socket */
 	SANDBOX_CONTROL,	/* control frames <-> imsg; timers, randomness */
 	SANDBOX_AUDIT,		/* control plus fstat/pread/lseek on its log fd */
-	SANDBOX_HOST_DECODER	/* host side decoders: as control */
+	SANDBOX_HOST_DECODER,	/* host side decoders: as control */
+	SANDBOX_SCREEN		/* the screen model: imsg and memory only */
 };
 
 struct stat;

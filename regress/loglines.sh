@@ -102,8 +102,13 @@ LL_EXIT_SIGSYS='killed by SIGSYS (seccomp: forbidden system call)'
 # A child's death as its parent reaps it, HOW one of the LL_EXIT_* above:
 # capsem-agent agent_reap() and agent_stop_children() (agent-parent/agent.c),
 # capsem-hostd child_report() (host/hostd-guest.c), which may add " without
-# saying why".
+# saying why", and screen_report() (hostd/screen.c) for the screen child.
 LL_CHILD_DIED='@ROLE@ child (pid @PID@) @HOW@'
+
+# capsem-hostd: the screen child died more often than it is restarted
+# (hostd/screen.c screen_gone).  No fact yet: session.json could say
+# whether a screen model runs.
+LL_SCREEN_GIVEN_UP='screen child not restarted again (@N@ restarts): attach draws a cleared screen'
 
 # The call a child's seccomp filter refused, as the child reported it before
 # SIGSYS: proc_seccomp_report() (proto/proc.c), printed by both parents.

@@ -308,7 +308,7 @@ conn_open(struct conn *c, uint32_t mode, const char *dir)
 	hello.mode = mode;
 	if (mode == ATTACH_TERMINAL) {
 		get_winsize(&hello.cols, &hello.rows);
-		hello.flags = ATTACH_REPLAY;
+		hello.flags = ATTACH_SCREEN;
 	}
 	conn_send(c, IMSG_ATTACH_HELLO, &hello, sizeof(hello));
 	if (imsgbuf_flush(&c->ib) == -1) {

@@ -21,7 +21,7 @@ if [ $# -eq 0 ]; then
 	    cmd:vim:vim cmd:less:less cmd:top:procps \
 	    pc:libbsd-overlay:libbsd-dev pc:msgpack:libmsgpack-dev \
 	    pc:cmocka:libcmocka-dev pc:libseccomp:libseccomp-dev \
-	    pc:jansson:libjansson-dev \
+	    pc:jansson:libjansson-dev pc:vterm:libvterm-dev \
 	    'file:/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-dev'
 fi
 name=$1

@@ -1,7 +1,8 @@
 # regress/fuzz/: libFuzzer targets over the production parsers (frame
 # reader and both decoder directions, audit records, the audit log parser,
 # the terminal modes of termmodes and --term-modes,
-# the imsg reader, the JSON forms).  Included from the top-level Makefile;
+# the imsg reader, the JSON forms, the screen model of the terminal
+# stream).  Included from the top-level Makefile;
 # nothing here is part of `all` or `tests`.
 #
 #	make fuzz-build		build the targets and seed corpora
@@ -20,13 +21,15 @@ FUZZ_SAN =	-fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS =	-g -O1 $(FUZZ_SAN) $(WARNFLAGS) \
 		-std=gnu11 -MMD -MP
-FUZZ_CPPFLAGS =	$(CPPFLAGS) -Iagent-audit -Iregress/fuzz
+FUZZ_CPPFLAGS =	$(CPPFLAGS) -Iagent-audit -Iregress/fuzz -Ihostd-screen \
+		$(VTERM_CFLAGS)
 
 FUZZ_TARGETS :=	fuzz_frame_h2g fuzz_frame_g2h fuzz_audit_record \
-		fuzz_auditlog fuzz_imsg fuzz_wirejson fuzz_termmodes
+		fuzz_auditlog fuzz_imsg fuzz_wirejson fuzz_termmodes \
+		fuzz_screen
 FUZZ_LIB_SRCS := proto/mpack.c proto/wire.c proto/wirejson.c proto/frame.c \
 		proto/imsg.c proto/imsg-buffer.c agent-audit/auditlog.c \
-		proto/termmodes.c
+		proto/termmodes.c hostd-screen/model.c
 FUZZ_LIB :=	$(FUZZ_B)/libcapsem-fuzz.a
 FUZZ_BINS :=	$(FUZZ_TARGETS:%=$(FUZZ_B)/%)
 
@@ -39,7 +42,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_SRCS:%.c=$(FUZZ_B)/%.o)
 	$(AR) rcs $@ $^
 
 $(FUZZ_BINS): $(FUZZ_B)/%: $(FUZZ_B)/regress/fuzz/%.o $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(LDLIBS) $(VTERM_LIBS)
 
 # The seed generator runs on the build machine: no sanitizer, any cc.
 $(FUZZ_B)/fuzzseed: regress/fuzz/fuzzseed.c proto/imsg.h | $(DEPS_OK)

@@ -1,6 +1,7 @@
 /*
  * fuzzseed: write the seed corpora of the libFuzzer targets from the golden
- * vectors (shared/vectors: frames.jsonl and audit-basic.log).
+ * vectors (shared/vectors: frames.jsonl and audit-basic.log), and those of
+ * the screen model from terminal streams written here.
  *
  *	fuzzseed VECTORS_DIR CORPUS_DIR
  *
@@ -218,6 +219,48 @@ do_auditlog(const char *vectors)
 	free(b.p);
 }
 
+/*
+ * fuzz_screen: terminal streams a shell and full-screen programs print
+ * (a piece-size byte and a size byte first): colours and attributes,
+ * queries, the alternate screen, input modes, a title, wide and combining
+ * characters, scrolling, resets.
+ */
+static void
+do_screen(void)
+{
+	static const char *streams[] = {
+	    "capsem$ ls\r\n\033[0m\033[01;34mdir\033[0m  file\r\ncapsem$ ",
+	    "\033[1;31mred\033[0m \033[38;5;208mc208\033[48;2;1;2;3mrgb"
+	    "\033[0m \033[3;4;7;9mall\033[0m\r\n\033[21mdouble\033[4:3mcurly",
+	    "\033[6n\033[>c\033[c\033]10;?\007\033P$qm\033\\\033[18t",
+	    "before\r\n\033[?1049h\033[22;0;0t\033[1;24r\033[?12h\033[?12l"
+	    "\033[27m\033[23m\033[29m\033[m\033[H\033[2J\033[?25l\033[24;1H"
+	    "\"f.txt\" 2L, 30B\033[1;1Hfirst\r\n~\r\n~\033[1;1H\033[?25h"
+	    "\033[?1049l\033[23;0;0tafter",
+	    "\033[?1h\033=\033[?2004h\033[?1002h\033[?1006h\033[?1004h"
+	    "\033[?5h\033[5 q\033]2;a title\007",
+	    "\033[?1000h\033[?1005h\033[?1015h\033[?1003h\033[?47h\033[?1047h"
+	    "x\033[?47l",
+	    "\xe4\xb8\xad\xe6\x96\x87" "e\xcc\x81\xf0\x9f\x98\x80\xe4\xb8\xad"
+	    "\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad",
+	    "1\r\n2\r\n3\r\n4\r\n5\033[2;3r\033[3;1H\n\n\n\033[r\033M\033M"
+	    "\033[5L\033[3M\033[2@\033[4P\033[K\033[1J",
+	    "\033#8\033#6wide line\033c\033[!p\033(0lqqk\033(B",
+	};
+	struct blob	 b = { NULL, 0, 0 };
+	size_t		 i;
+	int		 n = 0;
+
+	for (i = 0; i < sizeof(streams) / sizeof(streams[0]); i++) {
+		b.len = 0;
+		blob_byte(&b, 0x51);	/* 2 rows a step, 30 columns */
+		blob_add(&b, streams[i], strlen(streams[i]));
+		seed_stream("fuzz_screen", &n, 0, &b);
+		seed_stream("fuzz_screen", &n, 0x2a, &b);
+	}
+	free(b.p);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -228,5 +271,6 @@ main(int argc, char *argv[])
 	outdir = argv[2];
 	do_frames(argv[1]);
 	do_auditlog(argv[1]);
+	do_screen();
 	return (0);
 }

@@ -1,7 +1,7 @@
 # Several clients on one session (capsem-hostd and a local agent started
 # here), each in its own tmux window: two attached clients both see the
-# output of a command typed in one; a third attaching late gets the replay
-# of what came before; a client of another uid is refused by hostd (as root
+# output of a command typed in one; a third attaching late is drawn the
+# screen with what came before; a client of another uid is refused by hostd (as root
 # only: the socket is made reachable so that the peer's credentials are
 # what refuses it); `~.` after a newline detaches one client with the
 # documented message and exit 255 while the session goes on; `capsem-shell
@@ -21,7 +21,7 @@ tm_run a capsem-shell -S "$S"
 tm_run b capsem-shell -S "$S"
 for w in a b; do
 	WU_HINT="pane_tail $w"
-	wait_until 10 "the replayed prompt in window $w" pane_prompt "$w"
+	wait_until 10 "the prompt drawn in window $w" pane_prompt "$w"
 done
 type_line a 'echo $((6*7))-shared'
 for w in a b; do
@@ -32,7 +32,7 @@ done
 
 tm_run c capsem-shell -S "$S"
 WU_HINT="pane_tail c"
-wait_until 10 "the replay of earlier output in the late client" \
+wait_until 10 "earlier output on the late client's screen" \
     pane_line c 42-shared
 type_line c 'echo from-c-$((2+2))'
 for w in a b c; do

@@ -1,0 +1,317 @@
+/*
+ * The screen model (hostd-screen/model.c) and the real capsem-hostd-screen
+ * child.  Model: a snapshot carries the text with bold, 16, 256 and
+ * truecolour colours; never a query the guest sent; the primary screen
+ * before the alternate one (also with the switch cut across two inputs);
+ * the input modes; no DCS string, no CSI of too many parameters, no hang
+ * on REP before any character (libvterm 0.1.4 faults, see model.c).
+ * Child: a snapshot request made before the output it follows has arrived
+ * is answered once that output was read, in order with a resize; a reset
+ * starts from a blank screen.  The child part is skipped when
+ * $CAPSEM_LIBEXECDIR is unset (regress/run.sh sets it).
+ */
+#include <sys/types.h>
+
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <cmocka.h>
+
+#include "capsem_imsg.h"
+#include "imsg.h"
+#include "log.h"
+#include "model.h"
+#include "proc.h"
+#include "testutil.h"
+
+#define TIMEOUT_MS	10000
+
+/* The snapshot of a model fed s (in one piece, or cut at cut > 0). */
+static char *
+snap(int rows, int cols, const char *s, size_t cut)
+{
+	struct model	*m;
+	struct mbuf	 b;
+	char		*out;
+	size_t		 len = strlen(s);
+
+	assert_non_null(m = model_new(rows, cols));
+	if (cut > 0 && cut < len) {
+		model_feed(m, (const uint8_t *)s, cut);
+		model_feed(m, (const uint8_t *)s + cut, len - cut);
+	} else
+		model_feed(m, (const uint8_t *)s, len);
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(model_snapshot(m, &b), 0);
+	assert_non_null(out = malloc(b.len + 1));
+	memcpy(out, b.data, b.len);
+	out[b.len] = '\0';
+	mbuf_free(&b);
+	model_free(m);
+	return (out);
+}
+
+static void
+has(const char *s, const char *what)
+{
+	if (strstr(s, what) == NULL)
+		fail_msg("no \"%s\" in the snapshot", what);
+}
+
+static void
+test_colours(void **state)
+{
+	char	*s;
+
+	s = snap(24, 80, "\033[1;31mA\033[0m\033[38;5;208mB\033[0m"
+	    "\033[38;2;1;2;3;48;2;4;5;6mC\033[0m\033[7mD", 0);
+	has(s, "\033[0;1;31mA");
+	has(s, "\033[0;38;5;208mB");
+	has(s, "\033[0;38;2;1;2;3;48;2;4;5;6mC");
+	has(s, "\033[0;7mD");
+	/* The pen the guest writes with next comes last but the modes. */
+	has(s, "\033[0;7m\033[1;5H");
+	free(s);
+}
+
+static void
+test_no_queries(void **state)
+{
+	char	*s;
+
+	s = snap(24, 80, "x\033[6n\033[>c\033[c\033]10;?\007\033[18t"
+	    "\033P$qm\033\\y", 0);
+	assert_null(strstr(s, "6n"));
+	assert_null(strstr(s, "c\033"));
+	assert_null(strstr(s, "$q"));
+	assert_null(strstr(s, "18t"));
+	has(s, "\033[1;1Hxy");
+	free(s);
+}
+
+static void
+test_alternate(void **state)
+{
+	const char	*in = "primary\r\n\033[?1049h\033[Halt-screen";
+	char		*s, *p;
+	size_t		 cut;
+
+	/* Whole, and cut anywhere, even inside the switch. */
+	for (cut = 0; cut < strlen(in); cut++) {
+		s = snap(24, 80, in, cut);
+		if ((p = strstr(s, "primary")) == NULL ||
+		    (p = strstr(p, "\033[2;1H\033[?1049h")) == NULL ||
+		    strstr(p, "alt-screen") == NULL)
+			fail_msg("cut at %zu: primary, switch, alternate not "
+			    "in order", cut);
+		free(s);
+	}
+}
+
+static void
+test_modes(void **state)
+{
+	char	*s;
+
+	s = snap(24, 80, "\033[?2004h\033[?1h\033=\033[?1002h\033[?1006h"
+	    "\033[?25l\033]2;my title\007", 0);
+	has(s, "\033[?2004h");
+	has(s, "\033[?1h");
+	has(s, "\033=");
+	has(s, "\033[?1002h\033[?1006h");
+	has(s, "\033]2;my title\007");
+	assert_null(strstr(s + strlen(s) - 6, "\033[?25h"));
+	free(s);
+	s = snap(24, 80, "plain", 0);
+	has(s, "\033[?2004l\033[?1l\033>");
+	has(s, "\033[?25h");
+	free(s);
+}
+
+static void
+test_libvterm_faults(void **state)
+{
+	char	*s;
+
+	/* REP before any character: libvterm would loop forever. */
+	s = snap(24, 80, "\033[b\033[0bok", 0);
+	has(s, "ok");
+	free(s);
+	/* Seventeen parameters: dropped whole, the pen stays default. */
+	s = snap(24, 80, "a\033[1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;31mb", 0);
+	has(s, "\033[1;1Hab");
+	free(s);
+	/* DECRQSS of nothing known, its ESC held across two inputs. */
+	s = snap(24, 80, "a\033P$q$\033\\b", 2);
+	has(s, "\033[1;1Hab");
+	free(s);
+	/* A wide character on a screen of one column (modelled as two). */
+	s = snap(4, 1, "\xe4\xb8\xad\xe4\xb8\xad", 0);
+	has(s, "\xe4\xb8\xad");
+	free(s);
+}
+
+/* --- the child ------------------------------------------------------ */
+
+static uint32_t
+next_imsg(struct proc *p, struct imsg *imsg)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n;
+
+	for (;;) {
+		n = imsg_get(&p->ibuf, imsg);
+		assert_int_not_equal(n, -1);
+		if (n > 0 && imsg_get_type(imsg) == IMSG_CHILD_LOG) {
+			imsg_free(imsg);
+			continue;
+		}
+		if (n > 0)
+			return (imsg_get_type(imsg));
+		pfd.fd = p->ibuf.fd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, TIMEOUT_MS) != 1)
+			fail_msg("timed out waiting for an imsg");
+		if (imsgbuf_read(&p->ibuf) != 1)
+			fail_msg("child closed its imsg channel");
+	}
+}
+
+static void
+send_imsg(struct proc *p, uint32_t type, const void *data, size_t len)
+{
+	assert_int_not_equal(imsg_compose(&p->ibuf, type, 0, 0, -1, data,
+	    len), -1);
+	assert_int_equal(imsgbuf_flush(&p->ibuf), 0);
+}
+
+/* The whole snapshot with this id, NUL-ended. */
+static char *
+child_snapshot(struct proc *p, uint32_t want)
+{
+	struct imsg	 imsg;
+	uint8_t		*buf;
+	char		*s = NULL;
+	size_t		 len = 0, n;
+	uint32_t	 id;
+
+	for (;;) {
+		switch (next_imsg(p, &imsg)) {
+		case IMSG_SCREEN_SNAPDATA:
+			n = imsg_get_len(&imsg);
+			assert_true(n > sizeof(id));
+			assert_non_null(buf = malloc(n));
+			assert_int_equal(imsg_get_data(&imsg, buf, n), 0);
+			memcpy(&id, buf, sizeof(id));
+			assert_int_equal(id, want);
+			assert_non_null(s = realloc(s, len + n + 1));
+			memcpy(s + len, buf + sizeof(id), n - sizeof(id));
+			len += n - sizeof(id);
+			free(buf);
+			break;
+		case IMSG_SCREEN_SNAPDONE:
+			assert_int_equal(imsg_get_data(&imsg, &id,
+			    sizeof(id)), 0);
+			assert_int_equal(id, want);
+			imsg_free(&imsg);
+			assert_non_null(s);
+			s[len] = '\0';
+			return (s);
+		default:
+			fail_msg("unexpected imsg %u", imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+}
+
+static void
+request(struct proc *p, uint64_t offset, uint32_t id)
+{
+	struct imsg_screen_snapshot	 sn;
+
+	memset(&sn, 0, sizeof(sn));
+	sn.offset = offset;
+	sn.id = id;
+	send_imsg(p, IMSG_SCREEN_SNAPSHOT, &sn, sizeof(sn));
+}
+
+static void
+test_child_order(void **state)
+{
+	struct imsg_screen_resize	 rs;
+	struct proc			 p;
+	struct imsg			 imsg;
+	uint64_t			 off;
+	char				*s;
+
+	if (getenv("CAPSEM_LIBEXECDIR") == NULL) {
+		print_message("CAPSEM_LIBEXECDIR is not set; skipped\n");
+		skip();
+	}
+	memset(&p, 0, sizeof(p));
+	p.role = "screen";
+	p.prog = "capsem-hostd-screen";
+	assert_int_equal(proc_start(&p, 1, 0), 0);
+	assert_int_equal(next_imsg(&p, &imsg), IMSG_CHILD_READY);
+	imsg_free(&imsg);
+
+	/* Asked at offset 6 before the second half is there. */
+	send_imsg(&p, IMSG_SCREEN_OUTPUT, "abc", 3);
+	request(&p, 6, 1);
+	memset(&rs, 0, sizeof(rs));
+	rs.offset = 9;
+	rs.cols = 40;
+	rs.rows = 5;
+	send_imsg(&p, IMSG_SCREEN_RESIZE, &rs, sizeof(rs));
+	request(&p, 9, 2);
+	send_imsg(&p, IMSG_SCREEN_OUTPUT, "defghi\033[99;99H", 15);
+	s = child_snapshot(&p, 1);
+	has(s, "\033[1;1Habcdef\033[0m");
+	assert_null(strstr(s, "ghi"));
+	free(s);
+	s = child_snapshot(&p, 2);
+	has(s, "abcdefghi");
+	free(s);
+	/* The resize came at 9: the cursor sent past the end stops at 5x40. */
+	request(&p, 18, 3);
+	s = child_snapshot(&p, 3);
+	has(s, "\033[5;40H");
+	free(s);
+
+	/* Start over at 100: what was before is gone. */
+	off = 100;
+	send_imsg(&p, IMSG_SCREEN_RESET, &off, sizeof(off));
+	send_imsg(&p, IMSG_SCREEN_OUTPUT, "new", 3);
+	request(&p, 103, 4);
+	s = child_snapshot(&p, 4);
+	has(s, "\033[1;1Hnew");
+	assert_null(strstr(s, "abc"));
+	free(s);
+	proc_close(&p);
+	assert_int_equal(proc_reap(p.pid, TIMEOUT_MS, NULL), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_colours),
+		cmocka_unit_test(test_no_queries),
+		cmocka_unit_test(test_alternate),
+		cmocka_unit_test(test_modes),
+		cmocka_unit_test(test_libvterm_faults),
+		cmocka_unit_test(test_child_order),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	log_init(1, LOG_DAEMON);
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
