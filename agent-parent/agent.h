@@ -29,7 +29,7 @@
  * The extensions this agent announces in agentcaps (CAPB_* bits of wire.h)
  * to a host that announced "agentcaps" (capsem-protocol(7) "EXTENSIONS").
  */
-#define AGENT_CAPS		0U
+#define AGENT_CAPS		CAPB_EXECIO
 
 struct agent_conf {
 	struct transport	 transport;

@@ -112,6 +112,29 @@ static const struct wire_field f_agentcaps[] = {
 	    offsetof(struct msg, u.agentcaps.ncaps),
 	    offsetof(struct msg, u.agentcaps.has_caps) },
 };
+static const struct wire_field f_execio[] = {
+	F("id", WF_U64, execio.id),
+	F("command", WF_STR, execio.command),
+	FA("env", WF_STRS, execio.env, execio.nenv),
+	F("cwd", WF_STR, execio.cwd),
+	F("cols", WF_U16, execio.cols),
+	F("rows", WF_U16, execio.rows),
+	F("timeout", WF_U32, execio.timeout),
+};
+static const struct wire_field f_execinput[] = {
+	F("data", WF_BIN, execinput.data),
+};
+static const struct wire_field f_execsignal[] = {
+	F("signal", WF_I32, execsignal.signal),
+};
+/* execoutwindow and execinwindow share one layout. */
+static const struct wire_field f_execwindow[] = {
+	F("bytes", WF_U32, execwindow.bytes),
+};
+static const struct wire_field f_execoutput[] = {
+	F("stream", WF_U16, execoutput.stream),
+	F("data", WF_BIN, execoutput.data),
+};
 static const struct wire_field f_audit[] = {
 	FAR("timestamp_us", WF_U64, timestamp_us),
 	FAR("pid", WF_U32, pid),
@@ -170,6 +193,14 @@ static const struct wire_desc msgs[MSG_NTYPES] = {
 	M0(MSG_SNAPSHOTREADY, "snapshotready", WIRE_G2H),
 	M(MSG_SHELLEXITED, "shellexited", WIRE_G2H, 1, f_shellexited),
 	M(MSG_AGENTCAPS, "agentcaps", WIRE_G2H, 0, f_agentcaps),
+	M(MSG_EXECIO, "execio", WIRE_H2G, 1, f_execio),
+	M(MSG_EXECINPUT, "execinput", WIRE_H2G, 0, f_execinput),
+	M0(MSG_EXECINPUTEND, "execinputend", WIRE_H2G),
+	M(MSG_EXECSIGNAL, "execsignal", WIRE_H2G, 0, f_execsignal),
+	M(MSG_EXECRESIZE, "execresize", WIRE_H2G, 0, f_resize),
+	M(MSG_EXECOUTWINDOW, "execoutwindow", WIRE_H2G, 0, f_execwindow),
+	M(MSG_EXECOUTPUT, "execoutput", WIRE_G2H, 0, f_execoutput),
+	M(MSG_EXECINWINDOW, "execinwindow", WIRE_G2H, 0, f_execwindow),
 };
 
 /* Every capability name this code knows, by bit (not const: cap_names
@@ -180,6 +211,7 @@ static struct {
 } captab[] = {
 	{ CAP_SHELLEXITED, CAPB_SHELLEXITED },
 	{ CAP_AGENTCAPS, CAPB_AGENTCAPS },
+	{ CAP_EXECIO, CAPB_EXECIO },
 };
 
 uint32_t
@@ -332,6 +364,8 @@ msg_ack_id(const struct msg *m)
 	switch (m->type) {
 	case MSG_EXEC:
 		return (m->u.exec.id);
+	case MSG_EXECIO:
+		return (m->u.execio.id);
 	case MSG_FILEWRITE:
 		return (m->u.filewrite.id);
 	case MSG_FILEREAD:
@@ -415,6 +449,7 @@ wire_fields_free(void *base, const struct wire_desc *d)
 			wstr_free(WF_PTR(base, f->off, struct wire_str));
 			break;
 		case WF_BYTES:
+		case WF_BIN:
 			wb = WF_PTR(base, f->off, struct wire_bytes);
 			free(wb->p);
 			wb->p = NULL;
@@ -430,6 +465,7 @@ wire_fields_free(void *base, const struct wire_desc *d)
 			*WF_PTR(base, f->aux, size_t) = 0;
 			break;
 		case WF_CAPS:
+		case WF_STRS:
 			caps = *WF_PTR(base, f->off, struct wire_str *);
 			n = *WF_PTR(base, f->aux, size_t);
 			for (k = 0; k < n; k++)
@@ -437,7 +473,8 @@ wire_fields_free(void *base, const struct wire_desc *d)
 			free(caps);
 			*WF_PTR(base, f->off, struct wire_str *) = NULL;
 			*WF_PTR(base, f->aux, size_t) = 0;
-			*WF_PTR(base, f->aux2, int) = 0;
+			if (f->type == WF_CAPS)
+				*WF_PTR(base, f->aux2, int) = 0;
 			break;
 		default:
 			break;
@@ -598,6 +635,18 @@ enc_field(struct enc *e, const char *path, const void *base,
 		for (i = 0; i < wb->len && rc == 0; i++)
 			rc = msgpack_pack_uint8(&e->pk, wb->p[i]);
 		return (rc ? -1 : 0);
+	case WF_BIN:
+		wb = WF_CPTR(base, f->off, struct wire_bytes);
+		if (wb->p == NULL && wb->len != 0)
+			return (enc_error(e, WERR_MISSING,
+			    "%s: NULL data of length %zu", path, wb->len));
+		if (wb->len > FRAME_MAX)
+			return (enc_error(e, WERR_TOOBIG,
+			    "%s: %zu bytes cannot fit a frame", path, wb->len));
+		if (msgpack_pack_bin(&e->pk, wb->len) ||
+		    msgpack_pack_bin_body(&e->pk, wb->p, wb->len))
+			return (-1);
+		return (0);
 	case WF_STAGES:
 		st = *WF_CPTR(base, f->off, struct boot_stage *);
 		n = *WF_CPTR(base, f->aux, size_t);
@@ -610,6 +659,7 @@ enc_field(struct enc *e, const char *path, const void *base,
 		}
 		return (0);
 	case WF_CAPS:
+	case WF_STRS:
 		caps = *WF_CPTR(base, f->off, struct wire_str *);
 		n = *WF_CPTR(base, f->aux, size_t);
 		if (msgpack_pack_array(&e->pk, n))
@@ -916,8 +966,11 @@ dec_field(struct mpack_reader *r, const char *path, void *base,
 		return (dec_str(r, path, WF_PTR(base, f->off,
 		    struct wire_str)));
 	case WF_BYTES:
+	case WF_BIN:
 		return (dec_bytes(r, path, WF_PTR(base, f->off,
 		    struct wire_bytes)));
+	case WF_STRS:
+		return (dec_array(r, path, base, f));
 	case WF_CAPS:
 		if (mpack_try_nil(r))
 			return (0);
