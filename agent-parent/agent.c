@@ -748,6 +748,9 @@ control_imsg(struct proc *p, struct imsg *imsg)
 	case IMSG_CTL_EXEC:
 		control_exec(p, imsg);
 		break;
+	case IMSG_CTL_EXECIO:
+		control_exec(p, imsg);
+		break;
 	case IMSG_CTL_PING:
 		if (proc_imsg_exact(p, imsg, &v, sizeof(v)) == 0 && v > 0)
 			clock_set(v);
@@ -836,9 +839,12 @@ control_exec(struct proc *p, struct imsg *imsg)
 	}
 	if ((buf = malloc(len)) == NULL)
 		return;
-	if (imsg_get_data(imsg, buf, len) == 0) {
+	if (imsg_get_data(imsg, buf, len) == 0 &&
+	    (sess.phase == PH_RUN || sess.phase == PH_BOOT)) {
 		memcpy(&ex, buf, sizeof(ex));
-		if (sess.phase == PH_RUN || sess.phase == PH_BOOT)
+		if (imsg_get_type(imsg) == IMSG_CTL_EXECIO)
+			exec_request_io(buf, len);
+		else
 			exec_request(ex.id, (char *)buf + sizeof(ex),
 			    len - sizeof(ex));
 	}

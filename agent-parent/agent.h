@@ -102,6 +102,7 @@ int	 user_drop(const char *);
 
 /* exec.c */
 void	 exec_request(uint64_t, const char *, size_t);
+void	 exec_request_io(const void *, size_t);
 int	 exec_reaped(pid_t, int);
 void	 exec_hangup(void);
 void	 exec_wait(void);

@@ -275,8 +275,10 @@ hctl_forward(const struct msg *m)
 		log_debug("control: %s dropped", msg_type_name(m->type));
 		break;
 	case MSG_EXECSTARTED:
-		log_warnx("control: execstarted is only valid on port %d; "
-		    "dropped", PORT_EXEC);
+	case MSG_EXECOUTPUT:
+	case MSG_EXECINWINDOW:
+		log_warnx("control: %s is only valid on port %d; dropped",
+		    msg_type_name(m->type), PORT_EXEC);
 		break;
 	case MSG_SHUTDOWNREQUEST:
 	case MSG_SUSPENDREQUEST:

@@ -57,6 +57,7 @@ enum imsg_type {
 	IMSG_CTL_SNAPSHOT = 54,
 	IMSG_CTL_UNFREEZE = 55,
 	IMSG_CTL_SENT = 56,	/* control -> parent: frames flushed */
+	IMSG_CTL_EXECIO = 60,	/* struct imsg_execio + command + cwd + env */
 
 	/* guest: agent parent <-> agent-audit (80-99) */
 	IMSG_AUDIT_SOCKET = 80,	/* fd: the audit socket */
@@ -88,6 +89,12 @@ enum imsg_type {
 	IMSG_HOST_LIFECYCLE = 132, /* stream: int32_t MSG_SHUTDOWNREQUEST or
 				   MSG_SUSPENDREQUEST (enum msg_type) */
 	IMSG_HOST_AUDITED = 133, /* stream: uint64_t records written so far */
+	IMSG_HOST_EXECSTDERR = 140, /* stream: execio stderr bytes */
+	IMSG_HOST_EXECINWINDOW = 141, /* stream: uint32_t execinwindow bytes */
+	IMSG_HOST_EXECFRAMED = 142, /* parent -> stream: int32_t, after
+				   execstarted: 1 execio frames, 0 raw */
+	IMSG_HOST_EXECSEND = 143, /* parent -> stream: one encoded h2g frame
+				   for the exec connection */
 
 	/* capsem-shell <-> capsem-hostd, over attach.sock (200-249) */
 	IMSG_ATTACH_HELLO = 200, /* client: struct attach_hello, first */
@@ -105,6 +112,15 @@ enum imsg_type {
 	IMSG_ATTACH_NOTICE = 211, /* hostd: a line for the user (NUL-ended):
 				   why the session is ending, or waiting */
 	IMSG_ATTACH_CONNECTED = 212, /* hostd: the guest has booted */
+	IMSG_ATTACH_EXECIO = 213, /* client: struct attach_execio + command +
+				   cwd + env (exec mode, instead of EXEC) */
+	IMSG_ATTACH_STDIN = 214, /* client: 1..ATTACH_CHUNK bytes of stdin,
+				   within the window hostd gave */
+	IMSG_ATTACH_STDINEND = 215, /* client: the end of its stdin */
+	IMSG_ATTACH_SIGNAL = 216, /* client: int32_t signal for the command */
+	IMSG_ATTACH_STDERR = 217, /* hostd: the command's stderr bytes */
+	IMSG_ATTACH_STDINWINDOW = 218, /* hostd: uint32_t more stdin bytes
+				   the client may send */
 };
 
 /* Why a child stopped (IMSG_CHILD_DONE). */
@@ -154,6 +170,21 @@ struct imsg_resize {
 /* IMSG_CTL_EXEC: followed by the command bytes (no NUL; len = rest). */
 struct imsg_exec {
 	uint64_t	id;
+};
+
+/*
+ * IMSG_CTL_EXECIO: followed by cmdlen bytes of command, cwdlen of cwd (no
+ * NUL), then nenv entries, each a uint32_t length and that many bytes.
+ */
+struct imsg_execio {
+	uint64_t	id;
+	uint32_t	timeout;	/* seconds, 0: none */
+	uint16_t	cols;		/* 0, 0: no terminal */
+	uint16_t	rows;
+	uint32_t	cmdlen;
+	uint32_t	cwdlen;
+	uint32_t	nenv;
+	uint32_t	pad;
 };
 
 /*
@@ -208,6 +239,27 @@ enum attach_mode {
 };
 
 #define ATTACH_REPLAY		0x1	/* hello flag: send recent output first */
+
+/*
+ * IMSG_ATTACH_EXECIO: an exec with the options of execio
+ * (capsem-protocol(7)), followed by cmdlen bytes of command, cwdlen of cwd
+ * and envlen of KEY=VALUE entries, each ended by a NUL.  hostd sends
+ * execio to an agent that supports it; to another it sends exec when
+ * nothing but EXECIO_STDIN_IGNORABLE is asked, and refuses the rest.
+ */
+#define EXECIO_STDIN		0x1	/* the client has input to pass */
+#define EXECIO_FORCE_TTY	0x2	/* -tt */
+struct attach_execio {
+	uint32_t	flags;		/* EXECIO_* */
+	uint32_t	timeout;	/* seconds, 0: none */
+	uint16_t	cols;		/* 0, 0: no terminal */
+	uint16_t	rows;
+	uint32_t	cmdlen;
+	uint32_t	cwdlen;
+	uint32_t	envlen;
+	uint32_t	nenv;
+	uint32_t	pad;
+};
 
 struct attach_hello {
 	uint32_t	version;	/* ATTACH_VERSION */
