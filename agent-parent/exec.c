@@ -63,6 +63,7 @@
 #define IO_GRANT_MIN	(32 * 1024)	/* input written before granting it */
 #define IO_READ		65536		/* socket bytes read at once */
 #define IO_TIMEOUT_STATUS 124		/* as timeout(1) */
+#define IO_LINGER_MS	2000		/* for the host's end of the connection */
 
 /* What an execio asks for beyond the command (IMSG_CTL_EXECIO). */
 struct exec_opts {
@@ -150,6 +151,7 @@ static int		 io_out_waiting(int);
 static void		 io_send(const struct msg *);
 static void		 io_lost(const char *);
 static void		 io_finish(void);
+static void		 io_linger(void);
 static void		 io_timeout(void *);
 static void		 runner_signal(int, void *);
 static void		 runner_command_done(int);
@@ -814,6 +816,34 @@ io_out_waiting(int i)
 	return (n > 0);
 }
 
+/*
+ * Our side of the connection ends; the host reads what is in flight and
+ * closes its side.  Closing at once could throw away output still queued
+ * (a transport may reset a connection closed with unread input), so wait
+ * for the host's end, IO_LINGER_MS at most, discarding what it still sends.
+ */
+static void
+io_linger(void)
+{
+	struct pollfd	 pfd;
+	int64_t		 end = now_ms() + IO_LINGER_MS, left;
+	char		 sink[EXEC_SINK];
+	ssize_t		 n;
+
+	(void)shutdown(run.sock, SHUT_WR);
+	pfd.fd = run.sock;
+	pfd.events = POLLIN;
+	while ((left = end - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		n = read(run.sock, sink, sizeof(sink));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+}
+
 /* The end: the connection closes, then the parent gets the status. */
 static void
 io_finish(void)
@@ -825,7 +855,7 @@ io_finish(void)
 	if (run.sock != -1) {
 		ev_del(run.sockev);
 		run.sockev = NULL;
-		(void)shutdown(run.sock, SHUT_RDWR);
+		io_linger();
 		close(run.sock);
 		run.sock = -1;
 	}

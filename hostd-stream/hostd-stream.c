@@ -58,6 +58,7 @@ static int			 exec_mode = -1; /* -1 until the parent says,
 static uint8_t			 held[CHUNK_MAX]; /* read after execstarted */
 static size_t			 nheld;
 static struct outbuf		 out;		/* execio frames for the guest */
+static int			 wdead;		/* the guest stopped reading */
 static uint64_t			 frames_in;
 static uint64_t			 audited;	/* records written */
 
@@ -71,6 +72,7 @@ static int	 stream_lifecycle(const uint8_t *, size_t, void *);
 static int	 stream_execio(const uint8_t *, size_t, void *);
 static void	 stream_exec_bytes(const uint8_t *, size_t);
 static void	 stream_prepare(void *);
+static void	 stream_flush(void);
 static void	 stream_send(uint32_t, const void *, size_t);
 
 int
@@ -133,9 +135,7 @@ stream_imsgs(void)
 			if (imsg_get_data(&imsg, p, len) == -1)
 				fatal("stream: imsg_get_data");
 			outbuf_commit(&out, len);
-			if (sock != -1 && outbuf_flush(&out, sock) == -1)
-				child_lost(&stream, CHILD_IOERR, errno,
-				    "exec: write");
+			stream_flush();
 			break;
 		case IMSG_HOST_AUDITLOG:
 			if ((fd = imsg_get_fd(&imsg)) == -1)
@@ -210,10 +210,32 @@ stream_prepare(void *arg)
 static void
 stream_sock_ready(int fd, short revents, void *arg)
 {
-	if ((revents & POLLOUT) && outbuf_flush(&out, sock) == -1)
-		child_lost(&stream, CHILD_IOERR, errno, "exec: write");
+	if (revents & POLLOUT)
+		stream_flush();
 	if (revents & (POLLIN | POLLHUP | POLLERR))
 		stream_read();
+}
+
+/*
+ * Frames for the guest.  A guest that has ended the exec shuts its side
+ * down once its output is sent: a write then fails, and what it sent is
+ * still read to its end.
+ */
+static void
+stream_flush(void)
+{
+	struct wbuf	*wb;
+
+	if (sock == -1 || outbuf_pending(&out) == 0)
+		return;
+	if (!wdead && outbuf_flush(&out, sock) != -1)
+		return;
+	if (!wdead)
+		log_debug("exec: the guest reads no more: %s",
+		    strerror(errno));
+	wdead = 1;
+	wb = outbuf_wbuf(&out);
+	wbuf_reset(wb);
 }
 
 static void

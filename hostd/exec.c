@@ -190,7 +190,7 @@ exec_encode(struct hexec *x, const char **why)
 
 	memset(&m, 0, sizeof(m));
 	if (!(sess.agent_caps & CAPB_EXECIO)) {
-		if (x->ax.flags & EXECIO_STDIN)
+		if (x->ax.flags & EXECIO_STDIN_DATA)
 			*why = "this guest agent cannot pass stdin to exec "
 			    "(give it </dev/null)";
 		else if (x->ax.nenv > 0)

@@ -245,10 +245,13 @@ enum attach_mode {
  * (capsem-protocol(7)), followed by cmdlen bytes of command, cwdlen of cwd
  * and envlen of KEY=VALUE entries, each ended by a NUL.  hostd sends
  * execio to an agent that supports it; to another it sends exec when
- * nothing but EXECIO_STDIN_IGNORABLE is asked, and refuses the rest.
+ * only the command is asked (EXECIO_STDIN alone: input from a terminal
+ * is then not passed, as before), and refuses the rest with the reason.
  */
 #define EXECIO_STDIN		0x1	/* the client has input to pass */
 #define EXECIO_FORCE_TTY	0x2	/* -tt */
+#define EXECIO_STDIN_DATA	0x4	/* stdin is a pipe or a file: refuse
+					   rather than lose it */
 struct attach_execio {
 	uint32_t	flags;		/* EXECIO_* */
 	uint32_t	timeout;	/* seconds, 0: none */
