@@ -193,14 +193,14 @@ exec_encode(struct hexec *x, const char **why)
 		if (x->ax.flags & EXECIO_STDIN_DATA)
 			*why = "this guest agent cannot pass stdin to exec "
 			    "(give it </dev/null)";
+		else if (x->ax.cols != 0)
+			*why = "this guest agent cannot give exec a terminal "
+			    "(-t)";
 		else if (x->ax.nenv > 0)
 			*why = "this guest agent cannot pass -e to exec";
 		else if (x->ax.cwdlen > 0)
 			*why = "this guest agent cannot run exec in another "
 			    "directory (--cwd)";
-		else if (x->ax.cols != 0)
-			*why = "this guest agent cannot give exec a terminal "
-			    "(-t)";
 		else if (x->ax.timeout != 0)
 			*why = "this guest agent cannot time exec out "
 			    "(--timeout)";
