@@ -25,10 +25,10 @@ PROMPT='@bench@ '
 
 if [ "$QUICK" = 1 ]; then
 	TPUT_N=1; TPUT_MIB=32; ECHO_N=200; START_N=5; RECON_N=3
-	IDLE_S=3; CODEC_N=500
+	IDLE_S=3; CODEC_N=500; EXEC_N=10
 else
 	TPUT_N=5; TPUT_MIB=256; ECHO_N=2000; START_N=50; RECON_N=20
-	IDLE_S=10; CODEC_N=5000
+	IDLE_S=10; CODEC_N=5000; EXEC_N=100
 fi
 
 die() {
@@ -155,6 +155,39 @@ run_path capsem reconnect -n "$RECON_N"
 run_path ssh idle -n "$IDLE_S" -r "$SSHD"
 run_path capsem idle -n "$IDLE_S"
 
+# --- exec: `true` round trip, ssh host true against capsem-shell exec -------
+
+# exec_p50 OUT CMD...: the median wall time of EXEC_N runs of CMD, in ms
+# (as "exec_true_p50_ms N" in $W/OUT.exec.out); none if a run fails or
+# takes over 10 s.
+exec_p50() {
+	eo=$1
+	shift
+	: >"$W/$eo.exec.samples"
+	: >"$W/$eo.exec.out"
+	i=0
+	while [ $i -lt "$EXEC_N" ]; do
+		t0=$(date +%s%N)
+		if ! timeout 10 "$@" </dev/null >/dev/null \
+		    2>>"$W/$eo.exec.err"; then
+			echo "bench: $eo exec true failed" >&2
+			return
+		fi
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000)) >>"$W/$eo.exec.samples"
+		i=$((i + 1))
+	done
+	sort -n "$W/$eo.exec.samples" | awk '{ v[NR] = $1 }
+	    END { printf "exec_true_p50_ms %.2f\n", v[int((NR + 1) / 2)] / 1000 }' \
+	    >"$W/$eo.exec.out"
+}
+echo "bench: exec true" >&2
+exec_p50 ssh $(echo "$SSH" | sed 's/ -tt / -T /') true
+"$TOP/$B/bin/capsem-shell" new -d -S "$W/xs" --local --shell "$SHELLCMD" \
+    2>"$W/capsem.exec.err" || echo "bench: capsem-shell new failed" >&2
+exec_p50 capsem "$TOP/$B/bin/capsem-shell" exec -S "$W/xs" -- true
+"$TOP/$B/bin/capsem-shell" shutdown -S "$W/xs" >/dev/null 2>&1
+
 # --- codec: instructions per frame under callgrind ---------------------------
 
 codec() {	# MESSAGE enc|dec: instructions per frame
@@ -184,6 +217,8 @@ CSV=$TOP/$B/bench-results.csv
 	row start_p50 ms start_p50_ms start
 	printf 'reconnect_p50,ms,,,%s\n' \
 	    "$(val capsem reconnect reconnect_p50_ms)"
+	printf 'exec_true_p50,ms,,%s,%s\n' "$(val ssh exec exec_true_p50_ms)" \
+	    "$(val capsem exec exec_true_p50_ms)"
 	printf 'rss_idle,KiB,,%s,%s\n' "$(val ssh idle rss_idle_kib)" \
 	    "$(val capsem idle rss_idle_kib)"
 	printf 'wakeups_idle,per s,,%s,%s\n' \
@@ -218,6 +253,8 @@ MD=$TOP/$B/bench.md
 	echo "Counts: throughput median of $TPUT_N cats of $TPUT_MIB MiB," \
 	    "echo $ECHO_N round trips, start and exit medians of $START_N" \
 	    "sessions, reconnect median of $RECON_N, idle over $IDLE_S s," \
+	    "exec true median of $EXEC_N (ssh -T host true, capsem-shell" \
+	    "exec -S on a running session)," \
 	    "codec over $CODEC_N frames (encode, decode each)."
 	echo
 	WAKE_MAX=$(val capsem idle wakeups_idle_max_per_proc) \
