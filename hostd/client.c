@@ -827,14 +827,18 @@ clients_notice(const char *line)
 			    strlen(line) + 1);
 }
 
-/* The guest booted for the first time: clients stop saying "waiting". */
+/*
+ * The guest booted for the first time: clients stop saying "waiting", and
+ * an exec client's Ctrl-C now goes to its command.
+ */
 void
 clients_connected(void)
 {
 	struct client	*c;
 
 	TAILQ_FOREACH(c, &clients, entry)
-		if (!c->dead && !c->ending && c->mode == ATTACH_TERMINAL)
+		if (!c->dead && !c->ending && (c->mode == ATTACH_TERMINAL ||
+		    c->mode == ATTACH_EXEC))
 			client_send(c, IMSG_ATTACH_CONNECTED, NULL, 0);
 }
 
