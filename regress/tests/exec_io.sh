@@ -47,8 +47,12 @@ X -- 'echo a; sleep 0.2; echo b >&2; sleep 0.2; echo c' >oe.txt 2>&1 ||
 out=$(X -e FOO=bar -e 'SP=a b' -- 'echo "$FOO|$SP|$CAPSEM_TESTTAG"') ||
     fail "-e: exit $?"
 [ "$out" = "bar|a b|$TESTDIR" ] || fail "-e gave '$out'"
-out=$(MYSECRET=agent-env X -- 'echo "[$MYSECRET]"')
+out=$(MYSECRET=client-env X -- 'echo "[$MYSECRET]"')
 [ "$out" = "[]" ] || fail "the command saw the client's environment: '$out'"
+# The agent was started with the test's environment (CAPSEM_TOP...): none
+# of it reaches the command.
+out=$(X -- 'echo "[${CAPSEM_TOP-}]"')
+[ "$out" = "[]" ] || fail "the command saw the agent's environment: '$out'"
 mkdir -p "$TESTDIR/ws/sub dir"
 out=$(X --cwd "sub dir" -- pwd) || fail "--cwd: exit $?"
 [ "$out" = "$TESTDIR/ws/sub dir" ] || fail "--cwd 'sub dir' gave '$out'"

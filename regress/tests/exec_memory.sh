@@ -6,7 +6,8 @@
 # grow past its resident size before the transfer by more than
 # GROW_MAX_KB.  A reader that stops reading stops the command: with the
 # client's stdout not read for 2 s, the command is still running and
-# memory stays bounded, then everything arrives.
+# memory stays bounded, then everything arrives.  A command that never
+# reads its stdin, fed from /dev/zero, holds nobody's memory either.
 . "$CAPSEM_TOP/regress/lib.sh"
 . "$CAPSEM_TOP/regress/hostlib.sh"
 
@@ -102,6 +103,18 @@ kill "$SP"
 [ -e stall.done ] || fail "the command did not finish once read"
 [ "$(cat stall.n)" -ge 0 ] 2>/dev/null || fail "stalled reader: no count"
 check_mem stall.samples "a reader that stops for 2 s"
+
+# 4. A command that never reads its stdin, fed without end: the client
+# reads no more than the guest grants.
+sample >before.txt
+sampler never.samples &
+SP=$!
+WATCHDOGS="$WATCHDOGS $SP"
+out=$(capsem-shell exec -S "$S" -- 'sleep 2; echo done' </dev/zero) ||
+    fail "a command not reading /dev/zero: exit $?"
+kill "$SP"
+[ "$out" = done ] || fail "a command not reading /dev/zero printed '$out'"
+check_mem never.samples "a command that never reads stdin"
 
 shutdown_session "$S"
 no_leftovers
