@@ -4,8 +4,10 @@
  * imsg after the sandbox is in place), decodes each host frame strictly and
  * turns it into one typed imsg for the parent.  It acts on nothing itself
  * but two things that need no privilege: it answers `ack` to an ackable
- * message before forwarding it, and answers `ping` with `pong` (plus an
- * unsolicited pong every 3 s).  Everything else the guest says is encoded by
+ * message before forwarding it (but exec and execio, which the parent acks
+ * once it holds them, so that a connection lost in between does not lose
+ * the request), and answers `ping` with `pong` (plus an unsolicited pong
+ * every 3 s).  Everything else the guest says is encoded by
  * the parent and written here verbatim (IMSG_CTL_SEND).
  *
  * Input from the host: untrusted.  A frame that does not decode costs that
@@ -170,7 +172,8 @@ ctl_frame(const uint8_t *body, size_t len, void *arg)
 		return (0);
 	}
 	log_debug("control: host sent %s", msg_type_name(m.type));
-	if (msg_is_ackable(m.type) &&
+	if (msg_is_ackable(m.type) && m.type != MSG_EXEC &&
+	    m.type != MSG_EXECIO &&
 	    !(m.type == MSG_FILEWRITE && m.u.filewrite.id == 0 && !boot_done)) {
 		memset(&reply, 0, sizeof(reply));
 		reply.type = MSG_ACK;

@@ -830,6 +830,7 @@ static void
 control_exec(struct proc *p, struct imsg *imsg)
 {
 	struct imsg_exec	 ex;
+	struct msg		 ack;
 	size_t			 len = imsg_get_len(imsg);
 	uint8_t			*buf;
 
@@ -842,6 +843,14 @@ control_exec(struct proc *p, struct imsg *imsg)
 	if (imsg_get_data(imsg, buf, len) == 0 &&
 	    (sess.phase == PH_RUN || sess.phase == PH_BOOT)) {
 		memcpy(&ex, buf, sizeof(ex));
+		/*
+		 * Acked here, not by the control child: once acked the host
+		 * never sends it again, so it must be ours first.
+		 */
+		memset(&ack, 0, sizeof(ack));
+		ack.type = MSG_ACK;
+		ack.u.ack.id = ex.id;
+		(void)agent_send(&ack);
 		if (imsg_get_type(imsg) == IMSG_CTL_EXECIO)
 			exec_request_io(buf, len);
 		else
