@@ -1337,6 +1337,9 @@ main(int argc, char *argv[])
 		c.ax.timeout = timeout;
 		/* A new session has them already: its shell's and ours. */
 		if (dir != NULL) {
+			if (so.nenv >= EXECIO_ENV_MAX)
+				die("exec: at most %d -e are allowed",
+				    EXECIO_ENV_MAX - 1);
 			c.exec_env = so.env;
 			c.exec_nenv = so.nenv;
 		}
