@@ -11,6 +11,16 @@
  * too: while the host reads slowly the log is simply not read.
  *
  * Restart without loss or resend: the parent keeps the last IMSG_AUDIT_POS,
+ * which says where to resume after the last record the host has read, not
+ * merely the last one written to the socket (records in the socket's
+ * buffers when the connection drops are lost with it): every record's
+ * position is kept as a mark at its end in the byte stream, and a mark is
+ * confirmed once the socket's unread bytes (SIOCOUTQ, an upper bound on a
+ * unix socket) no longer reach it.
+ * Where the kernel cannot say (SIOCOUTQ unsupported), written counts as
+ * read.  Confirmation lags by at most CONFIRM_MS while bytes are unread;
+ * a restart in that lag sends those records again, never skips one.
+ * The parent keeps the last IMSG_AUDIT_POS,
  * the offset of the last line boundary where no event was open
  * ("quiescent") and the id of the last record sent since.  The parser,
  * fed the same lines from a quiescent point, completes the same events in
@@ -26,8 +36,10 @@
  * stdout, for tests and debugging.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <linux/sockios.h>
 
 #include <err.h>
 #include <errno.h>
@@ -54,6 +66,9 @@
 #define POLL_MAX_MS	2000		/* idle; also REOPEN */
 #define IDLE_FLUSH_MS	2000		/* a log idle this long ends the
 					   events still open */
+#define MARKS_MAX	4096		/* records in flight, unconfirmed */
+#define MARKS_ROOM	256		/* a log chunk's records, at most */
+#define CONFIRM_MS	100		/* look at SIOCOUTQ while unread */
 
 struct triple {
 	uint64_t	 sec;
@@ -80,6 +95,20 @@ static int		 had_log;	/* skipping is for our first log only */
 static struct wbuf	 out;		/* frames for the host */
 static size_t		 out_off;
 static struct ev_timer	 tick;		/* the next look at the log */
+
+/* Each record's resume position, at its end in the stream (see above). */
+static struct mark {
+	uint64_t		 end;	/* bytes encoded up to its end */
+	struct imsg_audit_pos	 pos;
+}			 marks[MARKS_MAX];
+static size_t		 mark_head, nmarks;
+static uint64_t		 encoded;	/* bytes put in out, in all */
+static uint64_t		 written;	/* bytes the socket took, in all */
+static int		 outq_ok = 1;	/* SIOCOUTQ works on this socket */
+static int		 peer_gone;	/* hangup seen: SIOCOUTQ means nothing */
+static struct imsg_audit_pos confirmed;	/* read by the host */
+static int		 confirmed_valid;
+static struct ev_timer	 confirm_timer;
 static int64_t		 t_data, t_reopen;
 static int		 interval = POLL_MIN_MS;
 static int		 junk_logged;	/* bytes from the host: said once */
@@ -98,6 +127,10 @@ static void	 audit_feed(const char *, size_t);
 static void	 audit_emit(const struct audit_record *, void *);
 static int	 audit_flush_out(void);
 static void	 audit_report(void);
+static void	 audit_pos_now(struct imsg_audit_pos *);
+static void	 mark_push(void);
+static void	 audit_confirm(void);
+static void	 confirm_fired(void *);
 static __dead void audit_lost(int, int, const char *);
 static int	 parse_id(const struct wire_str *, struct triple *);
 static int	 triple_eq(const struct triple *, const struct triple *);
@@ -125,6 +158,7 @@ main(int argc, char *argv[])
 	wbuf_init(&out);
 	child_ev_init(&au, audit_imsgs);
 	ev_timer_init(&tick, audit_tick, NULL);
+	ev_timer_init(&confirm_timer, confirm_fired, NULL);
 	ev_prepare(audit_events, NULL);
 	ev_run();
 }
@@ -161,8 +195,7 @@ audit_imsgs(void)
 			imsg_free(&imsg);
 			if (sock != -1)
 				(void)audit_flush_out();
-			if (out.len == out_off)
-				audit_report();
+			audit_report();
 			log_stats();
 			child_done(&au, CHILD_STOPPED, 0, "audit stopped");
 			exit(0);
@@ -197,9 +230,17 @@ audit_socket(int fd)
 static void
 audit_events(void *arg)
 {
-	if (out.len == out_off)
-		audit_report();
+	audit_report();
 	ev_set(sock_ev, POLLIN | (out.len > out_off ? POLLOUT : 0));
+	/* Unread bytes: look again soon, whether or not anything happens. */
+	if (nmarks > 0 && !peer_gone && !ev_timer_armed(&confirm_timer))
+		ev_timer_in(&confirm_timer, CONFIRM_MS);
+}
+
+static void
+confirm_fired(void *arg)
+{
+	/* audit_events, before the next poll, does the work. */
 }
 
 static void
@@ -283,6 +324,7 @@ audit_take_log(int fd, const struct imsg_audit_pos *pos)
 		    skip_to.serial != 0;	/* all 0: none sent */
 	}
 	had_log = 1;
+	mark_push();
 	interval = POLL_MIN_MS;
 	t_data = now_ms();
 	ev_timer_at(&tick, t_data);
@@ -367,7 +409,8 @@ audit_read(int *eof)
 		partial = 0;
 		audit_quiet();
 	}
-	while (out.len - out_off <= OUT_MAX) {
+	while (out.len - out_off <= OUT_MAX &&
+	    nmarks + MARKS_ROOM <= MARKS_MAX) {
 		if ((n = pread(logfd, chunk, sizeof(chunk), offset)) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -418,6 +461,8 @@ audit_quiet(void)
 	qoff = offset;
 	memset(&sent, 0, sizeof(sent));
 	skipping = 0;
+	if (logfd != -1)
+		mark_push();
 }
 
 static void
@@ -433,6 +478,7 @@ audit_emit(const struct audit_record *r, void *arg)
 {
 	struct wire_err	 werr;
 	struct triple	 t;
+	size_t		 before;
 	int		 has_id;
 
 	has_id = parse_id(&r->audit_id, &t) == 0;
@@ -442,13 +488,16 @@ audit_emit(const struct audit_record *r, void *arg)
 			skipping = 0;
 		return;
 	}
+	before = out.len;
 	if (audit_record_encode(r, &out, &werr) == -1) {
 		log_warnx("audit: record %.*s not sent: %s",
 		    (int)r->audit_id.len, r->audit_id.s, werr.msg);
 		return;
 	}
+	encoded += out.len - before;
 	if (has_id)
 		sent = t;
+	mark_push();
 }
 
 /* Write what the socket takes; -1 with errno on a real error. */
@@ -468,6 +517,7 @@ audit_flush_out(void)
 			return (-1);
 		}
 		out_off += n;
+		written += n;
 	}
 	if (out_off == out.len) {
 		wbuf_reset(&out);
@@ -482,27 +532,104 @@ audit_flush_out(void)
 	return (0);
 }
 
-/* Everything encoded was written: tell the parent where to resume. */
+/* Where a successor would resume now: the reading state as it is. */
+static void
+audit_pos_now(struct imsg_audit_pos *pos)
+{
+	memset(pos, 0, sizeof(*pos));
+	pos->dev = dev;
+	pos->ino = ino;
+	pos->offset = qoff;
+	/* Still skipping: what our predecessor sent is the last sent. */
+	pos->last_sec = skipping ? skip_to.sec : sent.sec;
+	pos->last_msec = skipping ? skip_to.msec : sent.msec;
+	pos->last_serial = skipping ? skip_to.serial : sent.serial;
+}
+
+/*
+ * The position after everything encoded so far, as a mark at the stream's
+ * end.  A mark at the same end is replaced (a quiescent point after a
+ * record); with no room left the last one is moved forward, which only
+ * confirms later, never too early.
+ */
+static void
+mark_push(void)
+{
+	struct mark	*m;
+
+	if (nmarks > 0 && (m = &marks[(mark_head + nmarks - 1) % MARKS_MAX])
+	    ->end == encoded) {
+		audit_pos_now(&m->pos);
+		return;
+	}
+	if (nmarks == MARKS_MAX)
+		m = &marks[(mark_head + nmarks - 1) % MARKS_MAX];
+	else
+		m = &marks[(mark_head + nmarks++) % MARKS_MAX];
+	m->end = encoded;
+	audit_pos_now(&m->pos);
+}
+
+/*
+ * The host has read every byte but the socket's unread ones: each mark
+ * that ends before them is confirmed.  The count is taken before looking
+ * for a hangup, so a count taken after the host's end closed (which frees
+ * the unread bytes as if read) is never used.
+ */
+static void
+audit_confirm(void)
+{
+	struct pollfd	 pfd;
+	uint64_t	 delivered;
+	int		 unread = 0;
+
+	if (sock == -1 || peer_gone)
+		return;
+	if (outq_ok && ioctl(sock, SIOCOUTQ, &unread) == -1) {
+		log_debug("audit: SIOCOUTQ: %s: counting written as read",
+		    strerror(errno));
+		outq_ok = 0;
+		unread = 0;
+	}
+	pfd.fd = sock;
+	pfd.events = POLLRDHUP;
+	if (poll(&pfd, 1, 0) == -1 ||
+	    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
+		peer_gone = 1;
+		return;
+	}
+	/*
+	 * A unix socket counts its buffers' full size (skb truesize), more
+	 * than the bytes in them: an estimate from above, so a mark is
+	 * confirmed late (and maybe sent again after a restart), never
+	 * early.
+	 */
+	if (unread < 0)
+		unread = 0;
+	delivered = (uint64_t)unread >= written ? 0 :
+	    written - (uint64_t)unread;
+	while (nmarks > 0 && marks[mark_head].end <= delivered) {
+		confirmed = marks[mark_head].pos;
+		confirmed_valid = 1;
+		mark_head = (mark_head + 1) % MARKS_MAX;
+		nmarks--;
+	}
+}
+
+/* Tell the parent where to resume: after what the host has read. */
 static void
 audit_report(void)
 {
-	struct imsg_audit_pos	 pos;
-
-	if (logfd == -1)
+	if (logfd == -1 && nmarks == 0)
 		return;
-	memset(&pos, 0, sizeof(pos));
-	pos.dev = dev;
-	pos.ino = ino;
-	pos.offset = qoff;
-	/* Still skipping: what our predecessor sent is the last sent. */
-	pos.last_sec = skipping ? skip_to.sec : sent.sec;
-	pos.last_msec = skipping ? skip_to.msec : sent.msec;
-	pos.last_serial = skipping ? skip_to.serial : sent.serial;
-	if (memcmp(&pos, &reported, sizeof(pos)) == 0)
+	audit_confirm();
+	if (!confirmed_valid || memcmp(&confirmed, &reported,
+	    sizeof(confirmed)) == 0)
 		return;
-	if (child_send(&au, IMSG_AUDIT_POS, -1, &pos, sizeof(pos)) == -1)
+	if (child_send(&au, IMSG_AUDIT_POS, -1, &confirmed,
+	    sizeof(confirmed)) == -1)
 		exit(0);
-	reported = pos;
+	reported = confirmed;
 }
 
 /* The audit connection is over: the parser's figures, then why. */

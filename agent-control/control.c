@@ -32,6 +32,7 @@
 #include "frame.h"
 #include "log.h"
 #include "outbuf.h"
+#include "termmodes.h"
 #include "wire.h"
 
 #define PONG_INTERVAL_MS	3000
@@ -55,7 +56,9 @@ static void	 ctl_pong(void *);
 static void	 ctl_flush(void);
 static int	 ctl_frame(const uint8_t *, size_t, void *);
 static void	 ctl_forward(const struct msg *);
+static void	 ctl_forward_copy(const struct msg *);
 static void	 ctl_forward_file(uint32_t, const struct msg *);
+static void	 ctl_forward_termmodes(const struct msg *);
 static void	 ctl_forward_execio(const struct msg *);
 static void	 ctl_queue(const struct msg *);
 
@@ -272,6 +275,10 @@ ctl_forward(const struct msg *m)
 	case MSG_FILEDELETE:
 		ctl_forward_file(IMSG_CTL_FILEDELETE, m);
 		break;
+	case MSG_COPYIN:
+	case MSG_COPYOUT:
+		ctl_forward_copy(m);
+		break;
 	case MSG_SHUTDOWN:
 		imsg_compose(&ctl.ibuf, IMSG_CTL_SHUTDOWN, 0, 0, -1, NULL, 0);
 		break;
@@ -281,11 +288,30 @@ ctl_forward(const struct msg *m)
 	case MSG_UNFREEZE:
 		imsg_compose(&ctl.ibuf, IMSG_CTL_UNFREEZE, 0, 0, -1, NULL, 0);
 		break;
+	case MSG_TERMMODES:
+		ctl_forward_termmodes(m);
+		break;
 	default:
 		log_warnx("control: host sent %s, which only a guest sends; "
 		    "dropped", msg_type_name(m->type));
 		break;
 	}
+}
+
+/* termmodes (capsem-protocol(7)): only what termmodes_parse accepts. */
+static void
+ctl_forward_termmodes(const struct msg *m)
+{
+	struct termmodes	 tm;
+	char			 why[128];
+
+	if (termmodes_parse(m->u.termmodes.modes.p, m->u.termmodes.modes.len,
+	    &tm, why, sizeof(why)) == -1) {
+		log_warnx("control: termmodes dropped: %s", why);
+		return;
+	}
+	imsg_compose(&ctl.ibuf, IMSG_CTL_TERMMODES, 0, 0, -1,
+	    m->u.termmodes.modes.p, m->u.termmodes.modes.len);
 }
 
 static void
@@ -319,6 +345,35 @@ ctl_forward_file(uint32_t type, const struct msg *m)
 	if (imsg_composev(&ctl.ibuf, type, 0, 0, -1, iov, iovcnt) == -1)
 		log_warn("control: file request %llu not forwarded",
 		    (unsigned long long)f.id);
+}
+
+/* Extension "copy": the request, its path after the fixed part. */
+static void
+ctl_forward_copy(const struct msg *m)
+{
+	struct imsg_copy	 c;
+	struct iovec		 iov[2];
+	const struct wire_str	*path;
+
+	memset(&c, 0, sizeof(c));
+	if (m->type == MSG_COPYIN) {
+		c.id = m->u.copyin.id;
+		c.size = m->u.copyin.size;
+		c.mode = m->u.copyin.mode;
+		path = &m->u.copyin.path;
+	} else {
+		c.id = m->u.copyout.id;
+		path = &m->u.copyout.path;
+	}
+	c.pathlen = path->len;
+	iov[0].iov_base = &c;
+	iov[0].iov_len = sizeof(c);
+	iov[1].iov_base = path->s;
+	iov[1].iov_len = path->len;
+	if (imsg_composev(&ctl.ibuf, m->type == MSG_COPYIN ? IMSG_CTL_COPYIN :
+	    IMSG_CTL_COPYOUT, 0, 0, -1, iov, 2) == -1)
+		log_warn("control: copy request %llu not forwarded",
+		    (unsigned long long)c.id);
 }
 
 /* execio: the fixed part, command, cwd, then each env entry's length and

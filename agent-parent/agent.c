@@ -42,6 +42,7 @@
 #include "agent.h"
 #include "log.h"
 #include "sandbox.h"
+#include "termmodes.h"
 
 /* What the parent is doing; changed by phase_set() alone. */
 enum phase {
@@ -55,6 +56,7 @@ enum phase {
 #define BACKOFF_BASE_MS		100
 #define BACKOFF_MAX_MS		5000
 #define BOOT_TIMEOUT_MS		10000
+#define TERMMODES_WAIT_MS	500	/* first shell start, for termmodes */
 #define DRAIN_TIMEOUT_MS	5000
 #define ACK_TIMEOUT_MS		2000
 #define HANGUP_GRACE_MS		500
@@ -79,7 +81,10 @@ static struct proc	 ctl_proc = {
 static struct {
 	enum phase	 phase;
 	int		 first_boot_done;
+	int		 tm_wait;		/* shell held for termmodes */
 	uint32_t	 host_caps;		/* CAPB_* of the last bootconfig */
+	int		 announced;		/* agentcaps sent on this
+						   connection */
 	int		 shell_gone;		/* reaped */
 	int		 stopping;		/* SIGTERM or shutdown seen */
 	int32_t		 exit_code;
@@ -98,6 +103,7 @@ static struct {
 
 static struct ev_timer	 t_connect;	/* next connect attempt */
 static struct ev_timer	 t_boot;	/* boot sequence deadline */
+static struct ev_timer	 t_termmodes;	/* the hold for termmodes */
 static struct ev_timer	 t_drain;	/* drain deadline */
 static struct ev_timer	 t_ack;		/* ackreply deadline */
 static struct ev_timer	 t_kill;	/* SIGKILL the shell's session */
@@ -123,6 +129,9 @@ static void		 control_bootconfig(struct proc *, struct imsg *);
 static void		 agent_announce(void);
 static void		 control_exec(struct proc *, struct imsg *);
 static void		 agent_bootdone(void);
+static void		 agent_bootdone_finish(void);
+static void		 control_termmodes(struct proc *, struct imsg *);
+static void		 termmodes_due(void *);
 static void		 agent_drain(void);
 static void		 agent_drained(void);
 static __dead void	 agent_finish(void);
@@ -252,6 +261,7 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	ev_timer_init(&t_connect, connect_due, NULL);
 	ev_timer_init(&t_boot, boot_due, NULL);
+	ev_timer_init(&t_termmodes, termmodes_due, NULL);
 	ev_timer_init(&t_drain, drain_due, NULL);
 	ev_timer_init(&t_ack, ack_due, NULL);
 	ev_timer_init(&t_kill, kill_due, NULL);
@@ -359,7 +369,8 @@ agent_reap(void)
 			shell_reaped(st);
 			continue;
 		}
-		if (exec_reaped(pid, st) || audit_reaped(pid, st))
+		if (exec_reaped(pid, st) || copy_reaped(pid, st) ||
+		    audit_reaped(pid, st))
 			continue;
 		if (pid == term_proc.pid)
 			p = &term_proc;
@@ -522,6 +533,7 @@ agent_connect(void)
 	proc_compose(&ctl_proc, IMSG_CTL_SOCKET, csock, NULL, 0);
 
 	phase_set(PH_BOOT);
+	sess.announced = 0;
 	ev_timer_in(&t_boot, BOOT_TIMEOUT_MS);
 	boot_begin();
 	memset(&m, 0, sizeof(m));
@@ -570,11 +582,14 @@ agent_down(const char *why)
 	if (sess.phase == PH_CONNECT)
 		return;
 	log_info("transport down (%s): reconnecting", why);
+	copy_cancel_all("the control connection dropped");
 	agent_stop_children();
 	/* A drain or ackwait starts over: the exit is told after the boot. */
 	ev_timer_stop(&t_drain);
 	ev_timer_stop(&t_ack);
 	ev_timer_stop(&t_boot);
+	ev_timer_stop(&t_termmodes);
+	sess.tm_wait = 0;
 	phase_set(PH_CONNECT);
 	link_st.down_since = now_ms();
 	agent_schedule_connect();
@@ -769,6 +784,10 @@ control_imsg(struct proc *p, struct imsg *imsg)
 	case IMSG_CTL_FILEDELETE:
 		hostreq_file(p, imsg);
 		break;
+	case IMSG_CTL_COPYIN:
+	case IMSG_CTL_COPYOUT:
+		copy_request(p, imsg);
+		break;
 	case IMSG_CTL_SHUTDOWN:
 		agent_shutdown("host asked for shutdown");
 		break;
@@ -777,6 +796,9 @@ control_imsg(struct proc *p, struct imsg *imsg)
 		break;
 	case IMSG_CTL_UNFREEZE:
 		hostreq_unfreeze();
+		break;
+	case IMSG_CTL_TERMMODES:
+		control_termmodes(p, imsg);
 		break;
 	case IMSG_CTL_SENT:
 		break;
@@ -798,7 +820,8 @@ control_bootconfig(struct proc *p, struct imsg *imsg)
 	    (unsigned long long)bc.epoch_secs, cap_string(bc.caps));
 	if (bc.epoch_secs > 0)
 		clock_set(bc.epoch_secs);
-	if (bc.caps & CAPB_AGENTCAPS)
+	if ((bc.caps & CAPB_AGENTCAPS) && sess.phase == PH_BOOT &&
+	    !sess.announced)
 		agent_announce();
 }
 
@@ -815,9 +838,12 @@ agent_announce(void)
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_AGENTCAPS;
 	m.u.agentcaps.caps = names;
-	m.u.agentcaps.ncaps = cap_names(AGENT_CAPS, names);
+	/* Tests only (-d): behave as an agent that knows no extension. */
+	m.u.agentcaps.ncaps = conf.debug && getenv("CAPSEM_TEST_NO_AGENTCAPS")
+	    != NULL ? 0 : cap_names(AGENT_CAPS, names);
 	m.u.agentcaps.has_caps = 1;
-	(void)agent_send(&m);
+	if (agent_send(&m) == 0)
+		sess.announced = 1;
 }
 
 uint32_t
@@ -860,9 +886,74 @@ control_exec(struct proc *p, struct imsg *imsg)
 	free(buf);
 }
 
-/* bootconfigdone: start the shell (first boot), say bootready, resume. */
+/*
+ * bootconfigdone.  A host that announced "termmodes" sends them right after
+ * our agentcaps, so after bootconfigdone: the first start of the shell
+ * waits for them, bounded (capsem-protocol(7) "termmodes").
+ */
 static void
 agent_bootdone(void)
+{
+	if (!sess.first_boot_done && (AGENT_CAPS & CAPB_TERMMODES) &&
+	    (sess.host_caps & (CAPB_TERMMODES | CAPB_AGENTCAPS)) ==
+	    (CAPB_TERMMODES | CAPB_AGENTCAPS) && !shell_has_termmodes()) {
+		log_debug("holding the shell for the host's termmodes");
+		sess.tm_wait = 1;
+		ev_timer_in(&t_termmodes, TERMMODES_WAIT_MS);
+		return;
+	}
+	agent_bootdone_finish();
+}
+
+static void
+termmodes_due(void *arg)
+{
+	if (!sess.tm_wait || sess.phase != PH_BOOT)
+		return;
+	sess.tm_wait = 0;
+	log_warnx("termmodes: none from the host within %d ms of "
+	    "bootconfigdone; the shell starts with the default terminal "
+	    "modes", TERMMODES_WAIT_MS);
+	agent_bootdone_finish();
+}
+
+/* termmodes from agent-control, which checked them; so does shell.c. */
+static void
+control_termmodes(struct proc *p, struct imsg *imsg)
+{
+	uint8_t	 buf[TERMMODES_MAX];
+	size_t	 len = imsg_get_len(imsg);
+	char	 why[128];
+
+	if (len == 0 || len > sizeof(buf) || imsg_get_data(imsg, buf, len) ==
+	    -1) {
+		proc_malformed(p, imsg, "termmodes");
+		return;
+	}
+	if ((sess.host_caps & CAPB_TERMMODES) == 0) {
+		log_warnx("termmodes from a host that did not announce "
+		    "\"termmodes\": ignored");
+		return;
+	}
+	switch (shell_termmodes(buf, len, why, sizeof(why))) {
+	case -1:
+		proc_malformed(p, imsg, why);
+		return;
+	case 1:
+		log_info("termmodes: the shell runs already and keeps its "
+		    "terminal; ignored");
+		return;
+	}
+	if (sess.tm_wait && sess.phase == PH_BOOT) {
+		ev_timer_stop(&t_termmodes);
+		sess.tm_wait = 0;
+		agent_bootdone_finish();
+	}
+}
+
+/* Start the shell (first boot), say bootready, resume. */
+static void
+agent_bootdone_finish(void)
 {
 	struct msg	 m;
 
@@ -979,6 +1070,7 @@ agent_exit(int status)
 
 	agent_stop_children();
 	exec_hangup();
+	copy_cancel_all("the session ended");
 	if (shell_hangup(0) > 0) {
 		deadline = now_ms() + HANGUP_GRACE_MS;
 		memset(&pfd, 0, sizeof(pfd));

@@ -29,7 +29,7 @@
  * The extensions this agent announces in agentcaps (CAPB_* bits of wire.h)
  * to a host that announced "agentcaps" (capsem-protocol(7) "EXTENSIONS").
  */
-#define AGENT_CAPS		CAPB_EXECIO
+#define AGENT_CAPS		(CAPB_EXECIO | CAPB_COPY | CAPB_TERMMODES)
 
 struct agent_conf {
 	struct transport	 transport;
@@ -85,6 +85,12 @@ void	 hostreq_init(void);
 int	 file_imsg(struct proc *, struct imsg *, struct imsg_file *, char **,
 	    uint8_t **, size_t *);
 void	 hostreq_file(struct proc *, struct imsg *);
+int	 hostreq_wsfd(void);
+
+/* copy.c (extension "copy") */
+void	 copy_request(struct proc *, struct imsg *);
+int	 copy_reaped(pid_t, int);
+void	 copy_cancel_all(const char *);
 void	 hostreq_snapshot(void);
 void	 hostreq_unfreeze(void);
 
@@ -92,6 +98,8 @@ void	 hostreq_unfreeze(void);
 int	 shell_open_pty(void);
 int	 shell_master(void);
 int	 shell_setenv(const char *, const char *);
+int	 shell_termmodes(const uint8_t *, size_t, char *, size_t);
+int	 shell_has_termmodes(void);
 char	**shell_env(void);
 pid_t	 shell_start(void);
 pid_t	 shell_pid(void);

@@ -703,3 +703,196 @@ bootfile_write(const char *path, const void *data, size_t len,
 	    strerror(errno));
 	return (-1);
 }
+
+/*
+ * Extension "copy" (capsem-protocol(7)): the destination of a copyin.  The
+ * parent directory is opened (created as for ws_write) and the new content
+ * goes to an unnamed file in it (O_TMPFILE), or where the file system has
+ * none to a named temporary file, given to the workspace's owner and set
+ * to its mode; ws_commit later links it under a temporary name and renames
+ * it over the path, so the path holds the old file or the whole new one.
+ */
+int
+ws_copy_target(int wsfd, const char *root, const char *path,
+    uint32_t hostmode, struct ws_target *t, char *err, size_t errlen)
+{
+	const struct ws_op	*op = &op_write;
+	struct ws_path		 wp;
+	struct stat		 st;
+	const char		*why;
+	int			 e, tries;
+
+	memset(t, 0, sizeof(*t));
+	t->dfd = t->fd = -1;
+	if ((why = ws_normalize(root, path, &wp)) != NULL)
+		return (ws_reject(op, err, errlen, why));
+	if (strlen(wp.name) >= sizeof(t->name))
+		return (ws_reject(op, err, errlen, "file name too long"));
+	strlcpy(t->name, wp.name, sizeof(t->name));
+	if ((t->dfd = ws_parent(wsfd, &wp, 1)) == -1)
+		return (ws_fail(op, err, errlen, path, errno));
+	if (fstatat(t->dfd, t->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		ws_target_close(t);
+		return (ws_reject(op, err, errlen, "path is a directory"));
+	}
+	t->fd = openat(t->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	/* No O_TMPFILE here (EOPNOTSUPP; EISDIR before Linux 3.11). */
+	for (tries = 0; t->fd == -1 && (errno == EOPNOTSUPP ||
+	    errno == EISDIR || errno == EEXIST) && tries < 16; tries++) {
+		snprintf(t->tmpname, sizeof(t->tmpname), ".%.200s.capsem-%08x",
+		    t->name, arc4random());
+		t->fd = openat(t->dfd, t->tmpname, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
+	if (t->fd == -1) {
+		e = errno;
+		t->tmpname[0] = '\0';
+		ws_target_close(t);
+		return (ws_fail(op, err, errlen, path, e));
+	}
+	if (ws_give(t->fd) == -1 || fchmod(t->fd, host_mode(hostmode)) == -1) {
+		e = errno;
+		ws_target_discard(t);
+		return (ws_fail(op, err, errlen, path, e));
+	}
+	return (0);
+}
+
+/* All of it is written: put it in place (the fd stays open). */
+int
+ws_commit(struct ws_target *t, const char *path, char *err, size_t errlen)
+{
+	char	 proc[64];
+	int	 e, tries;
+
+	if (t->tmpname[0] == '\0') {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", t->fd);
+		for (tries = 0; tries < 16; tries++) {
+			snprintf(t->tmpname, sizeof(t->tmpname),
+			    ".%.200s.capsem-%08x", t->name, arc4random());
+			if (linkat(AT_FDCWD, proc, t->dfd, t->tmpname,
+			    AT_SYMLINK_FOLLOW) == 0)
+				break;
+			if (errno != EEXIST) {
+				e = errno;
+				t->tmpname[0] = '\0';
+				return (ws_fail(&op_write, err, errlen, path,
+				    e));
+			}
+		}
+	}
+	if (renameat(t->dfd, t->tmpname, t->dfd, t->name) == -1) {
+		e = errno;
+		(void)unlinkat(t->dfd, t->tmpname, 0);
+		t->tmpname[0] = '\0';
+		if (e == EISDIR)
+			return (ws_reject(&op_write, err, errlen,
+			    "path is a directory"));
+		return (ws_fail(&op_write, err, errlen, path, e));
+	}
+	t->tmpname[0] = '\0';
+	return (0);
+}
+
+/* The copy failed: nothing of it stays. */
+void
+ws_target_discard(struct ws_target *t)
+{
+	if (t->tmpname[0] != '\0' && t->dfd != -1)
+		(void)unlinkat(t->dfd, t->tmpname, 0);
+	t->tmpname[0] = '\0';
+	ws_target_close(t);
+}
+
+void
+ws_target_close(struct ws_target *t)
+{
+	if (t->fd != -1)
+		close(t->fd);
+	if (t->dfd != -1)
+		close(t->dfd);
+	t->fd = t->dfd = -1;
+}
+
+/* copyin of a directory: made with its parents; one already there is fine. */
+int
+ws_mkdir(int wsfd, const char *root, const char *path, uint32_t hostmode,
+    char *err, size_t errlen)
+{
+	const struct ws_op	*op = &op_write;
+	struct ws_path		 wp;
+	struct stat		 st;
+	const char		*why;
+	mode_t			 mode;
+	int			 dfd, fd, e;
+
+	mode = hostmode & FILEOPS_MODEMASK;
+	if (mode == 0)
+		mode = FILEOPS_DIRMODE;
+	if ((why = ws_normalize(root, path, &wp)) != NULL)
+		return (ws_reject(op, err, errlen, why));
+	if ((dfd = ws_parent(wsfd, &wp, 1)) == -1)
+		return (ws_fail(op, err, errlen, path, errno));
+	if (mkdirat(dfd, wp.name, mode) == 0) {
+		if ((fd = ws_openat2(dfd, wp.name, O_PATH | O_DIRECTORY,
+		    0)) == -1 || ws_give(fd) == -1 ||
+		    fchmodat(dfd, wp.name, mode, 0) == -1) {
+			e = errno;
+			if (fd != -1)
+				close(fd);
+			close(dfd);
+			return (ws_fail(op, err, errlen, path, e));
+		}
+		close(fd);
+	} else if (errno != EEXIST ||
+	    fstatat(dfd, wp.name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISDIR(st.st_mode)) {
+		e = errno == EEXIST ? ENOTDIR : errno;
+		close(dfd);
+		return (ws_fail(op, err, errlen, path, e));
+	}
+	close(dfd);
+	return (0);
+}
+
+/* copyout: a regular file or a directory, opened for reading; *st set. */
+int
+ws_open_source(int wsfd, const char *root, const char *path, int *fdp,
+    struct stat *st, char *err, size_t errlen)
+{
+	const struct ws_op	*op = &op_read;
+	struct ws_path		 wp;
+	const char		*why;
+	int			 fd, e;
+
+	*fdp = -1;
+	if ((why = ws_normalize(root, path, &wp)) != NULL &&
+	    strcmp(why, "path names a directory") != 0 &&
+	    strcmp(why, "path is the workspace root") != 0)
+		return (ws_reject(op, err, errlen, why));
+	if (why != NULL && wp.ncomp == 0)
+		fd = openat(wsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else
+		fd = ws_openat2(wsfd, wp.rel, O_RDONLY | O_NONBLOCK |
+		    O_NOFOLLOW, 0);
+	if (fd == -1)
+		return (ws_fail(op, err, errlen, path, errno));
+	if (fstat(fd, st) == -1) {
+		e = errno;
+		close(fd);
+		return (ws_fail(op, err, errlen, path, e));
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+		close(fd);
+		return (ws_reject(op, err, errlen, "not a regular file"));
+	}
+	if (why != NULL && !S_ISDIR(st->st_mode)) {
+		close(fd);
+		return (ws_reject(op, err, errlen, why));
+	}
+	/* Blocking from here on: the runner waits on the disk, not a FIFO. */
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	*fdp = fd;
+	return (0);
+}

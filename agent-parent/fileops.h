@@ -77,4 +77,28 @@ int	 ws_delete(int wsfd, const char *root, const char *path, char *err,
 int	 bootfile_write(const char *path, const void *data, size_t len,
 	    uint32_t mode, char *err, size_t errlen);
 
+/*
+ * Extension "copy": the destination of a copyin, in its directory.  fd is
+ * an unnamed file (O_TMPFILE, tmpname "") or the named temporary tmpname;
+ * ws_commit puts it at name atomically, ws_target_discard removes it.
+ */
+struct ws_target {
+	int		 dfd;		/* O_PATH, the destination's directory */
+	int		 fd;		/* written by the copy */
+	char		 name[256];
+	char		 tmpname[256];
+};
+
+int	 ws_copy_target(int, const char *, const char *, uint32_t,
+	    struct ws_target *, char *, size_t);
+int	 ws_commit(struct ws_target *, const char *, char *, size_t);
+void	 ws_target_discard(struct ws_target *);
+void	 ws_target_close(struct ws_target *);
+/* A directory with its parents (mode & 01777, 0: 0755). */
+int	 ws_mkdir(int, const char *, const char *, uint32_t, char *, size_t);
+/* A regular file or directory (the workspace root too) to copy out. */
+struct stat;
+int	 ws_open_source(int, const char *, const char *, int *, struct stat *,
+	    char *, size_t);
+
 #endif /* FILEOPS_H */

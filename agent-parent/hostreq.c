@@ -39,6 +39,13 @@ hostreq_init(void)
 		ws_set_owner(pw->pw_uid, pw->pw_gid);
 }
 
+/* The workspace fd (O_PATH), for the copies of copy.c. */
+int
+hostreq_wsfd(void)
+{
+	return (wsfd);
+}
+
 /*
  * Split a file imsg into its header, path (a NUL-terminated copy) and
  * data; -1, and the child stopped, if it is malformed.

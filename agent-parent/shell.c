@@ -24,6 +24,7 @@
 
 #include "agent.h"
 #include "log.h"
+#include "termmodes.h"
 
 #define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:" \
 			"/usr/bin:/sbin:/bin"
@@ -33,6 +34,8 @@ static char	 slave_name[PATH_MAX];
 static pid_t	 pid;
 static char	*env[ENV_MAX + 8];	/* boot variables + our defaults */
 static size_t	 nenv;
+static struct termmodes client_modes;	/* termmodes, before the start */
+static int	 have_modes;
 
 int
 shell_open_pty(void)
@@ -134,7 +137,7 @@ user_drop(const char *user)
 }
 
 static const char *env_ctype(void);
-static void	 pty_utf8(void);
+static void	 pty_modes(void);
 
 /*
  * The environment of the shell and of every exec: the boot variables plus
@@ -171,7 +174,7 @@ shell_start(void)
 	pw = conf.user ? getpwnam(conf.user) : getpwuid(getuid());
 	if (pw != NULL)
 		home = pw->pw_dir;
-	pty_utf8();
+	pty_modes();
 
 	switch ((pid = fork())) {
 	case -1:
@@ -227,23 +230,63 @@ env_ctype(void)
 }
 
 /*
- * A UTF-8 locale gets a UTF-8 line discipline (IUTF8), as a local
- * terminal has: erase then takes back a whole character, not one byte.
+ * The client's terminal modes (termmodes), kept for the first start of the
+ * shell.  -1: invalid (why says it); 1: the shell runs already and keeps
+ * its terminal, the modes are not applied; 0: kept.
+ */
+int
+shell_termmodes(const uint8_t *p, size_t len, char *why, size_t whylen)
+{
+	struct termmodes	 tm;
+
+	if (termmodes_parse(p, len, &tm, why, whylen) == -1)
+		return (-1);
+	if (pid != 0)
+		return (1);
+	client_modes = tm;
+	have_modes = 1;
+	return (0);
+}
+
+int
+shell_has_termmodes(void)
+{
+	return (have_modes);
+}
+
+/*
+ * The PTY's modes before the shell starts: the client's (termmodes) over
+ * the defaults, and a UTF-8 line discipline (IUTF8) whenever the locale is
+ * UTF-8, as a local terminal has: erase then takes back a whole
+ * character, not one byte.
  */
 static void
-pty_utf8(void)
+pty_modes(void)
 {
 	struct termios	 t;
 	const char	*ct = env_ctype();
+	int		 utf8;
 
-	if (ct == NULL || (strcasestr(ct, "utf-8") == NULL &&
-	    strcasestr(ct, "utf8") == NULL))
+	utf8 = ct != NULL && (strcasestr(ct, "utf-8") != NULL ||
+	    strcasestr(ct, "utf8") != NULL);
+	if (!utf8 && !have_modes)
 		return;
-	if (tcgetattr(master, &t) == -1)
+	if (tcgetattr(master, &t) == -1) {
+		log_warn("PTY: tcgetattr");
 		return;
-	t.c_iflag |= IUTF8;
-	if (tcsetattr(master, TCSANOW, &t) == -1)
-		log_warn("PTY: IUTF8");
+	}
+	if (have_modes)
+		termmodes_apply(&client_modes, &t);
+	if (utf8)
+		t.c_iflag |= IUTF8;
+	if (tcsetattr(master, TCSANOW, &t) == -1) {
+		log_warn("PTY: terminal modes");
+		return;
+	}
+	if (have_modes)
+		log_info("PTY: the client's terminal modes (%zu, erase %lld)%s",
+		    client_modes.n, termmodes_get(&client_modes, "VERASE"),
+		    utf8 ? ", IUTF8 for the UTF-8 locale" : "");
 }
 
 /* How many processes of the shell's session are still there. */

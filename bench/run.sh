@@ -98,6 +98,7 @@ UsePAM no
 PrintMotd no
 PrintLastLog no
 StrictModes no
+Subsystem sftp internal-sftp
 EOF
 /usr/sbin/sshd -D -e -f "$W/sshd_config" 2>"$W/sshd.log" &
 SSHD=$!
@@ -154,6 +155,45 @@ done
 run_path capsem reconnect -n "$RECON_N"
 run_path ssh idle -n "$IDLE_S" -r "$SSHD"
 run_path capsem idle -n "$IDLE_S"
+
+# --- file copies: cp (raw), scp (ssh), capsem-shell cp (capsem) -------------
+
+# copy_mbs CMD...: median MB/s of CP_N runs of CMD copying $CP_MIB MiB.
+copy_mbs() {
+	for i in $(seq 1 "$CP_N"); do
+		t0=$(date +%s%N)
+		"$@" >/dev/null 2>>"$W/cp.err" || { echo "bench: $* failed: \
+$(tail -n 1 "$W/cp.err")" >&2; return; }
+		t1=$(date +%s%N)
+		echo "$CP_MIB $t0 $t1" | awk '{ printf "%.1f\n",
+		    $1 * 1048576 / (($3 - $2) / 1000) }'
+	done | sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
+CP_MIB=$TPUT_MIB
+CP_N=$([ "$QUICK" = 1 ] && echo 1 || echo 3)
+SCP="scp -q -F /dev/null -o StrictHostKeyChecking=no \
+-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes \
+-i $W/userkey -P $PORT"
+head -c $((CP_MIB * 1048576)) /dev/urandom >"$W/cpdata" || die "cp data"
+mkdir -p "$W/ws"
+echo "bench: cp, scp, capsem-shell cp" >&2
+CPS=$W/cps
+(cd "$W/ws" && "$TOP/$B/bin/capsem-shell" new -d --local -S "$CPS") \
+    2>>"$W/cp.err" || echo "bench: capsem-shell new failed" >&2
+CP_RAW_IN=$(copy_mbs cp "$W/cpdata" "$W/raw.copy")
+CP_RAW_OUT=$(copy_mbs cp "$W/raw.copy" "$W/raw.back")
+CP_SCP_IN=$(copy_mbs $SCP "$W/cpdata" "root@127.0.0.1:$W/scp.copy")
+CP_SCP_OUT=$(copy_mbs $SCP "root@127.0.0.1:$W/scp.copy" "$W/scp.back")
+CP_CAPSEM_IN=$(copy_mbs "$TOP/$B/bin/capsem-shell" cp -q -S "$CPS" \
+    "$W/cpdata" :capsem.copy)
+CP_CAPSEM_OUT=$(copy_mbs "$TOP/$B/bin/capsem-shell" cp -q -S "$CPS" \
+    :capsem.copy "$W/capsem.back")
+cmp -s "$W/cpdata" "$W/capsem.back" ||
+    echo "bench: capsem-shell cp: the copy out differs" >&2
+"$TOP/$B/bin/capsem-shell" shutdown -S "$CPS" >/dev/null 2>&1 ||
+    echo "bench: capsem-shell shutdown of the cp session failed" >&2
+rm -f "$W/cpdata" "$W/raw.copy" "$W/raw.back" "$W/scp.copy" "$W/scp.back" \
+    "$W/capsem.back" "$W/ws/capsem.copy"
 
 # --- exec: `true` round trip, ssh host true against capsem-shell exec -------
 
@@ -217,6 +257,10 @@ CSV=$TOP/$B/bench-results.csv
 	row start_p50 ms start_p50_ms start
 	printf 'reconnect_p50,ms,,,%s\n' \
 	    "$(val capsem reconnect reconnect_p50_ms)"
+	printf 'cp_in_%dMiB,MB/s,%s,%s,%s\n' "$CP_MIB" "$CP_RAW_IN" \
+	    "$CP_SCP_IN" "$CP_CAPSEM_IN"
+	printf 'cp_out_%dMiB,MB/s,%s,%s,%s\n' "$CP_MIB" "$CP_RAW_OUT" \
+	    "$CP_SCP_OUT" "$CP_CAPSEM_OUT"
 	printf 'exec_true_p50,ms,,%s,%s\n' "$(val ssh exec exec_true_p50_ms)" \
 	    "$(val capsem exec exec_true_p50_ms)"
 	printf 'rss_idle,KiB,,%s,%s\n' "$(val ssh idle rss_idle_kib)" \
@@ -251,6 +295,7 @@ MD=$TOP/$B/bench.md
 	echo "Measured $DATE on $MACHINE; load average $LOAD0 at the start," \
 	    "$LOAD1 at the end.$([ "$QUICK" = 1 ] && echo ' QUICK RUN.')"
 	echo "Counts: throughput median of $TPUT_N cats of $TPUT_MIB MiB," \
+	    "copies median of $CP_N of $CP_MIB MiB (cp, scp, capsem-shell cp)," \
 	    "echo $ECHO_N round trips, start and exit medians of $START_N" \
 	    "sessions, reconnect median of $RECON_N, idle over $IDLE_S s," \
 	    "exec true median of $EXEC_N (ssh -T host true, capsem-shell" \

@@ -280,6 +280,10 @@ hctl_forward(const struct msg *m)
 		log_warnx("control: %s is only valid on port %d; dropped",
 		    msg_type_name(m->type), PORT_EXEC);
 		break;
+	case MSG_COPYSTARTED:
+		log_warnx("control: copystarted is only valid on port %d; "
+		    "dropped", PORT_COPY);
+		break;
 	case MSG_SHUTDOWNREQUEST:
 	case MSG_SUSPENDREQUEST:
 		log_warnx("control: %s is only valid on port %d; dropped",

@@ -14,6 +14,11 @@
  *  5006 audit: every frame is one audit record, appended as one JSON line
  *       to audit.jsonl through the fd the parent opened for us.
  *  5004 lifecycle: shutdownrequest or suspendrequest, told to the parent.
+ *  5008 copy (extension "copy"): the first frame must be copystarted; it
+ *       is read to its last byte and not one byte further (the file's
+ *       bytes that follow are not ours: the parent kept a duplicate of the
+ *       connection and hands it to the copy's client), told to the parent,
+ *       and the child ends.
  *
  * It opens nothing: its sockets and the audit log arrive over imsg after
  * the sandbox is in place.  Input from the guest: untrusted.  A bad audit
@@ -44,6 +49,7 @@
 #include "wirejson.h"
 
 #define CHUNK_MAX		65536	/* largest IMSG_HOST_EXECOUTPUT */
+#define COPYSTARTED_MAX		256	/* body of a copystarted frame */
 #define EXEC_OUTBUF_MAX		(4 * 1024 * 1024) /* frames for the guest */
 
 static struct child		 stream;
@@ -61,6 +67,8 @@ static struct outbuf		 out;		/* execio frames for the guest */
 static int			 wdead;		/* the guest stopped reading */
 static uint64_t			 frames_in;
 static uint64_t			 audited;	/* records written */
+static uint8_t			 copy_frame[FRAME_HDRLEN + COPYSTARTED_MAX];
+static size_t			 copy_got;
 
 static void	 stream_imsgs(void);
 static void	 stream_socket(struct imsg *);
@@ -74,6 +82,8 @@ static void	 stream_exec_bytes(const uint8_t *, size_t);
 static void	 stream_prepare(void *);
 static void	 stream_flush(void);
 static void	 stream_send(uint32_t, const void *, size_t);
+static void	 stream_copy_read(void);
+static void	 stream_copystarted(const uint8_t *, size_t);
 
 int
 main(int argc, char *argv[])
@@ -175,7 +185,7 @@ stream_socket(struct imsg *imsg)
 	}
 	if (imsg_get_data(imsg, &port, sizeof(port)) == -1 ||
 	    (port != PORT_EXEC && port != PORT_AUDIT &&
-	    port != PORT_LIFECYCLE)) {
+	    port != PORT_LIFECYCLE && port != PORT_COPY)) {
 		close(fd);
 		child_lost(&stream, CHILD_PROTO, 0,
 		    "connection for no stream port");
@@ -212,8 +222,75 @@ stream_sock_ready(int fd, short revents, void *arg)
 {
 	if (revents & POLLOUT)
 		stream_flush();
-	if (revents & (POLLIN | POLLHUP | POLLERR))
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	if (port == PORT_COPY)
+		stream_copy_read();
+	else
 		stream_read();
+}
+
+/*
+ * Input from the guest: untrusted.  Exactly the bytes of the first frame:
+ * the length, then the body it announces, at most COPYSTARTED_MAX.
+ */
+static void
+stream_copy_read(void)
+{
+	size_t		 want, blen;
+	ssize_t		 n;
+
+	want = FRAME_HDRLEN;
+	if (copy_got >= FRAME_HDRLEN) {
+		blen = (size_t)copy_frame[0] << 24 | copy_frame[1] << 16 |
+		    copy_frame[2] << 8 | copy_frame[3];
+		if (blen > COPYSTARTED_MAX)
+			child_lost(&stream, CHILD_PROTO, 0, "copy: first frame "
+			    "too long for copystarted");
+		want = FRAME_HDRLEN + blen;
+	}
+	if ((n = child_sock_read(&stream, sock, copy_frame + copy_got,
+	    want - copy_got)) == -1)
+		return;
+	if (n == 0)
+		child_lost(&stream, CHILD_PROTO, 0, "copy connection closed "
+		    "before copystarted");
+	copy_got += n;
+	if (copy_got == want && want > FRAME_HDRLEN)
+		stream_copystarted(copy_frame + FRAME_HDRLEN,
+		    want - FRAME_HDRLEN);
+}
+
+static void
+stream_copystarted(const uint8_t *body, size_t len)
+{
+	struct imsg_copy c;
+	struct msg	 m;
+	struct wire_err	 err;
+
+	if (msg_decode(WIRE_G2H, body, len, &m, &err) == -1) {
+		log_warnx("copy: first frame dropped: %s at byte %zu: %s",
+		    wire_errstr(err.code), err.offset, err.msg);
+		child_lost(&stream, CHILD_PROTO, 0, "copy: first frame does "
+		    "not decode");
+	}
+	if (m.type != MSG_COPYSTARTED) {
+		log_warnx("copy: first frame is %s, not copystarted",
+		    msg_type_name(m.type));
+		msg_free(&m);
+		child_lost(&stream, CHILD_PROTO, 0, "copy: first frame is "
+		    "not copystarted");
+	}
+	memset(&c, 0, sizeof(c));
+	c.id = m.u.copystarted.id;
+	c.size = m.u.copystarted.size;
+	c.mode = m.u.copystarted.mode;
+	msg_free(&m);
+	log_debug("copy: copystarted %llu (%llu bytes, mode %o)",
+	    (unsigned long long)c.id, (unsigned long long)c.size, c.mode);
+	stream_send(IMSG_HOST_COPYSTARTED, &c, sizeof(c));
+	child_done(&stream, CHILD_EOF, 0, "copy connection handed over");
+	exit(0);
 }
 
 /*

@@ -81,7 +81,7 @@ children_running(void)
 }
 
 /* A decoder child for one framed connection; it owns fd from now on. */
-void
+struct hchild *
 child_start(int fd, uint32_t port)
 {
 	struct hchild	*c;
@@ -92,11 +92,12 @@ child_start(int fd, uint32_t port)
 		log_warnx("port %u: connection refused: %d connections "
 		    "already being decoded", port, CHILDREN_MAX);
 		close(fd);
-		return;
+		return (NULL);
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal("calloc");
 	c->port = port;
+	c->copy_fd = -1;
 	c->p.arg = c;
 	c->p.dispatch = child_imsg;
 	c->p.gone = child_gone;
@@ -105,7 +106,7 @@ child_start(int fd, uint32_t port)
 		c->p.prog = "capsem-hostd-control";
 	} else {
 		c->p.role = port == PORT_EXEC ? "exec" : port == PORT_AUDIT ?
-		    "audit" : "lifecycle";
+		    "audit" : port == PORT_COPY ? "copy" : "lifecycle";
 		c->p.prog = "capsem-hostd-stream";
 	}
 	if (proc_start(&c->p, conf.debug, conf.verbose) == -1) {
@@ -119,7 +120,7 @@ child_start(int fd, uint32_t port)
 			log_warnx("port %u: cannot start %s: %s", port,
 			    c->p.prog, strerror(e));
 		free(c);
-		return;
+		return (NULL);
 	}
 	TAILQ_INSERT_TAIL(&children, c, entry);
 	nchildren++;
@@ -131,6 +132,7 @@ child_start(int fd, uint32_t port)
 			    NULL, 0);
 	}
 	(void)proc_compose(&c->p, IMSG_HOST_SOCKET, fd, &port, sizeof(port));
+	return (c);
 }
 
 /*
@@ -193,6 +195,7 @@ child_done(struct hchild *c, struct imsg *imsg)
 static void
 stream_imsg(struct hchild *c, struct imsg *imsg)
 {
+	struct imsg_copy ic;
 	uint64_t	 id, n;
 	uint32_t	 win;
 	int32_t		 what;
@@ -200,6 +203,12 @@ stream_imsg(struct hchild *c, struct imsg *imsg)
 	size_t		 len;
 
 	switch (imsg_get_type(imsg)) {
+	case IMSG_HOST_COPYSTARTED:
+		if (c->port != PORT_COPY ||
+		    proc_imsg_exact(&c->p, imsg, &ic, sizeof(ic)) == -1)
+			break;
+		copy_stream_started(c, &ic);
+		return;
 	case IMSG_HOST_EXECSTARTED:
 		if (c->port != PORT_EXEC || c->has_exec)
 			break;
@@ -274,6 +283,8 @@ child_free(struct hchild *c)
 {
 	TAILQ_REMOVE(&children, c, entry);
 	nchildren--;
+	if (c->copy_fd != -1)
+		close(c->copy_fd);
 	free(c);
 }
 

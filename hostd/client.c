@@ -70,6 +70,8 @@ static void	 client_deadline(void *);
 static void	 client_ending(struct client *);
 static void	 client_dispatch(struct client *, struct imsg *);
 static void	 client_hello(struct client *, struct imsg *);
+static void	 client_copy(struct client *, struct imsg *);
+static void	 client_copy_done(struct client *, const char *);
 static void	 client_execio(struct client *, struct imsg *);
 static void	 client_send(struct client *, uint32_t, const void *, size_t);
 static void	 client_drop(struct client *, const char *);
@@ -336,6 +338,15 @@ client_dispatch(struct client *c, struct imsg *imsg)
 		}
 		free(cmd);
 		break;
+	case IMSG_ATTACH_COPY:
+	case IMSG_ATTACH_COPYDATA:
+	case IMSG_ATTACH_COPYEND:
+		if (c->mode != ATTACH_COPY) {
+			client_drop(c, "sent a copy it may not send");
+			return;
+		}
+		client_copy(c, imsg);
+		break;
 	case IMSG_ATTACH_EXECIO:
 		if (c->mode != ATTACH_EXEC || c->exec_sent) {
 			client_drop(c, "sent an exec it may not send");
@@ -455,7 +466,7 @@ client_hello(struct client *c, struct imsg *imsg)
 		return;
 	}
 	if (h.mode != ATTACH_TERMINAL && h.mode != ATTACH_EXEC &&
-	    h.mode != ATTACH_CONTROL) {
+	    h.mode != ATTACH_CONTROL && h.mode != ATTACH_COPY) {
 		client_drop(c, "asked for an unknown mode");
 		return;
 	}
@@ -468,7 +479,8 @@ client_hello(struct client *c, struct imsg *imsg)
 	client_send(c, IMSG_ATTACH_WELCOME, &w, sizeof(w));
 	log_info("attach: client %u (pid %d) attached (%s)", c->id,
 	    (int)c->pid, c->mode == ATTACH_TERMINAL ? "terminal" :
-	    c->mode == ATTACH_EXEC ? "exec" : "control");
+	    c->mode == ATTACH_EXEC ? "exec" : c->mode == ATTACH_COPY ? "copy" :
+	    "control");
 	if (c->mode == ATTACH_TERMINAL) {
 		if (h.flags & ATTACH_REPLAY)
 			client_replay(c);
@@ -477,6 +489,91 @@ client_hello(struct client *c, struct imsg *imsg)
 		client_active(c);
 	}
 	session_changed();
+}
+
+/*
+ * A copy client's request or its bytes (capsem_imsg.h "A copy client"):
+ * sizes checked here, the rest in copy.c.
+ */
+static void
+client_copy(struct client *c, struct imsg *imsg)
+{
+	struct attach_copy	 ac;
+	size_t			 len = imsg_get_len(imsg);
+	const char		*why;
+	char			*buf;
+
+	if ((buf = malloc(len + 1)) == NULL ||
+	    (len > 0 && imsg_get_data(imsg, buf, len) == -1))
+		fatal("attach: copy");
+	buf[len] = '\0';
+	switch (imsg_get_type(imsg)) {
+	case IMSG_ATTACH_COPY:
+		if (len <= sizeof(ac) || len > sizeof(ac) +
+		    ATTACH_COPY_PATH_MAX || strlen(buf + sizeof(ac)) !=
+		    len - sizeof(ac)) {
+			client_drop(c, "sent a bad copy request");
+			break;
+		}
+		memcpy(&ac, buf, sizeof(ac));
+		if ((ac.dir != ATTACH_COPY_IN && ac.dir != ATTACH_COPY_OUT) ||
+		    ac.size > COPY_SIZE_MAX) {
+			client_drop(c, "sent a bad copy request");
+			break;
+		}
+		if (copy_request(c->id, &ac, buf + sizeof(ac), &why) == -1)
+			client_copy_done(c, why);
+		break;
+	case IMSG_ATTACH_COPYDATA:
+		if (len == 0 || len > ATTACH_CHUNK ||
+		    copy_client_data(c->id, buf, len) == -1)
+			client_drop(c, "sent copy data it may not send");
+		break;
+	default:
+		if (copy_client_end(c->id) == -1)
+			client_drop(c, "ended a copy it may not end");
+		break;
+	}
+	free(buf);
+}
+
+static void
+client_copy_done(struct client *c, const char *why)
+{
+	struct attach_copydone	 d;
+	char			 b[sizeof(d) + 256];
+
+	memset(&d, 0, sizeof(d));
+	memcpy(b, &d, sizeof(d));
+	strlcpy(b + sizeof(d), why, sizeof(b) - sizeof(d));
+	client_send(c, IMSG_ATTACH_COPYDONE, b, sizeof(d) +
+	    strlen(b + sizeof(d)) + 1);
+}
+
+/* To a copy client, maybe with a descriptor (closed here on failure). */
+int
+client_copy_send(uint32_t id, uint32_t type, int fd, const void *data,
+    size_t len)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL || c->ending ||
+	    c->mode != ATTACH_COPY) {
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	if (imsg_compose(&c->ibuf, type, 0, 0, fd, data, len) == -1) {
+		if (fd != -1)
+			close(fd);
+		client_drop(c, "cannot queue a message");
+		return (-1);
+	}
+	if (imsgbuf_write(&c->ibuf) == -1) {
+		client_drop(c, NULL);
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -681,7 +778,7 @@ clients_exit(void)
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->ending)
 			continue;
-		if (c->mode == ATTACH_EXEC)
+		if (c->mode == ATTACH_EXEC || c->mode == ATTACH_COPY)
 			client_send(c, IMSG_ATTACH_ERROR, "the session ended",
 			    18);
 		else
@@ -784,6 +881,8 @@ client_drop(struct client *c, const char *why)
 		    (int)c->pid);
 	if (c->mode == ATTACH_EXEC)
 		exec_client_gone(c->id);
+	if (c->mode == ATTACH_COPY)
+		copy_client_gone(c->id);
 	ev_del(c->ev);
 	c->ev = NULL;
 	ev_timer_stop(&c->deadline);
@@ -796,8 +895,8 @@ client_drop(struct client *c, const char *why)
 	nclients--;
 	if (sess.state < HS_ENDING)
 		session_changed();
-	if ((c->mode == ATTACH_TERMINAL || c->mode == ATTACH_EXEC) &&
-	    clients_attached() == 0)
+	if ((c->mode == ATTACH_TERMINAL || c->mode == ATTACH_EXEC ||
+	    c->mode == ATTACH_COPY) && clients_attached() == 0)
 		hostd_orphaned();
 }
 
@@ -810,7 +909,7 @@ clients_attached(void)
 
 	TAILQ_FOREACH(c, &clients, entry)
 		if (!c->dead && !c->ending && (c->mode == ATTACH_TERMINAL ||
-		    c->mode == ATTACH_EXEC))
+		    c->mode == ATTACH_EXEC || c->mode == ATTACH_COPY))
 			n++;
 	return (n);
 }
@@ -838,7 +937,7 @@ clients_connected(void)
 
 	TAILQ_FOREACH(c, &clients, entry)
 		if (!c->dead && !c->ending && (c->mode == ATTACH_TERMINAL ||
-		    c->mode == ATTACH_EXEC))
+		    c->mode == ATTACH_EXEC || c->mode == ATTACH_COPY))
 			client_send(c, IMSG_ATTACH_CONNECTED, NULL, 0);
 }
 

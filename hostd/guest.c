@@ -14,6 +14,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <linux/vm_sockets.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -27,12 +28,13 @@
 #include "hostd.h"
 #include "log.h"
 
-#define NPORTS			5
+#define NPORTS			6
 
 static const uint32_t	 ports[NPORTS] = {
-	PORT_CONTROL, PORT_TERMINAL, PORT_LIFECYCLE, PORT_EXEC, PORT_AUDIT
+	PORT_CONTROL, PORT_TERMINAL, PORT_LIFECYCLE, PORT_EXEC, PORT_AUDIT,
+	PORT_COPY
 };
-static int		 lfds[NPORTS] = { -1, -1, -1, -1, -1 };
+static int		 lfds[NPORTS] = { -1, -1, -1, -1, -1, -1 };
 static struct ev	*levs[NPORTS];
 
 static struct hchild	*ctl;		/* the current control child */
@@ -43,6 +45,7 @@ static struct ev_timer	 ping_timer;
 static struct ev_timer	 boot_timer;	/* the first boot's deadline */
 static int		 awaiting_pong;
 static int		 missed;
+static int		 tm_announced;	/* "termmodes" in this bootconfig */
 
 static void	 listener_event(int, short, void *);
 static void	 ping_due(void *);
@@ -52,7 +55,11 @@ static void	 guest_booted(void);
 static void	 guest_lost(const char *);
 static void	 guest_error(struct hchild *, struct imsg *);
 static void	 guest_shellexited(struct hchild *, struct imsg *);
+static int	 guest_peer_ok(uint32_t, const struct sockaddr_storage *,
+		    socklen_t);
+static void	 guest_filecontent(struct hchild *, struct imsg *);
 static int	 send_msg(const struct msg *);
+static void	 guest_termmodes(uint32_t);
 
 void
 guest_init(void)
@@ -132,9 +139,17 @@ listener_event(int fd, short revents, void *arg)
 	int		 i = (int)(uintptr_t)arg, cfd;
 	uint32_t	 port = ports[i];
 
-	if ((cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen = sizeof(ss);
+
+	if ((cfd = accept4(fd, (struct sockaddr *)&ss, &sslen,
+	    SOCK_CLOEXEC)) == -1) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 			log_warn("accept on port %u", port);
+		return;
+	}
+	if (!guest_peer_ok(port, &ss, sslen)) {
+		close(cfd);
 		return;
 	}
 	if (sess.exited) {
@@ -145,8 +160,36 @@ listener_event(int fd, short revents, void *arg)
 	}
 	if (port == PORT_TERMINAL)
 		term_accept(cfd);
+	else if (port == PORT_COPY)
+		copy_accept(cfd);
 	else
 		child_start(cfd, port);
+}
+
+/*
+ * A vsock peer other than the guest's CID is refused before a byte is
+ * read: it gets no child, no state change, one (rate-limited) log line.
+ */
+static int
+guest_peer_ok(uint32_t port, const struct sockaddr_storage *ss,
+    socklen_t len)
+{
+	const struct sockaddr_vm	*svm;
+
+	if (conf.transport.kind != TRANSPORT_VSOCK || conf.guest_cid_any)
+		return (1);
+	svm = (const struct sockaddr_vm *)ss;
+	if (ss->ss_family != AF_VSOCK || len < sizeof(*svm)) {
+		log_warnx("port %u: connection of address family %d refused",
+		    port, ss->ss_family);
+		return (0);
+	}
+	if (svm->svm_cid == conf.guest_cid)
+		return (1);
+	log_warnx("port %u: connection from vsock cid %u port %u refused: "
+	    "the guest is cid %u", port, svm->svm_cid, svm->svm_port,
+	    conf.guest_cid);
+	return (0);
 }
 
 static void
@@ -270,8 +313,13 @@ guest_ctl_imsg(struct hchild *c, struct imsg *imsg)
 		guest_error(c, imsg);
 		break;
 	case IMSG_HOST_FILECONTENT:
+		guest_filecontent(c, imsg);
+		break;
 	case IMSG_HOST_FILEOPDONE:
-		log_debug("file operation reply with no requester dropped");
+		if (proc_imsg_exact(&c->p, imsg, &id, sizeof(id)) == 0 &&
+		    !copy_done(id))
+			log_debug("file operation reply with no requester "
+			    "dropped");
 		break;
 	case IMSG_HOST_SNAPSHOTREADY:
 		log_info("guest filesystems frozen for a snapshot");
@@ -282,9 +330,16 @@ guest_ctl_imsg(struct hchild *c, struct imsg *imsg)
 	case IMSG_HOST_AGENTCAPS:
 		if (proc_imsg_exact(&c->p, imsg, &caps, sizeof(caps)) == -1)
 			break;
+		if (booted || sess.agent_caps_known) {
+			log_warnx("guest sent agentcaps %s; dropped",
+			    booted ? "after bootready" : "twice");
+			break;
+		}
 		sess.agent_caps = caps;
+		sess.agent_caps_known = 1;
 		log_info("guest agent supports: %s", cap_string(caps));
 		session_changed();
+		guest_termmodes(caps);
 		break;
 	default:
 		proc_malformed(&c->p, imsg, "unexpected from control");
@@ -311,8 +366,31 @@ guest_error(struct hchild *c, struct imsg *imsg)
 	s[len - 1] = '\0';
 	log_warnx("guest error for request %llu: %s",
 	    (unsigned long long)he.id, s + sizeof(he));
-	exec_failed(he.id, s + sizeof(he));
+	if (!copy_failed(he.id, s + sizeof(he)))
+		exec_failed(he.id, s + sizeof(he));
 	free(s);
+}
+
+/* filecontent: struct imsg_file + path + data, for an upstream copy. */
+static void
+guest_filecontent(struct hchild *c, struct imsg *imsg)
+{
+	struct imsg_file f;
+	size_t		 len = imsg_get_len(imsg);
+	uint8_t		*buf;
+
+	if (len < sizeof(f) || (buf = malloc(len)) == NULL) {
+		proc_malformed(&c->p, imsg, "filecontent of a bad length");
+		return;
+	}
+	(void)imsg_get_data(imsg, buf, len);
+	memcpy(&f, buf, sizeof(f));
+	if (f.pathlen > len - sizeof(f))
+		proc_malformed(&c->p, imsg, "filecontent of a bad length");
+	else if (!copy_content(f.id, buf + sizeof(f) + f.pathlen,
+	    len - sizeof(f) - f.pathlen))
+		log_debug("file content with no requester dropped");
+	free(buf);
 }
 
 static void
@@ -393,12 +471,14 @@ guest_ready(struct hchild *c, const char *version)
 		log_info("guest reconnected: replacing the old control "
 		    "connection");
 		proc_close(&ctl->p);
+		copies_lost();
 	}
 	ctl = c;
 	booted = 0;
 	term_pair();
 	strlcpy(sess.agent_version, version, sizeof(sess.agent_version));
 	sess.agent_caps = 0;	/* until this connection's agentcaps */
+	sess.agent_caps_known = 0;
 	log_info("guest ready (agent %s), booting connection %llu", version,
 	    (unsigned long long)sess.connections + 1);
 
@@ -406,8 +486,11 @@ guest_ready(struct hchild *c, const char *version)
 	m.type = MSG_BOOTCONFIG;
 	m.u.bootconfig.epoch_secs = conf.no_clock ? 0 :
 	    (uint64_t)time(NULL);
+	/* termmodes: the first boot of the shell only, when we have them. */
+	tm_announced = conf.termmodes_len > 0 && sess.connections == 0;
 	m.u.bootconfig.caps = caps;
-	m.u.bootconfig.ncaps = cap_names(HOSTD_CAPS, caps);
+	m.u.bootconfig.ncaps = cap_names(HOSTD_CAPS |
+	    (tm_announced ? CAPB_TERMMODES : 0), caps);
 	m.u.bootconfig.has_caps = 1;
 	(void)send_msg(&m);
 	for (i = 0; i < conf.nenv; i++) {
@@ -465,6 +548,7 @@ guest_lost(const char *why)
 	}
 	booted = 0;
 	ev_timer_stop(&ping_timer);
+	copies_lost();
 	if (conf.temp && conf.boot_secs > 0 && !sess.exited)
 		ev_timer_in(&boot_timer, (int64_t)conf.boot_secs * 1000);
 	term_unpaired();
@@ -484,7 +568,35 @@ guest_stop_all(void)
 	ev_timer_stop(&boot_timer);
 	children_stop_all();
 	execs_free();
+	copies_free();
 	term_close_all();
+}
+
+/*
+ * The guest's agentcaps: a guest that supports termmodes gets the client's
+ * modes if this connection's bootconfig announced them (capsem-protocol(7)
+ * "termmodes"), once.
+ */
+static void
+guest_termmodes(uint32_t caps)
+{
+	struct msg	 m;
+
+	if (!tm_announced)
+		return;
+	tm_announced = 0;
+	if ((caps & CAPB_TERMMODES) == 0) {
+		log_info("guest agent does not take termmodes: the shell "
+		    "keeps its default terminal modes");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_TERMMODES;
+	m.u.termmodes.modes.p = conf.termmodes;
+	m.u.termmodes.modes.len = conf.termmodes_len;
+	if (send_msg(&m) == 0)
+		log_info("sent the client's terminal modes (%zu bytes)",
+		    conf.termmodes_len);
 }
 
 /* Encode one host message and hand it to the control child. */

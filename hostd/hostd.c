@@ -67,17 +67,21 @@ static void		 end_due(void *);
 static void		 hangup_due(void *);
 static __dead void	 hostd_exit(void);
 static int		 wait_pidfd(int, int);
+static void		 guest_cid_conf(void);
+static int		 vm_cmdline_cid(pid_t, uint32_t *);
 
 static const struct option longopts[] = {
 	{ "temp",	no_argument,		NULL, 'T' },
 	{ "no-clock",	no_argument,		NULL, 'C' },
 	{ "vm-pid",	required_argument,	NULL, 'k' },
+	{ "guest-cid",	required_argument,	NULL, 'g' },
 	{ "vm-stop",	required_argument,	NULL, 'K' },
 	{ "ready-fd",	required_argument,	NULL, 'R' },
 	{ "ping",	required_argument,	NULL, 'p' },
 	{ "missed",	required_argument,	NULL, 'm' },
 	{ "boot-timeout", required_argument,	NULL, 'B' },
 	{ "audit-max",	required_argument,	NULL, 'A' },
+	{ "term-modes",	required_argument,	NULL, 'M' },
 	{ "version",	no_argument,		NULL, 'V' },
 	{ NULL,		0,			NULL, 0 }
 };
@@ -86,8 +90,8 @@ static __dead void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-CdTVv] [-A audit-max] [-B boot-seconds] "
-	    "[-e key=value]\n\t[-K vm-stop-command] [-k vm-pid] "
-	    "[-m missed-pongs] [-p ping-seconds]\n\t[-R fd] "
+	    "[-e key=value]\n\t[-g guest-cid] [-K vm-stop-command] [-k vm-pid] "
+	    "[-M term-modes]\n\t[-m missed-pongs] [-p ping-seconds] [-R fd] "
 	    "[-t transport] -S dir\n", getprogname());
 	exit(1);
 }
@@ -99,6 +103,7 @@ main(int argc, char *argv[])
 	char		 errbuf[160], abs[PATH_MAX];
 	const char	*errstr, *why, *tspec = NULL;
 	struct stat	 sb;
+	struct termmodes tm;
 	char		*eq;
 	int		 ch;
 
@@ -107,8 +112,8 @@ main(int argc, char *argv[])
 	conf.max_missed = 3;
 	conf.boot_secs = BOOT_SECS_DEFAULT;
 	conf.audit_max = AUDIT_MAX_DEFAULT;
-	while ((ch = getopt_long(argc, argv, "A:B:Cde:K:k:m:p:R:S:Tt:Vv", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "A:B:Cde:g:K:k:M:m:p:R:S:Tt:Vv",
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			conf.audit_max = strtonum(optarg, 4096, LLONG_MAX,
@@ -142,6 +147,17 @@ main(int argc, char *argv[])
 				errx(1, "-e %s: %s", optarg, why);
 			conf.env[conf.nenv++] = optarg;
 			break;
+		case 'g':
+			if (strcmp(optarg, "any") == 0) {
+				conf.guest_cid_any = 1;
+				break;
+			}
+			conf.guest_cid = strtonum(optarg, 1, UINT32_MAX - 1,
+			    &errstr);
+			if (errstr != NULL)
+				errx(1, "--guest-cid %s: the CID is %s (a number,"
+				    " or \"any\")", optarg, errstr);
+			break;
 		case 'K':
 			conf.vm_stop = optarg;
 			break;
@@ -149,6 +165,13 @@ main(int argc, char *argv[])
 			conf.vm_pid = strtonum(optarg, 1, INT_MAX, &errstr);
 			if (errstr != NULL)
 				errx(1, "--vm-pid %s: %s", optarg, errstr);
+			break;
+		case 'M':
+			if (termmodes_from_text(optarg, &tm, errbuf,
+			    sizeof(errbuf)) == -1)
+				errx(1, "--term-modes: %s", errbuf);
+			conf.termmodes_len = tm.n == 0 ? 0 :
+			    termmodes_encode(&tm, conf.termmodes);
 			break;
 		case 'm':
 			conf.max_missed = strtonum(optarg, 1, 1000, &errstr);
@@ -212,6 +235,7 @@ main(int argc, char *argv[])
 	if (conf.vm_pid > 0 &&
 	    (vmfd = (int)syscall(SYS_pidfd_open, conf.vm_pid, 0)) == -1)
 		err(1, "--vm-pid %d", (int)conf.vm_pid);
+	guest_cid_conf();
 
 	log_init(conf.debug, LOG_DAEMON);
 	log_procinit("capsem-hostd");
@@ -234,6 +258,7 @@ main(int argc, char *argv[])
 	session_open();
 	children_init();
 	execs_init();
+	copies_init();
 	term_init();
 	guest_init();
 	clients_init();
@@ -565,4 +590,88 @@ wait_pidfd(int fd, int ms)
 	while ((r = poll(&pfd, 1, ms)) == -1 && errno == EINTR)
 		;
 	return (r > 0);
+}
+
+/*
+ * Over vsock every VM on this host (and, with vsock_loopback, every local
+ * user) can connect to our ports: only the guest's CID is accepted
+ * (guest_peer_ok).  It is --guest-cid, or the guest-cid= of the VM's QEMU
+ * command line (--vm-pid); with neither we refuse to start rather than
+ * serve whoever connects first.  unix and hybrid sockets are 0600 instead.
+ */
+static void
+guest_cid_conf(void)
+{
+	if (conf.transport.kind != TRANSPORT_VSOCK) {
+		if (conf.guest_cid != 0 || conf.guest_cid_any)
+			errx(1, "--guest-cid: only for the vsock transport "
+			    "(-t %s is guarded by its socket files' mode "
+			    "0600)", conf.tspec);
+		return;
+	}
+	if (conf.guest_cid != 0 || conf.guest_cid_any)
+		return;
+	if (conf.vm_pid > 0 && vm_cmdline_cid(conf.vm_pid,
+	    &conf.guest_cid) == 0)
+		return;
+	errx(1, "-t %s: the guest's CID is unknown, and any VM on this host "
+	    "could take over the session: give --guest-cid CID%s, or "
+	    "--guest-cid any", conf.tspec, conf.vm_pid > 0 ?
+	    " (the VM's command line has no guest-cid=)" : "");
+}
+
+/*
+ * The guest-cid=N of a QEMU vhost-vsock device on the VM's command line
+ * (-device vhost-vsock-pci,guest-cid=N): every occurrence must name the
+ * same number, which must end at a ',' or at the end of its argument.
+ * The whole command line must fit in the buffer, and the process must
+ * still be the one of --vm-pid after it was read (a pid reused in
+ * between is not our VM).  0, or -1 when there is no such CID.
+ */
+static int
+vm_cmdline_cid(pid_t pid, uint32_t *cid)
+{
+	char		 path[64], buf[65536], num[16], *p, *end;
+	const char	*errstr;
+	ssize_t		 n;
+	size_t		 len = 0, k;
+	uint32_t	 found = 0, v;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return (-1);
+	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		if ((len += n) == sizeof(buf))
+			break;
+	close(fd);
+	if (n < 0 || len == 0 || len == sizeof(buf))
+		return (-1);	/* an error, empty, or too long to trust */
+	if (buf[len - 1] != '\0')
+		return (-1);	/* every argument ends with a NUL */
+	end = buf + len;
+	for (p = buf; p < end; p++) {
+		if ((p = memmem(p, end - p, "guest-cid=", 10)) == NULL)
+			break;
+		if (p != buf && p[-1] != ',' && p[-1] != '\0')
+			continue;
+		p += 10;
+		for (k = 0; k < sizeof(num) - 1 && p + k < end &&
+		    p[k] >= '0' && p[k] <= '9'; k++)
+			num[k] = p[k];
+		num[k] = '\0';
+		if (p + k >= end || (p[k] != ',' && p[k] != '\0'))
+			return (-1);
+		v = strtonum(num, 3, UINT32_MAX - 1, &errstr);
+		if (errstr != NULL || (found != 0 && v != found))
+			return (-1);
+		found = v;
+	}
+	if (found == 0)
+		return (-1);
+	if (vmfd != -1 && syscall(SYS_pidfd_send_signal, vmfd, 0, NULL, 0) ==
+	    -1)
+		return (-1);
+	*cid = found;
+	return (0);
 }

@@ -8,6 +8,7 @@
  *	term.c		the terminal relay (raw bytes, never parsed)
  *	children.c	the sandboxed decoder children, one per connection
  *	exec.c		the exec table (requests kept until acked, replayed)
+ *	copy.c		file copies (capsem-shell cp)
  *	client.c	the attach clients
  *	session.c	the session directory (lock, session.json, pty.log,
  *			audit.jsonl, removal)
@@ -25,6 +26,7 @@
 #include "imsg.h"
 #include "proc.h"
 #include "transport.h"
+#include "termmodes.h"
 #include "wire.h"
 
 #define HOSTD_ENV_MAX		128	/* -e entries (capsem-protocol(7)) */
@@ -38,6 +40,8 @@ struct hconf {
 	int		 temp;		/* remove dir and stop VM at the end */
 	int		 no_clock;	/* epoch 0: the guest keeps its clock */
 	pid_t		 vm_pid;	/* 0: none */
+	uint32_t	 guest_cid;	/* vsock: the only peer accepted */
+	int		 guest_cid_any;	/* --guest-cid any: every peer */
 	const char	*vm_stop;	/* command that stops the VM */
 	int		 ready_fd;	/* -1: none */
 	int		 ping_secs;
@@ -49,6 +53,8 @@ struct hconf {
 	char		*env[HOSTD_ENV_MAX];	/* "KEY=VALUE" */
 	size_t		 nenv;
 	uid_t		 owner;		/* uid allowed to attach (and root) */
+	uint8_t		 termmodes[TERMMODES_MAX]; /* --term-modes, encoded */
+	size_t		 termmodes_len;	/* 0: none */
 };
 
 enum hstate {
@@ -71,6 +77,7 @@ struct hsession {
 	uint64_t	 connections;	/* boots completed */
 	char		 agent_version[64];
 	uint32_t	 agent_caps;	/* CAPB_* of this connection's agentcaps */
+	int		 agent_caps_known; /* that agentcaps arrived */
 	char		 reason[160];	/* why it ended (or is ending) */
 	char		 warning[96];	/* what is wrong while it runs */
 };
@@ -87,6 +94,7 @@ struct hchild {
 	uint64_t		 exec_id;	/* exec: from execstarted */
 	int			 has_exec;
 	int			 stopped;	/* closed by us, on purpose */
+	int			 copy_fd;	/* copy: our duplicate, or -1 */
 };
 
 extern struct hconf	 conf;
@@ -128,7 +136,7 @@ void		 term_close_all(void);
 
 /* children.c */
 void		 children_init(void);
-void		 child_start(int, uint32_t);
+struct hchild	*child_start(int, uint32_t);
 void		 child_stop(struct hchild *);
 void		 children_sigchld(void);
 void		 children_stop_all(void);
@@ -157,7 +165,26 @@ void		 exec_client_signal(uint32_t, int32_t);
 void		 exec_client_resize(uint32_t, uint16_t, uint16_t);
 void		 execs_free(void);
 
+/* copy.c (capsem-shell cp) */
+struct attach_copy;
+struct imsg_copy;
+void		 copies_init(void);
+int		 copy_request(uint32_t, const struct attach_copy *,
+		    const char *, const char **);
+int		 copy_client_data(uint32_t, const void *, size_t);
+int		 copy_client_end(uint32_t);
+void		 copy_accept(int);
+void		 copy_stream_started(struct hchild *, const struct imsg_copy *);
+int		 copy_content(uint64_t, const void *, size_t);
+int		 copy_done(uint64_t);
+int		 copy_failed(uint64_t, const char *);
+void		 copies_lost(void);
+void		 copy_client_gone(uint32_t);
+void		 copies_free(void);
+
 /* client.c */
+int		 client_copy_send(uint32_t, uint32_t, int, const void *,
+		    size_t);
 void		 clients_init(void);
 void		 clients_output(const void *, size_t);
 void		 clients_seed(const void *, size_t);

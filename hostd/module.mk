@@ -3,4 +3,4 @@
 PROGS +=	$(B)/sbin/capsem-hostd
 MANS +=		hostd/capsem-hostd.8
 OBJS_capsem-hostd := $(addprefix $(B)/hostd/, hostd.o guest.o term.o \
-		children.o exec.o client.o session.o)
+		children.o exec.o copy.o client.o session.o)

@@ -140,11 +140,6 @@ session_term(void)
 	return (t);
 }
 
-/*
- * The state as session.json names it.  A session that is over for this
- * hostd but not for the guest (no exit status, not temporary) is
- * "disconnected": its shell runs on and a new hostd may take it over.
- */
 /* A set of capability bits as the array of their names. */
 static json_t *
 session_caps(uint32_t mask)
@@ -161,6 +156,11 @@ session_caps(uint32_t mask)
 	return (a);
 }
 
+/*
+ * The state as session.json names it.  A session that is over for this
+ * hostd but not for the guest (no exit status, not temporary) is
+ * "disconnected": its shell runs on and a new hostd may take it over.
+ */
 static const char *
 session_state_name(void)
 {
@@ -240,7 +240,8 @@ session_json(void)
 	json_object_set_new(o, "connections", json_integer(sess.connections));
 	json_object_set_new(o, "agent_version", sess.agent_version[0] ?
 	    json_string(sess.agent_version) : json_null());
-	json_object_set_new(o, "agent_caps", session_caps(sess.agent_caps));
+	json_object_set_new(o, "agent_caps", sess.agent_caps_known ?
+	    session_caps(sess.agent_caps) : json_null());
 	json_object_set_new(o, "clients", json_integer(clients_count()));
 	json_object_set_new(o, "term", session_term() ?
 	    json_string(session_term()) : json_null());

@@ -57,6 +57,8 @@ enum imsg_type {
 	IMSG_CTL_SNAPSHOT = 54,
 	IMSG_CTL_UNFREEZE = 55,
 	IMSG_CTL_SENT = 56,	/* control -> parent: frames flushed */
+	IMSG_CTL_COPYIN = 70,	/* struct imsg_copy + path (extension copy) */
+	IMSG_CTL_COPYOUT = 71,	/* struct imsg_copy + path (size, mode 0) */
 	IMSG_CTL_EXECIO = 60,	/* struct imsg_execio + command + cwd + env */
 
 	/* guest: agent parent <-> agent-audit (80-99) */
@@ -65,6 +67,8 @@ enum imsg_type {
 	IMSG_AUDIT_POS = 82,	/* audit -> parent: struct imsg_audit_pos */
 	IMSG_AUDIT_REOPEN = 83,	/* audit -> parent: the log was rotated */
 	IMSG_AUDIT_NOLOG = 84,	/* parent -> audit: no log file (yet) */
+	IMSG_CTL_TERMMODES = 85, /* control -> parent: termmodes' bytes, RFC
+				 * 4254 encoding (validated again by parent) */
 
 	/* host: capsem-hostd parent <-> its children (100-199) */
 	IMSG_HOST_FIRST = 100,
@@ -89,6 +93,8 @@ enum imsg_type {
 	IMSG_HOST_LIFECYCLE = 132, /* stream: int32_t MSG_SHUTDOWNREQUEST or
 				   MSG_SUSPENDREQUEST (enum msg_type) */
 	IMSG_HOST_AUDITED = 133, /* stream: uint64_t records written so far */
+	IMSG_HOST_COPYSTARTED = 150, /* stream: struct imsg_copy (pathlen 0),
+				   copystarted of a copy connection */
 	IMSG_HOST_EXECSTDERR = 140, /* stream: execio stderr bytes */
 	IMSG_HOST_EXECINWINDOW = 141, /* stream: uint32_t execinwindow bytes */
 	IMSG_HOST_EXECFRAMED = 142, /* parent -> stream: int32_t, after
@@ -112,6 +118,14 @@ enum imsg_type {
 	IMSG_ATTACH_NOTICE = 211, /* hostd: a line for the user (NUL-ended):
 				   why the session is ending, or waiting */
 	IMSG_ATTACH_CONNECTED = 212, /* hostd: the guest has booted */
+	IMSG_ATTACH_COPY = 225,	/* client: struct attach_copy + path */
+	IMSG_ATTACH_COPYSTREAM = 226, /* hostd: struct attach_copystream, with
+				   the fd of the copy connection */
+	IMSG_ATTACH_COPYDONE = 227, /* hostd: struct attach_copydone +
+				   message (NUL-ended) when it failed */
+	IMSG_ATTACH_COPYDATA = 228, /* both: bytes of a copy without a copy
+				   connection (upstream agent), 1..ATTACH_CHUNK */
+	IMSG_ATTACH_COPYEND = 229, /* client: end of a COPYDATA copy in */
 	IMSG_ATTACH_EXECIO = 213, /* client: struct attach_execio + command +
 				   cwd + env (exec mode, instead of EXEC) */
 	IMSG_ATTACH_STDIN = 214, /* client: 1..ATTACH_CHUNK bytes of stdin,
@@ -198,6 +212,17 @@ struct imsg_file {
 	uint32_t	pathlen;
 };
 
+/*
+ * IMSG_CTL_COPYIN, IMSG_CTL_COPYOUT: followed by pathlen bytes of path
+ * (no NUL).  IMSG_HOST_COPYSTARTED: the copystarted fields, pathlen 0.
+ */
+struct imsg_copy {
+	uint64_t	id;
+	uint64_t	size;
+	uint32_t	mode;
+	uint32_t	pathlen;
+};
+
 /* IMSG_HOST_EXECDONE */
 struct imsg_host_execdone {
 	uint64_t	id;
@@ -235,7 +260,41 @@ struct imsg_host_shellexited {
 enum attach_mode {
 	ATTACH_TERMINAL = 1,	/* interactive: input, output, resize */
 	ATTACH_EXEC = 2,	/* one command through exec */
-	ATTACH_CONTROL = 3	/* commands only (shutdown), no output */
+	ATTACH_CONTROL = 3,	/* commands only (shutdown), no output */
+	ATTACH_COPY = 4		/* file copies, one at a time */
+};
+
+/*
+ * A copy client sends one COPY at a time and waits for its COPYDONE.
+ * Through a copy connection (the guest announced "copy"), hostd first
+ * passes the connection in COPYSTREAM: for ATTACH_COPY_IN the client
+ * writes size bytes to it and shuts it down for writing; for
+ * ATTACH_COPY_OUT it reads size bytes (or a listing, mode & COPY_MODE_DIR,
+ * up to EOF).  Without one (upstream agent), a copy in sends COPYDATA
+ * chunks then COPYEND, a copy out gets COPYDATA chunks, and size is
+ * bounded by ATTACH_COPY_SMALL.  A copy in of a directory (mode &
+ * COPY_MODE_DIR) has no data at all.
+ */
+#define ATTACH_COPY_IN		1
+#define ATTACH_COPY_OUT		2
+#define ATTACH_COPY_SMALL	1044480	/* upstream filewrite/fileread */
+#define ATTACH_COPY_PATH_MAX	4095
+
+struct attach_copy {
+	uint32_t	dir;		/* ATTACH_COPY_IN or ATTACH_COPY_OUT */
+	uint32_t	mode;		/* in: bits & 01777 | COPY_MODE_DIR */
+	uint64_t	size;		/* in: bytes that follow */
+};
+
+struct attach_copystream {
+	uint64_t	size;
+	uint32_t	mode;		/* out: the file's, | COPY_MODE_DIR */
+	int32_t		stream;		/* 1: fd attached; 0: COPYDATA */
+};
+
+struct attach_copydone {
+	int32_t		ok;		/* 1: done; 0: message follows */
+	int32_t		pad;
 };
 
 #define ATTACH_REPLAY		0x1	/* hello flag: send recent output first */

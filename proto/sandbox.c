@@ -18,6 +18,8 @@
  * foreign architecture (i386/x32 system call entry) is killed outright.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -380,6 +382,9 @@ sandbox_filter(enum sandbox_profile profile)
 		break;
 	case SANDBOX_AUDIT:
 		SANDBOX_ADD(ctx, sandbox_audit);
+		/* How much of what it wrote the host has not read yet. */
+		SANDBOX_ADD_COND(ctx, SCMP_SYS(ioctl),
+		    SCMP_A1(SCMP_CMP_EQ, SIOCOUTQ));
 		/* FALLTHROUGH */
 	case SANDBOX_CONTROL:
 	case SANDBOX_HOST_DECODER:

@@ -112,6 +112,20 @@ static const struct wire_field f_agentcaps[] = {
 	    offsetof(struct msg, u.agentcaps.ncaps),
 	    offsetof(struct msg, u.agentcaps.has_caps) },
 };
+static const struct wire_field f_termmodes[] = {
+	F("modes", WF_BYTES, termmodes.modes),
+};
+static const struct wire_field f_copyin[] = {
+	F("id", WF_U64, copyin.id),
+	F("path", WF_STR, copyin.path),
+	F("size", WF_U64, copyin.size),
+	F("mode", WF_U32, copyin.mode),
+};
+static const struct wire_field f_copystarted[] = {
+	F("id", WF_U64, copystarted.id),
+	F("size", WF_U64, copystarted.size),
+	F("mode", WF_U32, copystarted.mode),
+};
 static const struct wire_field f_execio[] = {
 	F("id", WF_U64, execio.id),
 	F("command", WF_STR, execio.command),
@@ -193,6 +207,10 @@ static const struct wire_desc msgs[MSG_NTYPES] = {
 	M0(MSG_SNAPSHOTREADY, "snapshotready", WIRE_G2H),
 	M(MSG_SHELLEXITED, "shellexited", WIRE_G2H, 1, f_shellexited),
 	M(MSG_AGENTCAPS, "agentcaps", WIRE_G2H, 0, f_agentcaps),
+	M(MSG_TERMMODES, "termmodes", WIRE_H2G, 0, f_termmodes),
+	M(MSG_COPYIN, "copyin", WIRE_H2G, 0, f_copyin),
+	M(MSG_COPYOUT, "copyout", WIRE_H2G, 0, f_idpath),
+	M(MSG_COPYSTARTED, "copystarted", WIRE_G2H, 0, f_copystarted),
 	M(MSG_EXECIO, "execio", WIRE_H2G, 1, f_execio),
 	M(MSG_EXECINPUT, "execinput", WIRE_H2G, 0, f_execinput),
 	M0(MSG_EXECINPUTEND, "execinputend", WIRE_H2G),
@@ -212,6 +230,8 @@ static struct {
 	{ CAP_SHELLEXITED, CAPB_SHELLEXITED },
 	{ CAP_AGENTCAPS, CAPB_AGENTCAPS },
 	{ CAP_EXECIO, CAPB_EXECIO },
+	{ CAP_COPY, CAPB_COPY },
+	{ CAP_TERMMODES, CAPB_TERMMODES },
 };
 
 uint32_t
@@ -222,8 +242,12 @@ cap_mask(const struct wire_str *caps, size_t n)
 
 	for (i = 0; i < n; i++)
 		for (k = 0; k < sizeof(captab) / sizeof(captab[0]); k++)
+			/* The length too: a str may hold a NUL, and
+			 * "agentcaps\0x" is not "agentcaps". */
 			if (caps[i].s != NULL &&
-			    strcmp(caps[i].s, captab[k].name) == 0)
+			    caps[i].len == strlen(captab[k].name) &&
+			    memcmp(caps[i].s, captab[k].name,
+			    caps[i].len) == 0)
 				mask |= captab[k].bit;
 	return (mask);
 }

@@ -23,6 +23,7 @@
 #define PORT_LIFECYCLE		5004
 #define PORT_EXEC		5005
 #define PORT_AUDIT		5006
+#define PORT_COPY		5008	/* extension "copy" */
 
 enum wire_dir {
 	WIRE_H2G,		/* host to guest, control port */
@@ -65,6 +66,11 @@ enum msg_type {
 	MSG_SNAPSHOTREADY,
 	MSG_SHELLEXITED,
 	MSG_AGENTCAPS,
+	MSG_TERMMODES,		/* host to guest, extension */
+	/* extension "copy", both directions */
+	MSG_COPYIN,
+	MSG_COPYOUT,
+	MSG_COPYSTARTED,
 	/* execio (capsem-protocol(7) "execio"): control, host to guest */
 	MSG_EXECIO,
 	/* execio, exec port only, host to guest */
@@ -105,15 +111,25 @@ struct boot_stage {
  */
 #define CAP_SHELLEXITED		"shellexited"
 #define CAP_AGENTCAPS		"agentcaps"
+#define CAP_TERMMODES		"termmodes"
+#define CAP_COPY		"copy"
 #define CAP_EXECIO		"execio"
 
 #define CAPB_SHELLEXITED	0x00000001U	/* host understands shellexited */
 #define CAPB_AGENTCAPS		0x00000002U	/* host understands agentcaps */
 #define CAPB_EXECIO		0x00000010U	/* execio (both sides) */
+#define CAPB_COPY		0x00000100U	/* copy port, copyin/copyout */
+#define CAPB_TERMMODES		0x00001000U	/* host: sends termmodes; agent:
+						 * applies them */
 #define CAPB_NAMES_MAX		32		/* one per bit */
 
 /* What capsem-hostd announces in every bootconfig. */
-#define HOSTD_CAPS		(CAPB_SHELLEXITED | CAPB_AGENTCAPS | CAPB_EXECIO)
+#define HOSTD_CAPS		(CAPB_SHELLEXITED | CAPB_AGENTCAPS | \
+				    CAPB_EXECIO | CAPB_COPY)
+
+/* copyin/copystarted: mode bit of a directory (S_IFDIR); sizes below 2^63. */
+#define COPY_MODE_DIR		0040000U
+#define COPY_SIZE_MAX		0x7fffffffffffffffULL
 
 /* execio limits (capsem-protocol(7) "execio", "LIMITS"). */
 #define EXECIO_DATA_MAX		65536		/* data bytes per frame */
@@ -169,7 +185,7 @@ struct msg {
 		struct {
 			uint64_t	 id;
 			struct wire_str	 path;
-		} fileread, filedelete;
+		} fileread, filedelete, copyout;
 		struct {
 			struct wire_str	 version;
 		} ready;
@@ -207,6 +223,20 @@ struct msg {
 			size_t		 ncaps;
 			int		 has_caps;
 		} agentcaps;
+		struct {
+			struct wire_bytes modes;	/* RFC 4254 encoding */
+		} termmodes;
+		struct {
+			uint64_t	 id;
+			struct wire_str	 path;
+			uint64_t	 size;
+			uint32_t	 mode;
+		} copyin;
+		struct {
+			uint64_t	 id;
+			uint64_t	 size;
+			uint32_t	 mode;
+		} copystarted;
 		struct {
 			uint64_t	 id;
 			struct wire_str	 command;

@@ -219,3 +219,64 @@ start_fifo_session() {
 	start_host ctl
 	start_agent "$@"
 }
+
+# audit_ev SECONDS SERIAL COMM: one execve event as auditd writes it
+# (SYSCALL, EXECVE with a1 "--serial-SERIAL", CWD, EOE).
+audit_ev() {
+	ae_id="$1.000:$2"
+	printf 'type=SYSCALL msg=audit(%s): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=2 ppid=1 pid=%s auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="%s" exe="/usr/bin/%s" key="capsem_exec"\n' "$ae_id" "$2" "$3" "$3"
+	printf 'type=EXECVE msg=audit(%s): argc=2 a0="%s" a1="--serial-%s"\n' "$ae_id" "$3" "$2"
+	printf 'type=CWD msg=audit(%s): cwd="/root"\n' "$ae_id"
+	printf 'type=EOE msg=audit(%s): \n' "$ae_id"
+}
+
+# audit_wait_tail LOG: the agent's audit child tails LOG from its end as it
+# finds it, at a moment nothing outside the agent can see; so probe: an
+# event (dated 1713100000, serial 101, 102...) every 2 s until one arrives
+# at the testhost as a record.  Probes written before the tail started are
+# older events and never sent; $AW_PROBES is how many were written.
+audit_probe_seen() {
+	grep '"ev":"audit"' events.jsonl 2>/dev/null | grep -q '"comm":"probe"'
+}
+audit_wait_tail() {
+	AW_PROBES=0
+	wait_until 15 "the audit connection (counts)" count_is audit 1
+	aw_end=$(($(now_ms) + 20000))
+	until audit_probe_seen; do
+		[ "$(now_ms)" -lt "$aw_end" ] ||
+		    fail "no probe record in 20 s ($AW_PROBES probe events)"
+		AW_PROBES=$((AW_PROBES + 1))
+		audit_ev 1713100000 $((100 + AW_PROBES)) probe >>"$1"
+		aw_e2=$(($(now_ms) + 2000))
+		while ! audit_probe_seen && [ "$(now_ms)" -lt "$aw_e2" ]; do
+			sleep 0.02
+		done
+	done
+}
+
+# audit_child_idle: the agent's audit child sleeps in poll.
+audit_child_idle() {
+	ai_p=$(agent_child audit) || return 1
+	grep -q '^State:[[:space:]]*S' "/proc/$ai_p/status" 2>/dev/null &&
+	    grep -q poll "/proc/$ai_p/wchan" 2>/dev/null
+}
+
+# audit_child_settle: wait until the audit child has told the parent where
+# to resume after everything the host has read so far.  It does so before
+# each poll, after looking at what the host has not read yet, and looks
+# again every 100 ms while something is unread (at the latest on its 2 s
+# tick): two more sleeps in poll since now mean one such look was made
+# after now, in a round that began after the host read what it read.
+audit_ctxsw() {
+	sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' \
+	    "/proc/$1/status" 2>/dev/null
+}
+audit_settled() {
+	[ "$(audit_ctxsw "$as_p")" -ge $((as_n + 2)) ] 2>/dev/null &&
+	    audit_child_idle
+}
+audit_child_settle() {
+	as_p=$(agent_child audit) || fail "no audit child"
+	as_n=$(audit_ctxsw "$as_p")
+	wait_until 10 "the audit child settled (pid $as_p)" audit_settled
+}

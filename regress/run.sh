@@ -19,7 +19,7 @@ test_env "$top" "$B"
 utests=0 upass=0 ufail=0
 itpass=0 itfail=0
 failed=""
-logdir=$(mktemp -d "${TMPDIR:-/tmp}/capsem-regress.XXXXXX")
+logdir=$(mktemp -d "${TMPDIR:-/tmp}/capsem-regress.XXXXXX") || exit 1
 
 run_unit() {	# name log cmd...
 	name=$1 log=$2
@@ -70,7 +70,13 @@ tests=$*
 for t in $tests; do
 	case $t in /*) ;; *) t=$(pwd)/$t ;; esac
 	name=$(basename "$t" .sh)
-	dir=$(mktemp -d "$logdir/$name.XXXXXX")
+	# A test never runs where it cannot have a directory of its own
+	# (never in the tree: it writes where it stands).
+	if ! dir=$(mktemp -d "$logdir/$name.XXXXXX") || [ ! -d "$dir" ]; then
+		echo "FAIL $name: no directory for it under $logdir"
+		itfail=$((itfail + 1))
+		continue
+	fi
 	reason=$(cd "$dir" && TESTDIR="$dir" sh "$t" >"$dir/test.log" 2>&1 \
 	    </dev/null; echo $?)
 	if [ "$reason" = 0 ]; then

@@ -4,9 +4,10 @@
  * the host bad input on control, audit and exec and check what survives.
  *
  * It boots like an agent (terminal 5001, then control 5000, ready{version},
- * bootready once bootconfigdone arrives) and then runs the script, one
+ * with -a NAMES an agentcaps{NAMES} after a bootconfig announcing
+ * "agentcaps", bootready once bootconfigdone arrives) and then runs the script, one
  * command per line, `#` starts a comment.  CHAN is control, terminal,
- * lifecycle, exec or audit; a channel other than control and terminal is
+ * lifecycle, exec, audit or copy; a channel other than control and terminal is
  * connected on first use and stays open until `close`.
  *   send CHAN JSON        encode a g2h message (an audit record on audit)
  *   raw CHAN HEX          these bytes, as they are
@@ -58,7 +59,8 @@
 #define RANDOM_SEED	4243
 #define VERSION		"capsem-testguest"
 
-enum chan { CH_CONTROL, CH_TERMINAL, CH_LIFECYCLE, CH_EXEC, CH_AUDIT, CH_N };
+enum chan { CH_CONTROL, CH_TERMINAL, CH_LIFECYCLE, CH_EXEC, CH_AUDIT, CH_COPY,
+    CH_N };
 
 static const struct {
 	const char	*name;
@@ -69,6 +71,7 @@ static const struct {
 	{ "lifecycle", PORT_LIFECYCLE },
 	{ "exec", PORT_EXEC },
 	{ "audit", PORT_AUDIT },
+	{ "copy", PORT_COPY },
 };
 
 static struct transport	 tr;
@@ -79,6 +82,11 @@ static FILE		*out;
 static char		*recs[MAX_RECS];	/* received, not yet matched */
 static size_t		 nrecs;
 static int		 booted;
+/* -a: the agentcaps to send to a host that announces "agentcaps". */
+#define AGENTCAPS_MAX	16
+static struct wire_str	 acaps[AGENTCAPS_MAX];
+static size_t		 nacaps;
+static int		 send_acaps;
 static int		 timeout_ms = DEFAULT_MS;
 static int		 lineno;
 
@@ -101,7 +109,7 @@ static void		 run(char *);
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: capsem-testguest -D dir -o outfile "
+	fprintf(stderr, "usage: capsem-testguest [-a caps] -D dir -o outfile "
 	    "-s script\n");
 	exit(2);
 }
@@ -218,7 +226,16 @@ host_frame(const uint8_t *body, size_t len)
 	record(s);
 	free(s);
 	memset(&r, 0, sizeof(r));
-	if (m.type == MSG_BOOTCONFIGDONE) {
+	if (m.type == MSG_BOOTCONFIG && send_acaps &&
+	    (cap_mask(m.u.bootconfig.caps, m.u.bootconfig.ncaps) &
+	    CAPB_AGENTCAPS)) {
+		/* As an agent does: after bootconfig, before bootready. */
+		r.type = MSG_AGENTCAPS;
+		r.u.agentcaps.caps = acaps;
+		r.u.agentcaps.ncaps = nacaps;
+		r.u.agentcaps.has_caps = 1;
+		send_msg(CH_CONTROL, &r);
+	} else if (m.type == MSG_BOOTCONFIGDONE) {
 		r.type = MSG_BOOTREADY;
 		send_msg(CH_CONTROL, &r);
 		booted = 1;
@@ -537,13 +554,26 @@ main(int argc, char *argv[])
 {
 	const char	*dir = NULL, *outfile = NULL, *script = NULL;
 	char		 spec[TRANSPORT_PATH_MAX + 8], err[256];
-	char		*line = NULL;
+	char		*line = NULL, *p, *name;
 	size_t		 cap = 0;
 	FILE		*sf;
 	int		 ch, i;
 
-	while ((ch = getopt(argc, argv, "D:o:s:")) != -1) {
+	while ((ch = getopt(argc, argv, "a:D:o:s:")) != -1) {
 		switch (ch) {
+		case 'a':
+			/* "name,name" (any names), "" for none. */
+			send_acaps = 1;
+			for (p = optarg; (name = strsep(&p, ",")) != NULL;) {
+				if (*name == '\0')
+					continue;
+				if (nacaps == AGENTCAPS_MAX)
+					die("-a: at most %d names",
+					    AGENTCAPS_MAX);
+				acaps[nacaps].s = name;
+				acaps[nacaps++].len = strlen(name);
+			}
+			break;
 		case 'D':
 			dir = optarg;
 			break;

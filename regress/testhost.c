@@ -31,6 +31,11 @@
  *                           look at the agent (/proc) at a known point
  *   term-pause on|off       stop (resume) reading the terminal connection,
  *                           as a host whose clients are all behind does
+ *   audit-pause on|off      the same for audit connections (new ones too)
+ *   audit-queued N [MS]     N bytes or more wait unread on audit connections
+ *                           (then a "queued" event with the count)
+ *   drop-audit              close the audit connections, unread bytes and
+ *                           all, as a host whose reader died does
  *   drop, noack on|off, quiet MS, sleep MS, exit
  * Every expect consumes what it matched.  A failure prints
  * "testhost: line N: REASON" and exits 1; the end of the script exits 0.
@@ -40,6 +45,7 @@
  * touches only its sockets and the files in OUTDIR.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -133,6 +139,7 @@ struct host {
 	unsigned int		 ntermeof, termeofseen;
 	int			 noack;
 	int			 term_paused;
+	int			 audit_paused;
 	uint32_t		 caps;		/* CAPB_* to announce */
 	uint64_t		 epoch;
 	char			*envkey[MAX_ENV];
@@ -250,6 +257,9 @@ static int	cmd_wait_file(struct host *, struct script *, char *);
 static int	cmd_drop(struct host *, struct script *, char *);
 static int	cmd_noack(struct host *, struct script *, char *);
 static int	cmd_term_pause(struct host *, struct script *, char *);
+static int	cmd_audit_pause(struct host *, struct script *, char *);
+static int	cmd_audit_queued(struct host *, struct script *, char *);
+static int	cmd_drop_audit(struct host *, struct script *, char *);
 static int	cmd_quiet(struct host *, struct script *, char *);
 static int	cmd_sleep(struct host *, struct script *, char *);
 static int	cmd_exit(struct host *, struct script *, char *);
@@ -277,6 +287,9 @@ static const struct command commands[] = {
 	{ "drop",		cmd_drop },
 	{ "noack",		cmd_noack },
 	{ "term-pause",		cmd_term_pause },
+	{ "audit-pause",	cmd_audit_pause },
+	{ "audit-queued",	cmd_audit_queued },
+	{ "drop-audit",		cmd_drop_audit },
 	{ "quiet",		cmd_quiet },
 	{ "sleep",		cmd_sleep },
 	{ "exit",		cmd_exit },
@@ -1448,6 +1461,62 @@ cmd_term_pause(struct host *h, struct script *sc, char *args)
 	return (CMD_DONE);
 }
 
+/* Unread bytes of the audit connections (FIONREAD), looked at every 10 ms. */
+static int
+cmd_audit_queued(struct host *h, struct script *sc, char *args)
+{
+	struct conn	*c;
+	json_t		*o;
+	uint64_t	 total = 0;
+	char		*tok;
+	int		 n;
+
+	if (!sc->started) {
+		if ((tok = token(&args)) == NULL ||
+		    parse_num(sc, tok, 1, INT_MAX, &sc->n) == -1)
+			return (fail(sc, "audit-queued: want a byte count"));
+		if (parse_timeout(sc, args) == -1)
+			return (CMD_FAIL);
+		sc->recheck_ms = WAIT_FILE_MS;
+	}
+	TAILQ_FOREACH(c, &h->conns, entry)
+		if (c->chan == CH_AUDIT && ioctl(c->fd, FIONREAD, &n) == 0 &&
+		    n > 0)
+			total += n;
+	if (total < sc->n)
+		return (script_wait(sc, 0, "audit-queued"));
+	o = ev_new(h, "queued", CH_AUDIT);
+	json_object_set_new(o, "bytes", json_integer(total));
+	ev_emit(h, o);
+	return (CMD_DONE);
+}
+
+static int
+cmd_drop_audit(struct host *h, struct script *sc, char *args)
+{
+	struct conn	*c, *next;
+
+	if (noextra(sc, args) == -1)
+		return (CMD_FAIL);
+	ev_emit(h, ev_new(h, "drop-audit", -1));
+	TAILQ_FOREACH_SAFE(c, &h->conns, entry, next)
+		if (c->chan == CH_AUDIT)
+			conn_close(h, c, "drop");
+	return (CMD_DONE);
+}
+
+static int
+cmd_audit_pause(struct host *h, struct script *sc, char *args)
+{
+	char	*tok;
+
+	if ((tok = token(&args)) == NULL || noextra(sc, args) == -1 ||
+	    (strcmp(tok, "on") != 0 && strcmp(tok, "off") != 0))
+		return (fail(sc, "audit-pause: want on or off"));
+	h->audit_paused = strcmp(tok, "on") == 0;
+	return (CMD_DONE);
+}
+
 static int
 cmd_quiet(struct host *h, struct script *sc, char *args)
 {
@@ -1610,8 +1679,9 @@ host_loop(struct host *h, struct script *sc)
 		TAILQ_FOREACH(c, &h->conns, entry) {
 			cs[nc++] = c;
 			pfd[npfd].fd = c->fd;
-			pfd[npfd++].events = (c->chan == CH_TERMINAL &&
-			    h->term_paused ? 0 : POLLIN) |
+			pfd[npfd++].events = ((c->chan == CH_TERMINAL &&
+			    h->term_paused) || (c->chan == CH_AUDIT &&
+			    h->audit_paused) ? 0 : POLLIN) |
 			    (c->out.len > c->off ? POLLOUT : 0);
 		}
 		scriptpfd = -1;

@@ -3,4 +3,4 @@
 PROGS +=	$(B)/bin/capsem-shell
 MANS +=		shell/capsem-shell.1
 OBJS_capsem-shell := $(B)/shell/shell.o $(B)/shell/session.o \
-		$(B)/shell/log.o
+		$(B)/shell/log.o $(B)/shell/cp.o

@@ -255,6 +255,11 @@ start_hostd(struct session *s, const struct session_opts *o, pid_t vm_pid,
 		argv[i++] = (char *)"-e";
 		argv[i++] = o->env[j];
 	}
+	/* Our terminal's modes, as ssh's pty request carries them. */
+	if (o->term_modes != NULL) {
+		argv[i++] = (char *)"--term-modes";
+		argv[i++] = o->term_modes;
+	}
 	if (o->transport != NULL || o->vm_cmd != NULL) {
 		if (o->transport != NULL)
 			(void)strlcpy(transport, o->transport,

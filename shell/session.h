@@ -27,6 +27,7 @@ struct session_opts {
 	const char	*dir;		/* new -S DIR, or NULL: a new one */
 	int		 boot_secs;	/* -1: the mode's default */
 	int		 no_send_env;	/* do not pass TERM, LANG, LC_* on */
+	char		*term_modes;	/* our terminal's, for hostd, or NULL */
 };
 
 struct session {

@@ -37,9 +37,11 @@
 #include <vis.h>
 
 #include "capsem_imsg.h"
+#include "cp.h"
 #include "ev.h"
 #include "imsg.h"
 #include "session.h"
+#include "termmodes.h"
 #include "transport.h"
 #include "version.h"
 #include "wire.h"
@@ -114,6 +116,7 @@ static struct session		 sess;
 static __dead void	usage(int);
 static void		term_restore(void);
 static void		term_raw(void);
+static char		*term_modes(void);
 static void		fatal_signal(int);
 static void		winch_signal(int);
 static void		set_signals(void);
@@ -148,7 +151,6 @@ static void		dispatch(struct conn *, struct imsg *);
 static void		imsg_line(struct imsg *, char *, size_t);
 static __dead void	conn_loop(struct conn *);
 static char		*exec_command(int, char **);
-static int		control_shutdown(const char *);
 static int		wait_hostd(const char *, pid_t);
 
 static __dead void
@@ -161,10 +163,13 @@ usage(int status)
 	    "[--shell \"cmd args\"]\n"
 	    "                    [--audit-log file] [--boot-timeout "
 	    "seconds] [--no-send-env]\n"
+	    "                    [--no-term-modes]\n"
 	    "       capsem-shell new [-d] [-S dir] [options]\n"
 	    "       capsem-shell exec [-nt] [-S dir] [-e key=value] "
 	    "[--cwd dir] [--timeout seconds]\n"
 	    "                    [options] [--] command [arg ...]\n"
+	    "       capsem-shell cp [-pqrv] [-l limit] [-S dir] source ... "
+	    "target\n"
 	    "       capsem-shell shutdown -S dir\n"
 	    "       capsem-shell log [-i] -S dir | file\n"
 	    "       capsem-shell ls\n"
@@ -196,6 +201,25 @@ term_raw(void)
 		raw_on = 0;
 		die("stdin: tcsetattr: %s", strerror(errno));
 	}
+}
+
+/*
+ * The modes of our terminal (before term_raw), for a new session's PTY,
+ * in capsem-hostd's --term-modes form; NULL when stdin is no terminal.
+ */
+static char *
+term_modes(void)
+{
+	static char	 text[TERMMODES_TEXT_MAX];
+	struct termmodes tm;
+	struct termios	 tio;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &tio) == -1)
+		return (NULL);
+	termmodes_from_termios(&tio, &tm);
+	if (termmodes_to_text(&tm, text, sizeof(text)) == -1)
+		return (NULL);
+	return (text);
 }
 
 /* Restore the terminal, then die of the signal as if never caught. */
@@ -1052,7 +1076,7 @@ wait_hostd(const char *dir, pid_t pid)
  * Ask the session in dir to shut down and wait for its end.  Returns 0 once
  * EXIT came, -1 (reported) if the connection was lost first.
  */
-static int
+int
 control_shutdown(const char *dir)
 {
 	struct conn	 c;
@@ -1113,11 +1137,12 @@ int
 main(int argc, char *argv[])
 {
 	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG, OPT_BOOT,
-	    OPT_NOENV, OPT_CWD, OPT_TIMEOUT, OPT_TRANSPORT };
+	    OPT_NOENV, OPT_NOMODES, OPT_CWD, OPT_TIMEOUT, OPT_TRANSPORT };
 	static const struct option longopts[] = {
 		{ "temp",	no_argument,	NULL,	'T' },
 		{ "boot-timeout", required_argument, NULL, OPT_BOOT },
 		{ "no-send-env", no_argument,	NULL,	OPT_NOENV },
+		{ "no-term-modes", no_argument,	NULL,	OPT_NOMODES },
 		{ "version",	no_argument,	NULL,	'V' },
 		{ "local",	no_argument,	NULL,	OPT_LOCAL },
 		{ "vm",		required_argument, NULL, OPT_VM },
@@ -1143,13 +1168,16 @@ main(int argc, char *argv[])
 	const char		*dir = NULL, *errstr;
 	size_t			 k;
 	int			 ch, temp = 0, create = 0, local = 0;
-	int			 detached = 0, input = 0, tty = 0, nostdin = 0;
+	int			 detached = 0, input = 0, no_modes = 0;
+	int			 tty = 0, nostdin = 0;
 	long long		 timeout = 0;
 
 	memset(&so, 0, sizeof(so));
 	memset(&c, 0, sizeof(c));
 	so.boot_secs = -1;
 	(void)session_existing(&sess, "");
+	if (argc > 1 && strcmp(argv[1], "cp") == 0)
+		exit(cp_main(argc - 1, argv + 1));
 	for (k = 0; argc > 1 && k < sizeof(commands) / sizeof(commands[0]);
 	    k++)
 		if (strcmp(argv[1], commands[k].name) == 0)
@@ -1206,6 +1234,9 @@ main(int argc, char *argv[])
 		case OPT_NOENV:
 			so.no_send_env = 1;
 			create = 1;
+			break;
+		case OPT_NOMODES:
+			no_modes = create = 1;
 			break;
 		case OPT_BOOT:
 			so.boot_secs = strtonum(optarg, 0, 86400, &errstr);
@@ -1371,6 +1402,8 @@ main(int argc, char *argv[])
 		free(so.env);
 		exit(control_shutdown(dir) == 0 ? 0 : 255);
 	}
+	if (dir == NULL && !no_modes)
+		so.term_modes = term_modes();
 	if (dir == NULL && session_create(&sess, &so) == -1)
 		exit(255);
 	if (cmd == CMD_NEW) {

@@ -18,6 +18,7 @@ if [ $# -eq 0 ]; then
 	set -- deps cmd:pkg-config:pkg-config cmd:cc:gcc cmd:make:make \
 	    cmd:tmux:tmux cmd:valgrind:valgrind cmd:clang:clang cmd:bash:bash \
 	    cmd:asciinema:asciinema cmd:script:bsdutils \
+	    cmd:vim:vim cmd:less:less cmd:top:procps \
 	    pc:libbsd-overlay:libbsd-dev pc:msgpack:libmsgpack-dev \
 	    pc:cmocka:libcmocka-dev pc:libseccomp:libseccomp-dev \
 	    pc:jansson:libjansson-dev \

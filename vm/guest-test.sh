@@ -15,7 +15,7 @@
 # VMTEST_LOCAL=1 runs the same session on this machine over unix sockets
 # (no vsock, no auditd: the audit check then feeds a synthetic log), to
 # work on the script without booting a VM; PATH must find the programs.
-PLAN=13
+PLAN=14
 LOCAL=${VMTEST_LOCAL:-0}
 D=${VMTEST_DIR:-/run/capsem/test}
 S=$D/s
@@ -147,7 +147,9 @@ if [ "$LOCAL" = 1 ]; then
 	HT=unix:$S AT=unix:$S AUDITLOG=$D/audit.log HFLAGS=-C
 	: >"$AUDITLOG"
 else
-	HT=vsock AT=vsock:1 AUDITLOG=/var/log/audit/audit.log HFLAGS=
+	# Inside one VM every vsock peer is the loopback CID 1: that is the
+	# guest's CID for the real session (check 3a refuses it for another).
+	HT=vsock AT=vsock:1 AUDITLOG=/var/log/audit/audit.log HFLAGS="-g 1"
 	if grep -q '^vsock_loopback ' /proc/modules; then
 		ok vsock
 	else
@@ -162,6 +164,38 @@ else
 	else
 		fail auditd "$(echo "$st $rules" | tr '\n' ' ' | cut -c1-200)"
 	fi
+fi
+
+# 3a. A vsock peer that is not the guest is refused (issue 13 item 1):
+# a hostd whose guest is CID 7, read from the VM's command line as with
+# QEMU's -device vhost-vsock-pci,guest-cid=7 (a stand-in process carries
+# it), gets our agent's connections from CID 1 and refuses each one with a
+# log line naming the peer, and stays without a guest.
+if [ "$LOCAL" = 1 ]; then
+	ok cid-refused
+else
+	R=$D/rogue
+	mkdir -p "$R" && chmod 700 "$R"
+	sh -c 'sleep 60; :' vm -device vhost-vsock-pci,guest-cid=7 &
+	VMSTANDIN=$!
+	capsem-hostd -d -t vsock -k "$VMSTANDIN" -S "$R" -R 4 4>"$D/rready" \
+	    2>"$D/rogue.log" &
+	RHOSTD=$!
+	(cd "$D/ws" && exec capsem-agent -d -t vsock:1 -s "/bin/sh" \
+	    -w "$D/ws" -a "$AUDITLOG") 2>"$D/rogue-agent.log" &
+	RAGENT=$!
+	if wait_until 20000 file_has "$D/rogue.log" \
+	    'connection from vsock cid 1 port [0-9]* refused: the guest is cid 7' &&
+	    [ "$(json_field "$R/session.json" connections)" = 0 ] &&
+	    [ "$(json_field "$R/session.json" state)" = starting ] &&
+	    kill -0 "$RHOSTD" 2>/dev/null; then
+		ok cid-refused
+	else
+		fail cid-refused "$(tail -n 2 "$D/rogue.log" | tr '\n' ' ' |
+		    cut -c1-200)"
+	fi
+	kill "$RAGENT" "$RHOSTD" "$VMSTANDIN" 2>/dev/null
+	wait "$RAGENT" "$RHOSTD" "$VMSTANDIN" 2>/dev/null
 fi
 
 # 3. capsem-hostd listening.

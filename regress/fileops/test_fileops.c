@@ -8,7 +8,9 @@
  * or too large files, message texts, and boot files (parents, atomic
  * replace, final symlink refused).  No write goes through a hard link or
  * keeps a setuid or setgid bit, and new files and directories belong to
- * the owner set with ws_set_owner.  Descriptor leaks are checked by
+ * the owner set with ws_set_owner.  The copy destinations (extension
+ * "copy") appear only at ws_commit, atomically, and never write through a
+ * hard link.  Descriptor leaks are checked by
  * counting /proc/self/fd around every test.
  */
 
@@ -785,6 +787,169 @@ test_fallback_walk(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/*
+ * Extension "copy": the destination of a copyin is invisible until
+ * ws_commit (the old content stays readable meanwhile), then replaces the
+ * path atomically, with the mode masked and the owner set; a discarded one
+ * leaves nothing; the same refusals as ws_write (`..`, outside, symlinked
+ * parents, a directory at the path).
+ */
+static void
+test_copy_target(void **state)
+{
+	struct fx	*f = *state;
+	struct ws_target t;
+	struct stat	 st;
+	char		 p[PATH_MAX];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n;
+
+	put_file(f->root, "old", "old content");
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "old", 04755, &t,
+	    f->err, sizeof(f->err)), 0);
+	assert_int_equal(write(t.fd, "new", 3), 3);
+	assert_string_equal(get_file(f->root, "old"), "old content");
+	assert_int_equal(ws_commit(&t, "old", f->err, sizeof(f->err)), 0);
+	ws_target_close(&t);
+	assert_string_equal(get_file(f->root, "old"), "new");
+	path_in(p, sizeof(p), f->root, "old");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+
+	/* Parents made; a discarded copy leaves no name behind. */
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "a/b/gone", 0, &t,
+	    f->err, sizeof(f->err)), 0);
+	assert_int_equal(write(t.fd, "x", 1), 1);
+	ws_target_discard(&t);
+	path_in(p, sizeof(p), f->root, "a/b");
+	assert_non_null(d = opendir(p));
+	n = 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	assert_int_equal(n, 0);
+
+	/* Refusals, with ws_write's messages. */
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "../x", 0, &t,
+	    f->err, sizeof(f->err)), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path contains '..'");
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "/etc/x", 0, &t,
+	    f->err, sizeof(f->err)), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path escapes the "
+	    "workspace");
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "a", 0, &t, f->err,
+	    sizeof(f->err)), -1);
+	assert_string_equal(f->err, "FileWrite rejected: path is a directory");
+	path_in(p, sizeof(p), f->root, "link");
+	assert_int_equal(symlink(f->out, p), 0);
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "link/x", 0, &t,
+	    f->err, sizeof(f->err)), -1);
+	path_in(p, sizeof(p), f->out, "x");
+	assert_int_equal(access(p, F_OK), -1);
+}
+
+/* A hard link at the path is replaced by the copy, never written through. */
+static void
+test_copy_hardlink(void **state)
+{
+	struct fx	*f = *state;
+	struct ws_target t;
+	char		 a[PATH_MAX], b[PATH_MAX];
+
+	put_file(f->out, "theirs", "theirs");
+	path_in(a, sizeof(a), f->out, "theirs");
+	path_in(b, sizeof(b), f->root, "linked");
+	assert_int_equal(link(a, b), 0);
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "linked", 0644, &t,
+	    f->err, sizeof(f->err)), 0);
+	assert_int_equal(write(t.fd, "ours", 4), 4);
+	assert_int_equal(ws_commit(&t, "linked", f->err, sizeof(f->err)), 0);
+	ws_target_close(&t);
+	assert_string_equal(get_file(f->out, "theirs"), "theirs");
+	assert_string_equal(get_file(f->root, "linked"), "ours");
+}
+
+/* Directories of a copyin -r, and the sources of a copyout. */
+static void
+test_copy_dirs_sources(void **state)
+{
+	struct fx	*f = *state;
+	struct stat	 st;
+	char		 p[PATH_MAX];
+	int		 fd;
+
+	assert_int_equal(ws_mkdir(f->wsfd, f->root, "d/e", 02750, f->err,
+	    sizeof(f->err)), 0);
+	path_in(p, sizeof(p), f->root, "d/e");
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0750);
+	assert_int_equal(ws_mkdir(f->wsfd, f->root, "d/e", 0, f->err,
+	    sizeof(f->err)), 0);
+	put_file(f->root, "d/file", "x");
+	assert_int_equal(ws_mkdir(f->wsfd, f->root, "d/file", 0, f->err,
+	    sizeof(f->err)), -1);
+
+	assert_int_equal(ws_open_source(f->wsfd, f->root, "d/file", &fd, &st,
+	    f->err, sizeof(f->err)), 0);
+	assert_true(S_ISREG(st.st_mode));
+	close(fd);
+	assert_int_equal(ws_open_source(f->wsfd, f->root, "d", &fd, &st,
+	    f->err, sizeof(f->err)), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	close(fd);
+	/* The workspace itself may be listed, not written. */
+	assert_int_equal(ws_open_source(f->wsfd, f->root, ".", &fd, &st,
+	    f->err, sizeof(f->err)), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	close(fd);
+	assert_int_equal(ws_open_source(f->wsfd, f->root, "d/file/", &fd, &st,
+	    f->err, sizeof(f->err)), -1);
+	assert_int_equal(ws_open_source(f->wsfd, f->root, "nope", &fd, &st,
+	    f->err, sizeof(f->err)), -1);
+	assert_non_null(strstr(f->err, "No such file or directory"));
+	path_in(p, sizeof(p), f->root, "fifo");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	assert_int_equal(ws_open_source(f->wsfd, f->root, "fifo", &fd, &st,
+	    f->err, sizeof(f->err)), -1);
+	assert_string_equal(f->err, "FileRead rejected: not a regular file");
+}
+
+/* What a copy makes belongs to the owner set (the shell's user under -u). */
+static void
+test_copy_owner(void **state)
+{
+	struct fx	*f = *state;
+	struct ws_target t;
+	struct stat	 st;
+	char		 p[PATH_MAX];
+
+	if (geteuid() != 0) {
+		print_message("not root: not checked\n");
+		return;
+	}
+	ws_set_owner(65534, 65534);
+	assert_int_equal(ws_copy_target(f->wsfd, f->root, "nd/f", 0, &t,
+	    f->err, sizeof(f->err)), 0);
+	assert_int_equal(ws_commit(&t, "nd/f", f->err, sizeof(f->err)), 0);
+	ws_target_close(&t);
+	assert_int_equal(ws_mkdir(f->wsfd, f->root, "md", 0, f->err,
+	    sizeof(f->err)), 0);
+	ws_set_owner((uid_t)-1, (gid_t)-1);
+	path_in(p, sizeof(p), f->root, "nd/f");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	path_in(p, sizeof(p), f->root, "nd");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	path_in(p, sizeof(p), f->root, "md");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+}
+
 int
 main(void)
 {
@@ -822,6 +987,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bootfile, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_walk, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copy_target, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copy_hardlink, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copy_owner, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copy_dirs_sources, setup,
 		    teardown),
 	};
 

@@ -1,5 +1,6 @@
 # regress/fuzz/: libFuzzer targets over the production parsers (frame
 # reader and both decoder directions, audit records, the audit log parser,
+# the terminal modes of termmodes and --term-modes,
 # the imsg reader, the JSON forms).  Included from the top-level Makefile;
 # nothing here is part of `all` or `tests`.
 #
@@ -22,9 +23,10 @@ FUZZ_CFLAGS =	-g -O1 $(FUZZ_SAN) $(WARNFLAGS) \
 FUZZ_CPPFLAGS =	$(CPPFLAGS) -Iagent-audit -Iregress/fuzz
 
 FUZZ_TARGETS :=	fuzz_frame_h2g fuzz_frame_g2h fuzz_audit_record \
-		fuzz_auditlog fuzz_imsg fuzz_wirejson
+		fuzz_auditlog fuzz_imsg fuzz_wirejson fuzz_termmodes
 FUZZ_LIB_SRCS := proto/mpack.c proto/wire.c proto/wirejson.c proto/frame.c \
-		proto/imsg.c proto/imsg-buffer.c agent-audit/auditlog.c
+		proto/imsg.c proto/imsg-buffer.c agent-audit/auditlog.c \
+		proto/termmodes.c
 FUZZ_LIB :=	$(FUZZ_B)/libcapsem-fuzz.a
 FUZZ_BINS :=	$(FUZZ_TARGETS:%=$(FUZZ_B)/%)
 

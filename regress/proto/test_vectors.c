@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "termmodes.h"
 #include "wire.h"
 #include "wirejson.h"
 
@@ -201,7 +204,8 @@ test_frames_jsonl(void **state)
 /*
  * The bootconfig capsem-hostd sends (hostd/guest.c, built here the way it
  * builds it): the clock (0 with -C), caps HOSTD_CAPS = ["shellexited",
- * "agentcaps", "execio"] and no traceparent, which must go out as "" and never nil: upstream capsem's
+ * "agentcaps", "execio", "copy"] and no traceparent, which must go out as
+ * "" and never nil: upstream capsem's
  * agent types it as a String and rejects the whole frame on nil, losing
  * the clock and the environment.  The frames were computed outside this
  * codec; each also decodes to its JSON and re-encodes to itself.
@@ -217,17 +221,19 @@ test_hostd_bootconfig(void **state)
 		{ 1764250000,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":1764250000,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"execio\"]}}",
-		    "0000005182a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "73656373ce69285190ab7472616365706172656e74a0a46361707393"
-		    "ab7368656c6c657869746564a96167656e7463617073a665786563696f" },
+		    "\"agentcaps\",\"execio\",\"copy\"]}}",
+		    "0000005682a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "73656373ce69285190ab7472616365706172656e74a0a46361707394"
+		    "ab7368656c6c657869746564a96167656e7463617073a66578656369"
+		    "6fa4636f7079" },
 		{ 0,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"execio\"]}}",
-		    "0000004d82a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707393ab736865"
-		    "6c6c657869746564a96167656e7463617073a665786563696f" },
+		    "\"agentcaps\",\"execio\",\"copy\"]}}",
+		    "0000005282a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707394ab736865"
+		    "6c6c657869746564a96167656e7463617073a665786563696fa4636f"
+		    "7079" },
 	};
 	struct wire_str	 caps[CAPB_NAMES_MAX];
 	struct msg	 m;
@@ -374,6 +380,175 @@ test_agentcaps(void **state)
 }
 
 /*
+ * termmodes (capsem-protocol(7) "termmodes"), the frames computed outside
+ * this codec: the message with VERASE ^H, and the bootconfig capsem-hostd
+ * sends when it has modes to send (caps with "termmodes").  Then the
+ * rules of the modes themselves: what termmodes_parse takes and refuses.
+ */
+static void
+test_termmodes(void **state)
+{
+	static const struct {
+		enum wire_dir	 dir;
+		const char	*json;
+		const char	*hex;
+	} v[] = {
+		{ WIRE_H2G, "{\"t\":\"termmodes\",\"d\":{\"modes\":"
+		    "[3,0,0,0,8,0]}}",
+		    "0000001d82a174a97465726d6d6f646573a16481a56d6f64657396"
+		    "030000000800" },
+		{ WIRE_H2G, "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
+		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
+		    "\"agentcaps\",\"execio\",\"copy\",\"termmodes\"]}}",
+		    "0000005c82a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707395ab736865"
+		    "6c6c657869746564a96167656e7463617073a665786563696fa4636f"
+		    "7079a97465726d6d6f646573" },
+	};
+	static const struct {
+		uint8_t		 p[16];
+		size_t		 len;
+		const char	*why;	/* NULL: accepted */
+	} pv[] = {
+		{ { 0 }, 1, NULL },
+		{ { 3, 0, 0, 0, 8, 42, 0, 0, 0, 1, 0 }, 11, NULL },
+		{ { 3, 0, 0, 0, 255, 0 }, 6, NULL },	/* disabled */
+		{ { 0 }, 0, "no TTY_OP_END" },
+		{ { 3, 0, 0, 0, 8 }, 5, "no TTY_OP_END" },
+		{ { 3, 0, 0, 8 }, 4, "opcode 3 at byte 0 cut short" },
+		{ { 3, 0, 0, 1, 0, 0 }, 6,
+		    "VERASE 256 out of range (0 to 255) at byte 0" },
+		{ { 42, 0, 0, 0, 2, 0 }, 6,
+		    "IUTF8 2 out of range (0 to 1) at byte 0" },
+		{ { 128, 0, 0, 150, 0, 0 }, 6, "unknown opcode 128 at byte 0" },
+		{ { 11, 0, 0, 0, 1, 0 }, 6, "unknown opcode 11 at byte 0" },
+		{ { 3, 0, 0, 0, 8, 3, 0, 0, 0, 8, 0 }, 11,
+		    "VERASE given twice at byte 5" },
+		{ { 0, 0 }, 2, "1 bytes after TTY_OP_END" },
+	};
+	struct termmodes tm, tm2;
+	struct termios	 t;
+	uint8_t		 buf[TERMMODES_MAX];
+	char		 why[128], text[TERMMODES_TEXT_MAX];
+	json_t		*js;
+	size_t		 i, n;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		js = json_loads(v[i].json, 0, NULL);
+		assert_non_null(js);
+		check_encode(-1, v[i].dir, js, v[i].hex);
+		check_decode(-1, v[i].dir, js, v[i].hex);
+		json_decref(js);
+	}
+	for (i = 0; i < sizeof(pv) / sizeof(pv[0]); i++) {
+		why[0] = '\0';
+		if (pv[i].why == NULL) {
+			assert_int_equal(termmodes_parse(pv[i].p, pv[i].len,
+			    &tm, why, sizeof(why)), 0);
+			assert_int_equal(termmodes_encode(&tm, buf),
+			    pv[i].len);
+			assert_memory_equal(buf, pv[i].p, pv[i].len);
+		} else {
+			assert_int_equal(termmodes_parse(pv[i].p, pv[i].len,
+			    &tm, why, sizeof(why)), -1);
+			assert_string_equal(why, pv[i].why);
+		}
+	}
+	/* A terminal's modes survive text and bytes and apply back. */
+	memset(&t, 0, sizeof(t));
+	t.c_cc[VERASE] = 8;
+	t.c_cc[VKILL] = 24;
+	t.c_cc[VINTR] = _POSIX_VDISABLE;
+	t.c_iflag = ICRNL | IUTF8;
+	t.c_lflag = ICANON | ECHO | ECHOE;
+	termmodes_from_termios(&t, &tm);
+	assert_int_equal(termmodes_get(&tm, "VERASE"), 8);
+	assert_int_equal(termmodes_get(&tm, "VINTR"), 255);
+	assert_int_equal(termmodes_get(&tm, "IUTF8"), 1);
+	assert_int_equal(termmodes_get(&tm, "IXON"), 0);
+	assert_int_equal(termmodes_to_text(&tm, text, sizeof(text)), 0);
+	assert_int_equal(termmodes_from_text(text, &tm2, why, sizeof(why)), 0);
+	n = termmodes_encode(&tm2, buf);
+	assert_true(n <= TERMMODES_MAX);
+	assert_int_equal(termmodes_parse(buf, n, &tm, why, sizeof(why)), 0);
+	memset(&t, 0, sizeof(t));
+	t.c_iflag = IXON;
+	termmodes_apply(&tm, &t);
+	assert_int_equal(t.c_cc[VERASE], 8);
+	assert_int_equal(t.c_cc[VKILL], 24);
+	assert_int_equal(t.c_cc[VINTR], _POSIX_VDISABLE);
+	assert_int_equal(t.c_iflag, ICRNL | IUTF8);
+	assert_int_equal(t.c_lflag, ICANON | ECHO | ECHOE);
+	assert_int_equal(termmodes_from_text("VERASE=8,BOGUS=1", &tm, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "BOGUS: unknown mode");
+	assert_int_equal(termmodes_from_text("VERASE=x", &tm, why,
+	    sizeof(why)), -1);
+	assert_string_equal(why, "VERASE=x: not a number");
+}
+
+/*
+ * Extension "copy" (capsem-protocol(7) "copy"): copyin and copyout host
+ * to guest, copystarted guest to host (the copy port's first frame), and
+ * the agentcaps that announces it; the frames computed outside this codec
+ * (a directory mode 040755, a UTF-8 path with a space, an id past 2^62, a
+ * size of 2^63 - 1).
+ */
+static void
+test_copy(void **state)
+{
+	static const struct {
+		enum wire_dir	 dir;
+		const char	*json;
+		const char	*hex;
+	} v[] = {
+		{ WIRE_H2G, "{\"t\":\"copyin\",\"d\":{\"id\":7,"
+		    "\"path\":\"a b/\u00e9.txt\",\"size\":268435456,"
+		    "\"mode\":16877}}",
+		    "0000003382a174a6636f7079696ea16484a2696407a470617468aa61"
+		    "20622fc3a92e747874a473697a65ce10000000a46d6f6465cd41ed" },
+		{ WIRE_H2G, "{\"t\":\"copyout\",\"d\":{"
+		    "\"id\":4611686018427387909,\"path\":\"dir\"}}",
+		    "0000002382a174a7636f70796f7574a16482a26964cf400000000000"
+		    "0005a470617468a3646972" },
+		{ WIRE_G2H, "{\"t\":\"copystarted\",\"d\":{\"id\":7,"
+		    "\"size\":5,\"mode\":420}}",
+		    "0000002482a174ab636f707973746172746564a16483a2696407a473"
+		    "697a6505a46d6f6465cd01a4" },
+		{ WIRE_G2H, "{\"t\":\"copystarted\",\"d\":{\"id\":0,"
+		    "\"size\":9223372036854775807,\"mode\":16832}}",
+		    "0000002c82a174ab636f707973746172746564a16483a2696400a473"
+		    "697a65cf7fffffffffffffffa46d6f6465cd41c0" },
+		{ WIRE_G2H, "{\"t\":\"agentcaps\",\"d\":{\"caps\":"
+		    "[\"copy\"]}}",
+		    "0000001b82a174a96167656e7463617073a16481a46361707391a463"
+		    "6f7079" },
+	};
+	struct wire_str	 names[CAPB_NAMES_MAX];
+	json_t		*js;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		js = json_loads(v[i].json, 0, NULL);
+		assert_non_null(js);
+		check_encode(-1, v[i].dir, js, v[i].hex);
+		check_decode(-1, v[i].dir, js, v[i].hex);
+		json_decref(js);
+	}
+	/* The names and bits of the extension, both ways. */
+	assert_int_equal(cap_names(CAPB_COPY, names), 1);
+	assert_string_equal(names[0].s, "copy");
+	assert_int_equal(cap_mask(names, 1), CAPB_COPY);
+	assert_true((HOSTD_CAPS & CAPB_COPY) != 0);
+	/* The tags belong to their direction only. */
+	assert_int_equal(msg_type_from_name(WIRE_G2H, "copyin", 6), MSG_NONE);
+	assert_int_equal(msg_type_from_name(WIRE_H2G, "copystarted", 11),
+	    MSG_NONE);
+	assert_false(msg_is_ackable(MSG_COPYIN));
+	assert_false(msg_is_ackable(MSG_COPYOUT));
+}
+
+/*
  * execio (capsem-protocol(7) "execio"): the request on control and the
  * frames of its exec connection, both ways, computed outside this codec
  * (a MessagePack packer of its own, smallest forms, data as bin).  Each
@@ -463,6 +638,8 @@ main(void)
 		cmocka_unit_test(test_hostd_bootconfig),
 		cmocka_unit_test(test_agentcaps),
 		cmocka_unit_test(test_execio),
+		cmocka_unit_test(test_termmodes),
+		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_json_errors),
 	};
 

@@ -32,7 +32,11 @@ bad=0
 start=$(date +%s)
 
 for s in $scenarios; do
-	dir=$(mktemp -d "$logdir/$s.XXXXXX")
+	if ! dir=$(mktemp -d "$logdir/$s.XXXXXX") || [ ! -d "$dir" ]; then
+		echo "reliability: no directory for $s under $logdir" >&2
+		bad=1
+		continue
+	fi
 	t0=$(date +%s)
 	(cd "$dir" && TESTDIR="$dir" timeout -s KILL "$limit" \
 	    sh "$top/regress/reliability/$s.sh" >"$dir/log" 2>&1 </dev/null)

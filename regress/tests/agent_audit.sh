@@ -1,18 +1,11 @@
 # Audit records from a log written while the agent runs: the log is tailed
 # from its end at first start (older events are never sent), each execve
 # event becomes exactly one record, the read position survives a transport
-# drop (no record twice, none skipped), and a rotated log (renamed, a new
-# file in its place) is followed.
+# drop (no record twice, none skipped), a rotated log (renamed, a new
+# file in its place) is followed, and a log rotated while no audit child
+# reads it (the child frozen, then the transport dropped) has the rest of
+# the old file sent before the new one (issue 13 item 7): nothing lost.
 . "$CAPSEM_TOP/regress/lib.sh"
-
-# ev SECONDS SERIAL COMM: one execve event as auditd writes it.
-ev() {
-	id="$1.000:$2"
-	printf 'type=SYSCALL msg=audit(%s): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=2 ppid=1 pid=%s auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="%s" exe="/usr/bin/%s" key="capsem_exec"\n' "$id" "$2" "$3" "$3"
-	printf 'type=EXECVE msg=audit(%s): argc=2 a0="%s" a1="--serial-%s"\n' "$id" "$3" "$2"
-	printf 'type=CWD msg=audit(%s): cwd="/root"\n' "$id"
-	printf 'type=EOE msg=audit(%s): \n' "$id"
-}
 
 # wait_file FILE STRING: until FILE holds STRING (10 s at most).
 wait_file() {
@@ -24,31 +17,7 @@ wait_file() {
 	done
 }
 
-# The tail starts at the end of the log as the audit child finds it, at a
-# moment nothing outside the agent can see; so probe: an event (dated
-# between the old one and the first real one, so that the rest still
-# counts as newer) every 2 s until one arrives as a record.  The probes
-# written before the tail started are older events and are never sent.
-probe_seen() {
-	grep '"ev":"audit"' events.jsonl 2>/dev/null | grep -q '"comm":"probe"'
-}
-k=0
-wait_tail() {
-	wait_until 15 "the audit connection (counts)" count_is audit 1
-	end=$(($(now_ms) + 20000))
-	until probe_seen; do
-		[ "$(now_ms)" -lt "$end" ] ||
-		    fail "no probe record in 20 s ($k probe events written)"
-		k=$((k + 1))
-		ev 1713100000 $((100 + k)) probe >>audit.log
-		e2=$(($(now_ms) + 2000))
-		while ! probe_seen && [ "$(now_ms)" -lt "$e2" ]; do
-			sleep 0.02
-		done
-	done
-}
-
-ev 1713100000 10 old >audit.log
+audit_ev 1713100000 10 old >audit.log
 cat >script <<'S'
 wait-boot
 expect-audit --serial-20 30000
@@ -57,29 +26,43 @@ drop
 wait-boot
 expect-audit --serial-30 10000
 expect-audit --serial-40 15000
+wait-file go 20000
+drop
+wait-boot
+expect-audit --serial-50 15000
+expect-audit --serial-60 15000
 term exit\n
 expect-json {"t":"shellexited" 2000
 exit
 S
 start_host script
 start_agent
-wait_tail
-{ ev 1713100001 20 ls; ev 1713100002 21 cat; } >>audit.log
+audit_wait_tail audit.log
+{ audit_ev 1713100001 20 ls; audit_ev 1713100002 21 cat; } >>audit.log
 wait_file counts 'bootready 2'
 wait_file events.jsonl '--serial-21'
-ev 1713100003 30 id >>audit.log
+audit_ev 1713100003 30 id >>audit.log
 wait_file events.jsonl '--serial-30'
 mv audit.log audit.log.1
-ev 1713100004 40 uname >audit.log
+audit_ev 1713100004 40 uname >audit.log
+wait_file events.jsonl '--serial-40'
+# No child reads while the log is written and rotated again.
+audit_child_settle
+apid=$(agent_child audit) || fail "no audit child"
+kill -STOP "$apid"
+audit_ev 1713100005 50 date >>audit.log
+mv audit.log audit.log.2
+audit_ev 1713100006 60 env >audit.log
+: >go
 agent_ends 60 0
 ! grep -q -- '--serial-10"' events.jsonl || fail "an event older than the agent was sent"
 i=1
-while [ $i -le $k ]; do
+while [ $i -le $AW_PROBES ]; do
 	n=$(grep '"ev":"audit"' events.jsonl | grep -c -- "--serial-$((100 + i))\"")
 	[ "$n" -le 1 ] || fail "probe $i sent $n times"
 	i=$((i + 1))
 done
-for s in 20 21 30 40; do
+for s in 20 21 30 40 50 60; do
 	n=$(grep '"ev":"audit"' events.jsonl | grep -c -- "--serial-$s\"")
 	[ "$n" = 1 ] || fail "event $s sent $n times"
 done
