@@ -62,6 +62,7 @@ static struct hcopy	*copy_find(uint64_t);
 static struct hcopy	*copy_of_client(uint32_t);
 static int		 copy_send_request(struct hcopy *);
 static void		 copy_end(struct hcopy *, const char *);
+static void		 copy_gone(uint64_t);
 static void		 copy_start_due(void *);
 
 void
@@ -279,6 +280,7 @@ copy_stream_started(struct hchild *c, const struct imsg_copy *ic)
 {
 	struct attach_copystream cs;
 	struct hcopy		*x;
+	uint64_t		 id;
 	int			 fd = c->copy_fd;
 
 	c->copy_fd = -1;
@@ -301,9 +303,10 @@ copy_stream_started(struct hchild *c, const struct imsg_copy *ic)
 	cs.size = ic->size;
 	cs.mode = ic->mode;
 	cs.stream = 1;
+	id = x->id;
 	if (client_copy_send(x->client, IMSG_ATTACH_COPYSTREAM, fd, &cs,
 	    sizeof(cs)) == -1)
-		copy_end(x, NULL);
+		copy_gone(id);
 	else if (x->done_early)
 		copy_end(x, "");
 }
@@ -325,14 +328,14 @@ copy_content(uint64_t id, const void *data, size_t len)
 	cs.mode = 0644;
 	if (client_copy_send(x->client, IMSG_ATTACH_COPYSTREAM, -1, &cs,
 	    sizeof(cs)) == -1) {
-		copy_end(x, NULL);
+		copy_gone(id);
 		return (1);
 	}
 	for (; len > 0; p += n, len -= n) {
 		n = len > ATTACH_CHUNK ? ATTACH_CHUNK : len;
 		if (client_copy_send(x->client, IMSG_ATTACH_COPYDATA, -1, p,
 		    n) == -1) {
-			copy_end(x, NULL);
+			copy_gone(id);
 			return (1);
 		}
 	}
@@ -406,15 +409,24 @@ copy_client_gone(uint32_t client)
 	}
 }
 
-/* why NULL: nobody to tell; "": success; else the failure. */
+/*
+ * why NULL: nobody to tell; "": success; else the failure.  The copy leaves
+ * the table before its client is told: telling it may find the client
+ * gone, which ends that client's copy (this one) a second time otherwise.
+ */
 static void
 copy_end(struct hcopy *x, const char *why)
 {
 	struct attach_copydone	 d;
 	uint8_t			 b[sizeof(d) + 4097];
 	size_t			 len;
+	uint32_t		 client = x->client;
 
-	if (why != NULL && x->client != 0) {
+	ev_timer_stop(&x->start);
+	TAILQ_REMOVE(&copies, x, entry);
+	ncopies--;
+	x->client = 0;
+	if (why != NULL && client != 0) {
 		memset(&d, 0, sizeof(d));
 		d.ok = why[0] == '\0';
 		memcpy(b, &d, sizeof(d));
@@ -423,17 +435,27 @@ copy_end(struct hcopy *x, const char *why)
 			strlcpy((char *)b + len, why, sizeof(b) - len);
 			len += strlen((char *)b + len) + 1;
 		}
-		(void)client_copy_send(x->client, IMSG_ATTACH_COPYDONE, -1,
-		    b, len);
 		log_info("copy %llu: %s", (unsigned long long)x->id,
 		    d.ok ? "done" : why);
+		(void)client_copy_send(client, IMSG_ATTACH_COPYDONE, -1,
+		    b, len);
 	}
-	ev_timer_stop(&x->start);
-	TAILQ_REMOVE(&copies, x, entry);
-	ncopies--;
 	free(x->data);
 	free(x->path);
 	free(x);
+}
+
+/*
+ * A send to the copy's client failed: the client may have been dropped,
+ * which ended its copy already; end it here only if it is still there.
+ */
+static void
+copy_gone(uint64_t id)
+{
+	struct hcopy	*x;
+
+	if ((x = copy_find(id)) != NULL)
+		copy_end(x, NULL);
 }
 
 /* Bounded: a guest that never opens the copy connection fails the copy. */
