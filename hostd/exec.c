@@ -374,8 +374,10 @@ exec_client_input(uint32_t client, const void *data, size_t len,
 	struct hexec	*x;
 	struct msg	 m;
 
-	if ((x = exec_of_client(client)) == NULL || x->done)
-		return (0);	/* over: the rest is dropped */
+	/* Over, or its connection ended while this was on its way: dropped. */
+	if ((x = exec_of_client(client)) == NULL || x->done ||
+	    x->stream_done || x->cancelled)
+		return (0);
 	if (!x->framed || x->inend || len > x->in_credit) {
 		*why = "sent input beyond its window";
 		return (-1);
