@@ -28,6 +28,7 @@
  */
 #include <sys/types.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,7 @@
 #define CHUNK_MAX		65536	/* largest IMSG_HOST_EXECOUTPUT */
 #define COPYSTARTED_MAX		256	/* body of a copystarted frame */
 #define EXEC_OUTBUF_MAX		(4 * 1024 * 1024) /* frames for the guest */
+#define EXEC_END_MS		2000	/* for the parent to close, at the end */
 
 static struct child		 stream;
 static int			 sock = -1;
@@ -81,6 +83,7 @@ static int	 stream_execio(const uint8_t *, size_t, void *);
 static void	 stream_exec_bytes(const uint8_t *, size_t);
 static void	 stream_prepare(void *);
 static void	 stream_flush(void);
+static __dead void stream_exec_end(void);
 static void	 stream_send(uint32_t, const void *, size_t);
 static void	 stream_copy_read(void);
 static void	 stream_copystarted(const uint8_t *, size_t);
@@ -315,6 +318,38 @@ stream_flush(void)
 	wbuf_reset(wb);
 }
 
+/*
+ * The end of an execio's connection.  The parent may have grants on their
+ * way to us: exiting with them unread would reset the channel and could
+ * cost the parent the last output we sent.  So say we are done, stop
+ * writing, and read (dropping it) what the parent sends until it closes
+ * its end, EXEC_END_MS at most.
+ */
+static __dead void
+stream_exec_end(void)
+{
+	struct pollfd	 pfd;
+	uint8_t		 sink[4096];
+	int64_t		 end = now_ms() + EXEC_END_MS, left;
+	ssize_t		 n;
+
+	log_info("stream: guest closed the connection");
+	child_done(&stream, CHILD_EOF, 0, "guest closed the connection");
+	(void)shutdown(stream.ibuf.fd, SHUT_WR);
+	pfd.fd = stream.ibuf.fd;
+	pfd.events = POLLIN;
+	while ((left = end - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		n = read(stream.ibuf.fd, sink, sizeof(sink));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	exit(0);
+}
+
 static void
 stream_read(void)
 {
@@ -332,6 +367,8 @@ stream_read(void)
 		/* After execstarted a plain exec is not framed. */
 		if (port != PORT_EXEC || exec_mode == 1)
 			child_frames_eof(&stream, &rd);
+		if (port == PORT_EXEC && exec_mode == 1)
+			stream_exec_end();
 		child_lost(&stream, CHILD_EOF, 0,
 		    "guest closed the connection");
 	}
