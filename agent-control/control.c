@@ -4,8 +4,10 @@
  * imsg after the sandbox is in place), decodes each host frame strictly and
  * turns it into one typed imsg for the parent.  It acts on nothing itself
  * but two things that need no privilege: it answers `ack` to an ackable
- * message before forwarding it, and answers `ping` with `pong` (plus an
- * unsolicited pong every 3 s).  Everything else the guest says is encoded by
+ * message before forwarding it (but exec and execio, which the parent acks
+ * once it holds them, so that a connection lost in between does not lose
+ * the request), and answers `ping` with `pong` (plus an unsolicited pong
+ * every 3 s).  Everything else the guest says is encoded by
  * the parent and written here verbatim (IMSG_CTL_SEND).
  *
  * Input from the host: untrusted.  A frame that does not decode costs that
@@ -57,6 +59,7 @@ static void	 ctl_forward(const struct msg *);
 static void	 ctl_forward_copy(const struct msg *);
 static void	 ctl_forward_file(uint32_t, const struct msg *);
 static void	 ctl_forward_termmodes(const struct msg *);
+static void	 ctl_forward_execio(const struct msg *);
 static void	 ctl_queue(const struct msg *);
 
 int
@@ -172,7 +175,8 @@ ctl_frame(const uint8_t *body, size_t len, void *arg)
 		return (0);
 	}
 	log_debug("control: host sent %s", msg_type_name(m.type));
-	if (msg_is_ackable(m.type) &&
+	if (msg_is_ackable(m.type) && m.type != MSG_EXEC &&
+	    m.type != MSG_EXECIO &&
 	    !(m.type == MSG_FILEWRITE && m.u.filewrite.id == 0 && !boot_done)) {
 		memset(&reply, 0, sizeof(reply));
 		reply.type = MSG_ACK;
@@ -243,6 +247,17 @@ ctl_forward(const struct msg *m)
 		iov[1].iov_base = m->u.exec.command.s;
 		iov[1].iov_len = m->u.exec.command.len;
 		imsg_composev(&ctl.ibuf, IMSG_CTL_EXEC, 0, 0, -1, iov, 2);
+		break;
+	case MSG_EXECIO:
+		ctl_forward_execio(m);
+		break;
+	case MSG_EXECINPUT:
+	case MSG_EXECINPUTEND:
+	case MSG_EXECSIGNAL:
+	case MSG_EXECRESIZE:
+	case MSG_EXECOUTWINDOW:
+		log_warnx("control: %s is only valid on port %d; dropped",
+		    msg_type_name(m->type), PORT_EXEC);
 		break;
 	case MSG_PING:
 		/* No clock in it (-C on the host): nothing for the parent. */
@@ -364,6 +379,57 @@ ctl_forward_copy(const struct msg *m)
 	    IMSG_CTL_COPYOUT, 0, 0, -1, iov, 2) == -1)
 		log_warn("control: copy request %llu not forwarded",
 		    (unsigned long long)c.id);
+}
+
+/* execio: the fixed part, command, cwd, then each env entry's length and
+ * bytes (the parent checks them). */
+static void
+ctl_forward_execio(const struct msg *m)
+{
+	struct imsg_execio	 x;
+	struct ibuf		*b;
+	uint32_t		 len;
+	size_t			 i, total;
+
+	memset(&x, 0, sizeof(x));
+	x.id = m->u.execio.id;
+	x.timeout = m->u.execio.timeout;
+	x.cols = m->u.execio.cols;
+	x.rows = m->u.execio.rows;
+	x.cmdlen = m->u.execio.command.len;
+	x.cwdlen = m->u.execio.cwd.len;
+	x.nenv = m->u.execio.nenv;
+	if (m->u.execio.nenv > EXECIO_ENV_MAX) {
+		log_warnx("control: execio %llu with %zu env entries (at most "
+		    "%d) dropped", (unsigned long long)x.id, m->u.execio.nenv,
+		    EXECIO_ENV_MAX);
+		return;
+	}
+	total = sizeof(x) + x.cmdlen + x.cwdlen;
+	for (i = 0; i < m->u.execio.nenv; i++)
+		total += sizeof(len) + m->u.execio.env[i].len;
+	if ((b = imsg_create(&ctl.ibuf, IMSG_CTL_EXECIO, 0, 0, total)) ==
+	    NULL) {
+		log_warn("control: execio %llu not forwarded",
+		    (unsigned long long)x.id);
+		return;
+	}
+	/* imsg_add frees b when it fails. */
+	if (imsg_add(b, &x, sizeof(x)) == -1 ||
+	    imsg_add(b, m->u.execio.command.s, x.cmdlen) == -1 ||
+	    imsg_add(b, m->u.execio.cwd.s, x.cwdlen) == -1)
+		goto fail;
+	for (i = 0; i < m->u.execio.nenv; i++) {
+		len = m->u.execio.env[i].len;
+		if (imsg_add(b, &len, sizeof(len)) == -1 ||
+		    imsg_add(b, m->u.execio.env[i].s, len) == -1)
+			goto fail;
+	}
+	imsg_close(&ctl.ibuf, b);
+	return;
+ fail:
+	log_warn("control: execio %llu not forwarded",
+	    (unsigned long long)x.id);
 }
 
 /* Encode a message this child sends on its own (ack, pong). */

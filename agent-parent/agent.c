@@ -773,6 +773,9 @@ control_imsg(struct proc *p, struct imsg *imsg)
 	case IMSG_CTL_EXEC:
 		control_exec(p, imsg);
 		break;
+	case IMSG_CTL_EXECIO:
+		control_exec(p, imsg);
+		break;
 	case IMSG_CTL_PING:
 		if (proc_imsg_exact(p, imsg, &v, sizeof(v)) == 0 && v > 0)
 			clock_set(v);
@@ -863,6 +866,7 @@ static void
 control_exec(struct proc *p, struct imsg *imsg)
 {
 	struct imsg_exec	 ex;
+	struct msg		 ack;
 	size_t			 len = imsg_get_len(imsg);
 	uint8_t			*buf;
 
@@ -872,9 +876,20 @@ control_exec(struct proc *p, struct imsg *imsg)
 	}
 	if ((buf = malloc(len)) == NULL)
 		return;
-	if (imsg_get_data(imsg, buf, len) == 0) {
+	if (imsg_get_data(imsg, buf, len) == 0 &&
+	    (sess.phase == PH_RUN || sess.phase == PH_BOOT)) {
 		memcpy(&ex, buf, sizeof(ex));
-		if (sess.phase == PH_RUN || sess.phase == PH_BOOT)
+		/*
+		 * Acked here, not by the control child: once acked the host
+		 * never sends it again, so it must be ours first.
+		 */
+		memset(&ack, 0, sizeof(ack));
+		ack.type = MSG_ACK;
+		ack.u.ack.id = ex.id;
+		(void)agent_send(&ack);
+		if (imsg_get_type(imsg) == IMSG_CTL_EXECIO)
+			exec_request_io(buf, len);
+		else
 			exec_request(ex.id, (char *)buf + sizeof(ex),
 			    len - sizeof(ex));
 	}

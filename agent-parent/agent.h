@@ -29,7 +29,7 @@
  * The extensions this agent announces in agentcaps (CAPB_* bits of wire.h)
  * to a host that announced "agentcaps" (capsem-protocol(7) "EXTENSIONS").
  */
-#define AGENT_CAPS		(CAPB_COPY | CAPB_TERMMODES)
+#define AGENT_CAPS		(CAPB_EXECIO | CAPB_COPY | CAPB_TERMMODES)
 
 struct agent_conf {
 	struct transport	 transport;
@@ -110,6 +110,7 @@ int	 user_drop(const char *);
 
 /* exec.c */
 void	 exec_request(uint64_t, const char *, size_t);
+void	 exec_request_io(const void *, size_t);
 int	 exec_reaped(pid_t, int);
 int	 exec_is_runner(pid_t);
 void	 exec_hangup(void);

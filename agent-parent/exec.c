@@ -21,8 +21,19 @@
  * Requests are deduplicated by id: a replayed exec that finished gets its
  * cached execdone again, one still running is ignored.  The table is
  * bounded; the oldest finished entries are forgotten first.
+ *
+ * An execio (capsem-protocol(7) "execio") runs the same way, with the
+ * connection framed both ways after execstarted: the command's stdin,
+ * stdout and stderr are pipes (or one PTY of its own), which the runner
+ * pumps to and from execinput/execoutput frames within the grants of the
+ * other side.  Every buffer is bounded: output is read only while the host
+ * has granted room and the frames queued for the socket are few, input is
+ * accepted only up to what this side granted, and granted again only once
+ * written to the command.  A timeout ends the command (SIGTERM, SIGKILL
+ * after EXEC_KILL_MS) with status 124.
  */
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -34,15 +45,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "frame.h"
 #include "log.h"
+#include "outbuf.h"
+#include "validate.h"
 
 #define EXEC_KILL_MS	2000	/* SIGHUP to SIGKILL of a cancelled command */
 #define EXEC_REAP_MS	1000	/* SIGKILL to the runner giving up on it */
 #define EXEC_SINK	512	/* bytes read at once from the connection */
 #define RUNNER_STATUS_FD 3	/* the runner's end of its status pipe */
+#define IO_OUT_HIGH	(128 * 1024)	/* queued frames: stop reading output */
+#define IO_OUTBUF_MAX	(4 * 1024 * 1024) /* frames queued at most */
+#define IO_GRANT_MIN	(32 * 1024)	/* input written before granting it */
+#define IO_READ		65536		/* socket bytes read at once */
+#define IO_TIMEOUT_STATUS 124		/* as timeout(1) */
+#define IO_LINGER_MS	2000		/* for the host's end of the connection */
+
+/* What an execio asks for beyond the command (IMSG_CTL_EXECIO). */
+struct exec_opts {
+	int		 io;		/* framed connection */
+	char		*cwd;		/* NULL: the workspace */
+	char		**env;		/* KEY=VALUE added, NULL-ended */
+	uint16_t	 cols, rows;	/* 0: no terminal */
+	uint32_t	 timeout;	/* seconds, 0: none */
+};
 
 enum exec_state { EXEC_FREE, EXEC_RUNNING, EXEC_DONE };
 
@@ -73,6 +103,26 @@ static struct {
 	int		 killed;
 	struct ev_timer	 t_kill;	/* SIGKILL what is left */
 	struct ev_timer	 t_giveup;	/* stop waiting for it */
+	/* execio only */
+	struct exec_opts *o;
+	int		 status;	/* the command's, once exited */
+	int		 exited;
+	int		 finished;	/* status reported */
+	int		 timedout;
+	int		 tree_empty;	/* nothing of the command is left */
+	struct ev_timer	 t_timeout;
+	int		 master;	/* the PTY, or -1 */
+	int		 infd;		/* to the command's stdin, or -1 */
+	int		 outfd[2];	/* stdout, stderr: from the command */
+	struct ev	*inev, *outev[2];
+	uint8_t		*in;		/* input not yet written */
+	size_t		 inoff, inlen;
+	int		 inend;		/* execinputend received */
+	uint64_t	 in_allowed;	/* input the host may still send */
+	uint64_t	 in_written;	/* written, not granted again yet */
+	uint64_t	 out_credit;	/* output we may still send */
+	struct outbuf	 out;
+	struct frame_reader rd;
 } run;
 
 static struct exec_ent	*exec_find(uint64_t);
@@ -83,9 +133,26 @@ static void		 exec_status(struct exec_ent *);
 static void		 exec_done(struct exec_ent *, int32_t);
 static void		 exec_release(struct exec_ent *);
 static void		 exec_status_event(int, short, void *);
-static __dead void	 exec_runner(uint64_t, char *, int);
+static __dead void	 exec_runner(uint64_t, char *, int,
+			    struct exec_opts *);
+static void		 exec_start(uint64_t, const char *, size_t,
+			    struct exec_opts *);
 static int		 runner_connect(void);
-static __dead void	 runner_command(char *);
+static __dead void	 runner_command(char *, int, int, int);
+static int		 io_setup(int *, int *, int *);
+static void		 io_prepare(void *);
+static void		 io_sock_event(int, short, void *);
+static int		 io_frame(const uint8_t *, size_t);
+static void		 io_in_event(int, short, void *);
+static void		 io_in_close(void);
+static void		 io_out_event(int, short, void *);
+static void		 io_out_close(int);
+static int		 io_out_waiting(int);
+static void		 io_send(const struct msg *);
+static void		 io_lost(const char *);
+static void		 io_finish(void);
+static void		 io_linger(void);
+static void		 io_timeout(void *);
 static void		 runner_signal(int, void *);
 static void		 runner_command_done(int);
 static void		 runner_sock_event(int, short, void *);
@@ -143,6 +210,87 @@ exec_alloc(void)
 void
 exec_request(uint64_t id, const char *cmd, size_t len)
 {
+	exec_start(id, cmd, len, NULL);
+}
+
+/*
+ * IMSG_CTL_EXECIO from the control child: struct imsg_execio, the command,
+ * the cwd, then nenv entries of a uint32_t length and that many bytes.
+ * Checked here: the child is the untrusted side.
+ */
+void
+exec_request_io(const void *data, size_t len)
+{
+	struct imsg_execio	 x;
+	struct exec_opts	 o;
+	const uint8_t		*p = data, *end = p + len;
+	const char		*why, *eq;
+	uint32_t		 elen;
+	size_t			 i, n = 0;
+
+	if (len < sizeof(x))
+		return;
+	memcpy(&x, p, sizeof(x));
+	p += sizeof(x);
+	if (x.cmdlen > (size_t)(end - p) ||
+	    x.cwdlen > (size_t)(end - p) - x.cmdlen ||
+	    x.nenv > EXECIO_ENV_MAX) {
+		log_warnx("exec %llu: malformed execio from control dropped",
+		    (unsigned long long)x.id);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	o.io = 1;
+	o.cols = x.cols;
+	o.rows = x.rows;
+	o.timeout = x.timeout;
+	if ((o.cwd = strndup((const char *)p + x.cmdlen, x.cwdlen)) == NULL ||
+	    (o.env = calloc(x.nenv + 1, sizeof(*o.env))) == NULL)
+		goto fail;
+	if (memchr(p + x.cmdlen, '\0', x.cwdlen) != NULL) {
+		agent_send_error(x.id, "exec rejected: cwd contains a NUL "
+		    "byte");
+		goto out;
+	}
+	for (i = 0, end = p + len - sizeof(x), p += x.cmdlen + x.cwdlen;
+	    i < x.nenv; i++) {
+		if ((size_t)(end - p) < sizeof(elen))
+			goto fail;
+		memcpy(&elen, p, sizeof(elen));
+		p += sizeof(elen);
+		if (elen > (size_t)(end - p))
+			goto fail;
+		eq = memchr(p, '=', elen);
+		if (eq == NULL || memchr(p, '\0', elen) != NULL ||
+		    valid_env_key((const char *)p, eq - (const char *)p,
+		    &why) == -1 || valid_env_value(eq + 1,
+		    elen - (eq + 1 - (const char *)p), &why) == -1) {
+			log_warnx("exec %llu: env entry %zu skipped: %s",
+			    (unsigned long long)x.id, i, eq == NULL ?
+			    "not KEY=VALUE" : why != NULL ? why : "NUL byte");
+			p += elen;
+			continue;
+		}
+		if ((o.env[n++] = strndup((const char *)p, elen)) == NULL)
+			goto fail;
+		p += elen;
+	}
+	p = (const uint8_t *)data + sizeof(x);
+	exec_start(x.id, (const char *)p, x.cmdlen, &o);
+	goto out;
+ fail:
+	log_warnx("exec %llu: malformed execio from control dropped",
+	    (unsigned long long)x.id);
+ out:
+	free(o.cwd);
+	for (i = 0; o.env != NULL && o.env[i] != NULL; i++)
+		free(o.env[i]);
+	free(o.env);
+}
+
+static void
+exec_start(uint64_t id, const char *cmd, size_t len, struct exec_opts *o)
+{
 	struct exec_ent	*e;
 	struct msg	 m;
 	char		*command;
@@ -192,7 +340,7 @@ exec_request(uint64_t id, const char *cmd, size_t len)
 		return;
 	case 0:
 		close(p[0]);
-		exec_runner(id, command, p[1]);
+		exec_runner(id, command, p[1], o);
 	}
 	close(p[1]);
 	free(command);
@@ -202,8 +350,9 @@ exec_request(uint64_t id, const char *cmd, size_t len)
 	e->statusfd = p[0];
 	e->ev = ev_add(p[0], POLLIN, exec_status_event, e);
 	e->have_code = 0;
-	log_info("exec %llu: started (runner pid %d)",
-	    (unsigned long long)id, (int)e->runner);
+	log_info("exec %llu: started (runner pid %d)%s",
+	    (unsigned long long)id, (int)e->runner, o == NULL ? "" :
+	    o->cols != 0 ? ", execio on a terminal" : ", execio");
 }
 
 /* The runner's pipe is readable: its status, or its end. */
@@ -334,10 +483,11 @@ exec_wait(void)
  * command could not be started.
  */
 static __dead void
-exec_runner(uint64_t id, char *cmd, int statusfd)
+exec_runner(uint64_t id, char *cmd, int statusfd, struct exec_opts *o)
 {
 	static const int sigs[] = { SIGCHLD };
 	int32_t		 code = -1;
+	int		 cin = -1, cout = -1, cerr = -1;
 
 	proc_reset_signals();
 	/* A closed connection or a gone parent fails a write, never kills. */
@@ -358,6 +508,8 @@ exec_runner(uint64_t id, char *cmd, int statusfd)
 	log_init(conf.debug, LOG_DAEMON);
 	run.id = id;
 	run.sock = -1;
+	run.o = o;
+	run.master = run.infd = run.outfd[0] = run.outfd[1] = -1;
 	/* SIGCHLD is blocked from here on, so no exit can be missed. */
 	ev_init();
 	if (ev_signals(sigs, 1, runner_signal, NULL) == -1 ||
@@ -367,15 +519,43 @@ exec_runner(uint64_t id, char *cmd, int statusfd)
 	}
 	if ((run.sock = runner_connect()) == -1)
 		goto fail;
+	if (o != NULL && io_setup(&cin, &cout, &cerr) == -1) {
+		log_warn("exec %llu: pipes", (unsigned long long)id);
+		goto fail;
+	}
 	switch ((run.cmd = fork())) {
 	case -1:
 		log_warn("exec %llu: fork", (unsigned long long)id);
 		goto fail;
 	case 0:
-		runner_command(cmd);
+		runner_command(cmd, cin, cout, cerr);
 	}
-	run.sockev = ev_add(run.sock, POLLIN | POLLRDHUP, runner_sock_event,
-	    NULL);
+	if (o != NULL) {
+		/* The command's ends are its own now. */
+		if (cin != -1 && cin != cout)
+			close(cin);
+		if (cout != -1)
+			close(cout);
+		if (cerr != -1 && cerr != cout)
+			close(cerr);
+		if (fcntl(run.sock, F_SETFL, fcntl(run.sock, F_GETFL) |
+		    O_NONBLOCK) == -1)
+			goto fail;
+		run.sockev = ev_add(run.sock, POLLIN | POLLRDHUP,
+		    io_sock_event, NULL);
+		run.inev = ev_add(run.infd, 0, io_in_event, NULL);
+		run.outev[0] = ev_add(run.outfd[0], 0, io_out_event,
+		    (void *)0);
+		if (run.outfd[1] != -1)
+			run.outev[1] = ev_add(run.outfd[1], 0, io_out_event,
+			    (void *)1);
+		ev_timer_init(&run.t_timeout, io_timeout, NULL);
+		if (o->timeout > 0)
+			ev_timer_in(&run.t_timeout, (int64_t)o->timeout * 1000);
+		ev_prepare(io_prepare, NULL);
+	} else
+		run.sockev = ev_add(run.sock, POLLIN | POLLRDHUP,
+		    runner_sock_event, NULL);
 	/* A pipe's write end reports POLLERR once its reader is gone. */
 	run.parentev = ev_add(statusfd, POLLERR, runner_parent_event, NULL);
 	ev_timer_init(&run.t_kill, runner_kill, NULL);
@@ -424,25 +604,65 @@ runner_connect(void)
 
 /* The command: a session of its own, so that a hangup reaches all of it. */
 static __dead void
-runner_command(char *cmd)
+runner_command(char *cmd, int cin, int cout, int cerr)
 {
-	char	*argv[] = { "sh", "-c", cmd, NULL }, **envp;
-	int	 devnull;
+	char	*argv[] = { "sh", "-c", cmd, NULL }, **envp, **base;
+	char	*name;
+	size_t	 i, k, n, klen;
+	int	 devnull, slave;
 
 	/* The shell's, looked up before the user changes. */
-	envp = shell_env();
+	envp = base = shell_env();
+	if (run.o != NULL && run.o->env[0] != NULL) {
+		/* The request's variables over the shell's. */
+		for (n = 0; base[n] != NULL; n++)
+			;
+		for (k = 0; run.o->env[k] != NULL; k++)
+			;
+		if ((envp = calloc(n + k + 1, sizeof(*envp))) == NULL)
+			_exit(127);
+		for (i = 0, n = 0; base[i] != NULL; i++) {
+			for (k = 0; run.o->env[k] != NULL; k++) {
+				klen = strcspn(run.o->env[k], "=") + 1;
+				if (strncmp(base[i], run.o->env[k], klen) == 0)
+					break;
+			}
+			if (run.o->env[k] == NULL)
+				envp[n++] = base[i];
+		}
+		for (k = 0; run.o->env[k] != NULL; k++)
+			envp[n++] = run.o->env[k];
+		envp[n] = NULL;
+	}
 	proc_reset_signals();
 	if (setsid() == -1)
 		_exit(127);
-	if ((devnull = open("/dev/null", O_RDONLY)) == -1 ||
-	    dup2(devnull, 0) == -1 || dup2(run.sock, 1) == -1 ||
-	    dup2(run.sock, 2) == -1)
+	if (run.o == NULL) {
+		if ((devnull = open("/dev/null", O_RDONLY)) == -1 ||
+		    dup2(devnull, 0) == -1 || dup2(run.sock, 1) == -1 ||
+		    dup2(run.sock, 2) == -1)
+			_exit(127);
+	} else if (run.master != -1) {
+		/* Its own terminal, as the shell has. */
+		if ((name = ptsname(run.master)) == NULL ||
+		    (slave = open(name, O_RDWR)) == -1 ||
+		    ioctl(slave, TIOCSCTTY, 0) == -1 || dup2(slave, 0) == -1 ||
+		    dup2(slave, 1) == -1 || dup2(slave, 2) == -1)
+			_exit(127);
+	} else if (dup2(cin, 0) == -1 || dup2(cout, 1) == -1 ||
+	    dup2(cerr, 2) == -1)
 		_exit(127);
 	closefrom(3);
 	if (user_drop(conf.user) == -1)
 		_exit(126);
 	if (chdir(conf.workspace) == -1)
 		(void)chdir("/");
+	if (run.o != NULL && run.o->cwd[0] != '\0' &&
+	    chdir(run.o->cwd) == -1) {
+		dprintf(2, "capsem-agent: cd %s: %s%s\n", run.o->cwd,
+		    strerror(errno), run.master != -1 ? "\r" : "");
+		_exit(1);
+	}
 	execve("/bin/sh", argv, envp);
 	_exit(127);
 }
@@ -460,8 +680,12 @@ runner_signal(int signo, void *arg)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
 		if (pid == run.cmd)
 			runner_command_done(st);
-	if (pid == -1 && errno == ECHILD)
-		_exit(0);
+	/* An execio still sending its output ends in io_finish. */
+	if (pid == -1 && errno == ECHILD) {
+		if (run.o == NULL || run.finished)
+			_exit(0);
+		run.tree_empty = 1;
+	}
 	/* What a killed process forked at the last moment comes back here. */
 	if (run.killed)
 		(void)ptree_signal_descendants(getpid(), SIGKILL);
@@ -475,6 +699,13 @@ runner_command_done(int st)
 
 	run.cmd = 0;
 	code = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	if (run.o != NULL) {
+		/* The rest of its output first (io_prepare). */
+		run.exited = 1;
+		run.status = run.timedout ? IO_TIMEOUT_STATUS : code;
+		ev_timer_stop(&run.t_timeout);
+		return;
+	}
 	if (run.sock != -1) {
 		ev_del(run.sockev);
 		run.sockev = NULL;
@@ -501,6 +732,455 @@ runner_sock_event(int fd, short revents, void *arg)
 			return;
 	}
 	runner_cancel("the host closed the exec connection");
+}
+
+/*
+ * execio: the command's ends.  With a terminal, one PTY (its master here,
+ * stdin and stdout both); otherwise three pipes.  The runner's ends are
+ * non-blocking and close-on-exec.
+ */
+static int
+io_setup(int *cin, int *cout, int *cerr)
+{
+	struct winsize	 ws;
+	int		 p[2];
+
+	outbuf_init(&run.out, IO_OUTBUF_MAX);
+	frame_reader_init(&run.rd, FRAME_MAX);
+	if ((run.in = malloc(EXECIO_IN_WINDOW)) == NULL)
+		return (-1);
+	run.in_allowed = EXECIO_IN_WINDOW;
+	run.out_credit = EXECIO_OUT_WINDOW;
+	if (run.o->cols != 0 && run.o->rows != 0) {
+		if ((run.master = posix_openpt(O_RDWR | O_NOCTTY |
+		    O_CLOEXEC)) == -1 || grantpt(run.master) == -1 ||
+		    unlockpt(run.master) == -1)
+			return (-1);
+		memset(&ws, 0, sizeof(ws));
+		ws.ws_col = run.o->cols;
+		ws.ws_row = run.o->rows;
+		(void)ioctl(run.master, TIOCSWINSZ, &ws);
+		if (fcntl(run.master, F_SETFL, O_NONBLOCK) == -1)
+			return (-1);
+		run.infd = run.outfd[0] = run.master;
+		return (0);
+	}
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return (-1);
+	*cin = p[0];
+	run.infd = p[1];
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return (-1);
+	run.outfd[0] = p[0];
+	*cout = p[1];
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return (-1);
+	run.outfd[1] = p[0];
+	*cerr = p[1];
+	if (fcntl(run.infd, F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(run.outfd[0], F_SETFL, O_NONBLOCK) == -1 ||
+	    fcntl(run.outfd[1], F_SETFL, O_NONBLOCK) == -1)
+		return (-1);
+	return (0);
+}
+
+/* Before every poll: what each end waits for, within the grants. */
+static void
+io_prepare(void *arg)
+{
+	int	 i, more;
+
+	if (run.finished)
+		return;
+	if (run.sock != -1)
+		ev_set(run.sockev, POLLIN | POLLRDHUP |
+		    (outbuf_pending(&run.out) > 0 ? POLLOUT : 0));
+	if (run.inev != NULL)
+		ev_set(run.inev, run.inlen > 0 ? POLLOUT : 0);
+	more = run.sock != -1 && run.out_credit > 0 &&
+	    outbuf_pending(&run.out) < IO_OUT_HIGH;
+	for (i = 0; i < 2; i++)
+		if (run.outev[i] != NULL)
+			ev_set(run.outev[i], more ? POLLIN : 0);
+	if (!run.exited)
+		return;
+	/*
+	 * The command is gone: what it wrote is in the pipes (or the PTY)
+	 * already.  Once they hold nothing (a background process may keep
+	 * them open) and the frames are out, the exec is over.
+	 */
+	if (run.sock != -1 && (io_out_waiting(0) || io_out_waiting(1) ||
+	    outbuf_pending(&run.out) > 0))
+		return;
+	io_finish();
+}
+
+/* 1 while output of stream i is waiting to be sent. */
+static int
+io_out_waiting(int i)
+{
+	int	 n = 0;
+
+	if (run.outfd[i] == -1)
+		return (0);
+	if (ioctl(run.outfd[i], FIONREAD, &n) == -1)
+		return (0);
+	return (n > 0);
+}
+
+/*
+ * Our side of the connection ends; the host reads what is in flight and
+ * closes its side.  Closing at once could throw away output still queued
+ * (a transport may reset a connection closed with unread input), so wait
+ * for the host's end, IO_LINGER_MS at most, discarding what it still sends.
+ */
+static void
+io_linger(void)
+{
+	struct pollfd	 pfd;
+	int64_t		 end = now_ms() + IO_LINGER_MS, left;
+	char		 sink[EXEC_SINK];
+	ssize_t		 n;
+
+	(void)shutdown(run.sock, SHUT_WR);
+	pfd.fd = run.sock;
+	pfd.events = POLLIN;
+	while ((left = end - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		n = read(run.sock, sink, sizeof(sink));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+}
+
+/* The end: the connection closes, then the parent gets the status. */
+static void
+io_finish(void)
+{
+	int32_t	 code = run.status;
+	int	 i;
+
+	run.finished = 1;
+	if (run.sock != -1) {
+		ev_del(run.sockev);
+		run.sockev = NULL;
+		io_linger();
+		close(run.sock);
+		run.sock = -1;
+	}
+	io_in_close();
+	for (i = 0; i < 2; i++)
+		io_out_close(i);
+	(void)write(RUNNER_STATUS_FD, &code, sizeof(code));
+	if (run.tree_empty)
+		_exit(0);
+}
+
+static void
+io_timeout(void *arg)
+{
+	if (run.exited)
+		return;
+	run.timedout = 1;
+	log_info("exec %llu: timed out after %u s: SIGTERM",
+	    (unsigned long long)run.id, run.o->timeout);
+	(void)ptree_signal_descendants(getpid(), SIGTERM);
+	(void)ptree_signal_descendants(getpid(), SIGCONT);
+	ev_timer_in(&run.t_kill, EXEC_KILL_MS);
+}
+
+/* The connection is gone or broke the protocol: the command goes too. */
+static void
+io_lost(const char *why)
+{
+	if (run.sock != -1) {
+		ev_del(run.sockev);
+		run.sockev = NULL;
+		close(run.sock);
+		run.sock = -1;
+	}
+	runner_cancel(why);
+	if (run.exited)
+		io_finish();
+}
+
+static void
+io_send(const struct msg *m)
+{
+	struct wire_err	 err;
+
+	if (run.sock == -1)
+		return;
+	if (msg_encode(m, outbuf_wbuf(&run.out), &err) == -1) {
+		log_warnx("exec %llu: cannot encode %s: %s",
+		    (unsigned long long)run.id, msg_type_name(m->type),
+		    err.msg);
+		return;
+	}
+	if (outbuf_flush(&run.out, run.sock) == -1)
+		io_lost("the exec connection failed");
+}
+
+/* Input from the host: untrusted.  Frames, each checked. */
+static void
+io_sock_event(int fd, short revents, void *arg)
+{
+	static uint8_t	 buf[IO_READ];
+	const uint8_t	*body;
+	size_t		 off = 0, used, blen;
+	ssize_t		 n;
+	int		 st;
+
+	if ((revents & POLLOUT) && outbuf_flush(&run.out, run.sock) == -1) {
+		io_lost("the exec connection failed");
+		return;
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR | POLLRDHUP)))
+		return;
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		io_lost("the host closed the exec connection");
+		return;
+	}
+	while (off < (size_t)n && run.sock != -1) {
+		st = frame_reader_feed(&run.rd, buf + off, n - off, &used);
+		off += used;
+		if (st == FRAME_MORE)
+			break;
+		if (st != FRAME_READY) {
+			log_warnx("exec %llu: frame of %zu bytes from the "
+			    "host: over the limit", (unsigned long long)run.id,
+			    frame_reader_declared(&run.rd));
+			io_lost("bad frame on the exec connection");
+			return;
+		}
+		body = frame_reader_body(&run.rd, &blen);
+		if (io_frame(body, blen) == -1) {
+			io_lost("bad frame on the exec connection");
+			return;
+		}
+	}
+}
+
+static int
+io_frame(const uint8_t *body, size_t len)
+{
+	struct msg	 m;
+	struct wire_err	 err;
+	struct winsize	 ws;
+	size_t		 n;
+	int		 rc = 0;
+
+	if (msg_decode(WIRE_H2G, body, len, &m, &err) == -1) {
+		log_warnx("exec %llu: host frame dropped: %s at byte %zu: %s",
+		    (unsigned long long)run.id, wire_errstr(err.code),
+		    err.offset, err.msg);
+		return (-1);
+	}
+	switch (m.type) {
+	case MSG_EXECINPUT:
+		n = m.u.execinput.data.len;
+		if (run.inend || n == 0 || n > EXECIO_DATA_MAX ||
+		    n > run.in_allowed) {
+			log_warnx("exec %llu: %zu bytes of input %s",
+			    (unsigned long long)run.id, n, run.inend ?
+			    "after its end" : n > run.in_allowed ?
+			    "beyond the window" : "of a bad size");
+			rc = -1;
+			break;
+		}
+		run.in_allowed -= n;
+		if (run.infd == -1) {
+			/* The command closed its input: dropped, granted. */
+			run.in_written += n;
+			break;
+		}
+		if (run.inoff + run.inlen + n > EXECIO_IN_WINDOW) {
+			memmove(run.in, run.in + run.inoff, run.inlen);
+			run.inoff = 0;
+		}
+		memcpy(run.in + run.inoff + run.inlen, m.u.execinput.data.p, n);
+		run.inlen += n;
+		break;
+	case MSG_EXECINPUTEND:
+		run.inend = 1;
+		if (run.inlen == 0)
+			io_in_close();
+		break;
+	case MSG_EXECSIGNAL:
+		if (m.u.execsignal.signal < 1 || m.u.execsignal.signal > 31) {
+			log_warnx("exec %llu: signal %d ignored",
+			    (unsigned long long)run.id, m.u.execsignal.signal);
+			break;
+		}
+		log_info("exec %llu: signal %d from the host",
+		    (unsigned long long)run.id, m.u.execsignal.signal);
+		if (run.cmd != 0)
+			(void)kill(-run.cmd, m.u.execsignal.signal);
+		break;
+	case MSG_EXECRESIZE:
+		if (run.master == -1)
+			break;
+		memset(&ws, 0, sizeof(ws));
+		ws.ws_col = m.u.resize.cols;
+		ws.ws_row = m.u.resize.rows;
+		(void)ioctl(run.master, TIOCSWINSZ, &ws);
+		break;
+	case MSG_EXECOUTWINDOW:
+		if (run.out_credit + m.u.execwindow.bytes > EXECIO_WINDOW_MAX) {
+			log_warnx("exec %llu: output window over %d bytes",
+			    (unsigned long long)run.id, EXECIO_WINDOW_MAX);
+			rc = -1;
+			break;
+		}
+		run.out_credit += m.u.execwindow.bytes;
+		break;
+	default:
+		log_warnx("exec %llu: %s is not valid on an exec connection",
+		    (unsigned long long)run.id, msg_type_name(m.type));
+		rc = -1;
+		break;
+	}
+	msg_free(&m);
+	return (rc);
+}
+
+/* Grant again what the command took (or what was dropped for it). */
+static void
+io_grant(int force)
+{
+	struct msg	 m;
+
+	if (run.in_written == 0 || (!force && run.in_written < IO_GRANT_MIN))
+		return;
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_EXECINWINDOW;
+	m.u.execwindow.bytes = run.in_written;
+	run.in_allowed += run.in_written;
+	run.in_written = 0;
+	io_send(&m);
+}
+
+/* The command's stdin takes more. */
+static void
+io_in_event(int fd, short revents, void *arg)
+{
+	ssize_t	 n;
+
+	while (run.inlen > 0) {
+		n = write(fd, run.in + run.inoff, run.inlen);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			/* It closed its input: the rest is dropped. */
+			run.in_written += run.inlen;
+			run.inlen = run.inoff = 0;
+			if (run.master == -1)
+				io_in_close();
+			break;
+		}
+		run.inoff += n;
+		run.inlen -= n;
+		run.in_written += n;
+	}
+	if (run.inlen == 0) {
+		run.inoff = 0;
+		if (run.inend)
+			io_in_close();
+	}
+	io_grant(run.inlen == 0);
+}
+
+/*
+ * The end of the input: the pipe closes; a terminal gets its end-of-file
+ * character instead (it stays open for output).
+ */
+static void
+io_in_close(void)
+{
+	struct termios	 tio;
+	char		 eof;
+
+	if (run.infd == -1)
+		return;
+	if (run.master != -1) {
+		if (run.inev != NULL && run.inend && !run.finished) {
+			eof = tcgetattr(run.master, &tio) == 0 &&
+			    tio.c_cc[VEOF] != _POSIX_VDISABLE ?
+			    tio.c_cc[VEOF] : 4;
+			(void)write(run.master, &eof, 1);
+		}
+		if (run.inev != NULL) {
+			ev_del(run.inev);
+			run.inev = NULL;
+		}
+		if (!run.finished)
+			return;
+		run.infd = -1;		/* closed as outfd[0] */
+		return;
+	}
+	ev_del(run.inev);
+	run.inev = NULL;
+	close(run.infd);
+	run.infd = -1;
+}
+
+/* Output of the command, within the host's grant. */
+static void
+io_out_event(int fd, short revents, void *arg)
+{
+	static uint8_t	 buf[EXECIO_DATA_MAX];
+	struct msg	 m;
+	size_t		 want;
+	ssize_t		 n;
+	int		 i = (int)(intptr_t)arg;
+
+	if (run.out_credit == 0 || run.sock == -1)
+		return;
+	want = run.out_credit < sizeof(buf) ? run.out_credit : sizeof(buf);
+	n = read(fd, buf, want);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* EOF, or EIO: a PTY whose last writer is gone. */
+		io_out_close(i);
+		return;
+	}
+	run.out_credit -= n;
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_EXECOUTPUT;
+	m.u.execoutput.stream = i == 0 ? EXECIO_STDOUT : EXECIO_STDERR;
+	m.u.execoutput.data.p = buf;
+	m.u.execoutput.data.len = n;
+	io_send(&m);
+}
+
+static void
+io_out_close(int i)
+{
+	if (run.outfd[i] == -1)
+		return;
+	if (run.outev[i] != NULL) {
+		ev_del(run.outev[i]);
+		run.outev[i] = NULL;
+	}
+	if (i == 0 && run.master != -1) {
+		if (run.inev != NULL) {
+			ev_del(run.inev);
+			run.inev = NULL;
+		}
+		run.infd = -1;
+		run.master = -1;
+	}
+	close(run.outfd[i]);
+	run.outfd[i] = -1;
 }
 
 static void

@@ -28,9 +28,11 @@ PROMPT='@bench@ '
 if [ "$QUICK" = 1 ]; then
 	TPUT_N=1; TPUT_MIB=32; ECHO_N=200; START_N=5; RECON_N=3
 	IDLE_S=3; CODEC_N=500; FOOT_N=8; DENS_N=16; DENS_KEYS=300
+	EXEC_N=10
 else
 	TPUT_N=5; TPUT_MIB=256; ECHO_N=2000; START_N=50; RECON_N=20
 	IDLE_S=10; CODEC_N=5000; FOOT_N=32; DENS_N=64; DENS_KEYS=2000
+	EXEC_N=100
 fi
 
 die() {
@@ -220,6 +222,39 @@ cmp -s "$W/cpdata" "$W/capsem.back" ||
 rm -f "$W/cpdata" "$W/raw.copy" "$W/raw.back" "$W/scp.copy" "$W/scp.back" \
     "$W/capsem.back" "$W/ws/capsem.copy"
 
+# --- exec: `true` round trip, ssh host true against capsem-shell exec -------
+
+# exec_p50 OUT CMD...: the median wall time of EXEC_N runs of CMD, in ms
+# (as "exec_true_p50_ms N" in $W/OUT.exec.out); none if a run fails or
+# takes over 10 s.
+exec_p50() {
+	eo=$1
+	shift
+	: >"$W/$eo.exec.samples"
+	: >"$W/$eo.exec.out"
+	i=0
+	while [ $i -lt "$EXEC_N" ]; do
+		t0=$(date +%s%N)
+		if ! timeout 10 "$@" </dev/null >/dev/null \
+		    2>>"$W/$eo.exec.err"; then
+			echo "bench: $eo exec true failed" >&2
+			return
+		fi
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000)) >>"$W/$eo.exec.samples"
+		i=$((i + 1))
+	done
+	sort -n "$W/$eo.exec.samples" | awk '{ v[NR] = $1 }
+	    END { printf "exec_true_p50_ms %.2f\n", v[int((NR + 1) / 2)] / 1000 }' \
+	    >"$W/$eo.exec.out"
+}
+echo "bench: exec true" >&2
+exec_p50 ssh $(echo "$SSH" | sed 's/ -tt / -T /') true
+"$TOP/$B/bin/capsem-shell" new -d -S "$W/xs" --local --shell "$SHELLCMD" \
+    2>"$W/capsem.exec.err" || echo "bench: capsem-shell new failed" >&2
+exec_p50 capsem "$TOP/$B/bin/capsem-shell" exec -S "$W/xs" -- true
+"$TOP/$B/bin/capsem-shell" shutdown -S "$W/xs" >/dev/null 2>&1
+
 # --- codec: instructions per frame under callgrind ---------------------------
 
 codec() {	# MESSAGE enc|dec: instructions per frame
@@ -258,6 +293,8 @@ CSV=$TOP/$B/bench-results.csv
 	    "$CP_SCP_IN" "$CP_CAPSEM_IN"
 	printf 'cp_out_%dMiB,MB/s,%s,%s,%s\n' "$CP_MIB" "$CP_RAW_OUT" \
 	    "$CP_SCP_OUT" "$CP_CAPSEM_OUT"
+	printf 'exec_true_p50,ms,,%s,%s\n' "$(val ssh exec exec_true_p50_ms)" \
+	    "$(val capsem exec exec_true_p50_ms)"
 	printf 'rss_idle,KiB,,%s,%s\n' "$(val ssh idle rss_idle_kib)" \
 	    "$(val capsem idle rss_idle_kib)"
 	printf 'wakeups_idle,per s,,%s,%s\n' \
@@ -313,6 +350,8 @@ MD=$TOP/$B/bench.md
 	    "sessions, reconnect median of $RECON_N, idle over $IDLE_S s," \
 	    "PSS of 1 and of $FOOT_N sessions at once, density: $DENS_KEYS" \
 	    "keystrokes into $DENS_N idle sessions," \
+	    "exec true median of $EXEC_N (ssh -T host true, capsem-shell" \
+	    "exec -S on a running session)," \
 	    "codec over $CODEC_N frames (encode, decode each)."
 	echo "capsem's throughput is measured with its screen model running:" \
 	    "capsem-hostd-screen parses a copy of all output at the lowest" \

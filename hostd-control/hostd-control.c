@@ -285,8 +285,10 @@ hctl_forward(const struct msg *m)
 		log_debug("control: %s dropped", msg_type_name(m->type));
 		break;
 	case MSG_EXECSTARTED:
-		log_warnx("control: execstarted is only valid on port %d; "
-		    "dropped", PORT_EXEC);
+	case MSG_EXECOUTPUT:
+	case MSG_EXECINWINDOW:
+		log_warnx("control: %s is only valid on port %d; dropped",
+		    msg_type_name(m->type), PORT_EXEC);
 		break;
 	case MSG_COPYSTARTED:
 		log_warnx("control: copystarted is only valid on port %d; "

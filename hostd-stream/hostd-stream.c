@@ -2,10 +2,15 @@
  * capsem-hostd-stream: owns one guest connection that is not the control
  * connection, its logical port given by the parent with the socket:
  *
- *  5005 exec: the first frame must be execstarted{id}; after it the
- *       connection carries raw command output, passed on in chunks of at
- *       most 64 KiB.  Each chunk is flushed to the parent before the next
- *       read, so a slow parent slows the guest instead of filling memory.
+ *  5005 exec: the first frame must be execstarted{id}; the parent then
+ *       says whether the exec is an execio (capsem-protocol(7)).  For a
+ *       plain exec the connection carries raw command output, passed on in
+ *       chunks of at most 64 KiB.  Each chunk is flushed to the parent
+ *       before the next read, so a slow parent slows the guest instead of
+ *       filling memory.  For an execio it carries frames both ways:
+ *       execoutput and execinwindow from the guest, passed on typed, and
+ *       the frames the parent encoded (IMSG_HOST_EXECSEND), written here
+ *       from a bounded queue; the grants of the protocol bound both.
  *  5006 audit: every frame is one audit record, appended as one JSON line
  *       to audit.jsonl through the fd the parent opened for us.
  *  5004 lifecycle: shutdownrequest or suspendrequest, told to the parent.
@@ -23,6 +28,7 @@
  */
 #include <sys/types.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,11 +45,14 @@
 #include "ev.h"
 #include "frame.h"
 #include "log.h"
+#include "outbuf.h"
 #include "wire.h"
 #include "wirejson.h"
 
 #define CHUNK_MAX		65536	/* largest IMSG_HOST_EXECOUTPUT */
 #define COPYSTARTED_MAX		256	/* body of a copystarted frame */
+#define EXEC_OUTBUF_MAX		(4 * 1024 * 1024) /* frames for the guest */
+#define EXEC_END_MS		2000	/* for the parent to close, at the end */
 
 static struct child		 stream;
 static int			 sock = -1;
@@ -52,6 +61,12 @@ static int			 auditfd = -1;
 static uint32_t			 port;
 static struct frame_reader	 rd;
 static int			 exec_started;
+static int			 exec_mode = -1; /* -1 until the parent says,
+						    then 1 framed, 0 raw */
+static uint8_t			 held[CHUNK_MAX]; /* read after execstarted */
+static size_t			 nheld;
+static struct outbuf		 out;		/* execio frames for the guest */
+static int			 wdead;		/* the guest stopped reading */
 static uint64_t			 frames_in;
 static uint64_t			 audited;	/* records written */
 static uint8_t			 copy_frame[FRAME_HDRLEN + COPYSTARTED_MAX];
@@ -64,6 +79,11 @@ static void	 stream_read(void);
 static int	 stream_execstarted(const uint8_t *, size_t, void *);
 static int	 stream_audit(const uint8_t *, size_t, void *);
 static int	 stream_lifecycle(const uint8_t *, size_t, void *);
+static int	 stream_execio(const uint8_t *, size_t, void *);
+static void	 stream_exec_bytes(const uint8_t *, size_t);
+static void	 stream_prepare(void *);
+static void	 stream_flush(void);
+static __dead void stream_exec_end(void);
 static void	 stream_send(uint32_t, const void *, size_t);
 static void	 stream_copy_read(void);
 static void	 stream_copystarted(const uint8_t *, size_t);
@@ -82,7 +102,9 @@ main(int argc, char *argv[])
 		seed = 1;
 	json_object_seed(seed);
 	frame_reader_init(&rd, FRAME_MAX);
+	outbuf_init(&out, EXEC_OUTBUF_MAX);
 	child_ev_init(&stream, stream_imsgs);
+	ev_prepare(stream_prepare, NULL);
 	ev_run();
 }
 
@@ -90,10 +112,44 @@ static void
 stream_imsgs(void)
 {
 	struct imsg	 imsg;
+	int32_t		 mode;
+	size_t		 len;
+	void		*p;
 	int		 fd;
 
 	while (child_next_imsg(&stream, &imsg)) {
 		switch (imsg_get_type(&imsg)) {
+		case IMSG_HOST_EXECFRAMED:
+			if (port != PORT_EXEC || !exec_started ||
+			    exec_mode != -1 || imsg_get_data(&imsg, &mode,
+			    sizeof(mode)) == -1)
+				fatalx("stream: unexpected IMSG_HOST_EXECFRAMED");
+			exec_mode = mode != 0;
+			/* What came with execstarted, in its mode. */
+			if (nheld > 0) {
+				len = nheld;
+				nheld = 0;
+				stream_exec_bytes(held, len);
+			}
+			break;
+		case IMSG_HOST_EXECSEND:
+			/* One whole frame, encoded by the parent. */
+			len = imsg_get_len(&imsg);
+			if (exec_mode != 1 || len < FRAME_HDRLEN ||
+			    len > FRAME_HDRLEN + FRAME_MAX)
+				fatalx("stream: IMSG_HOST_EXECSEND of %zu bytes",
+				    len);
+			if ((p = outbuf_reserve(&out, len)) == NULL) {
+				imsg_free(&imsg);
+				child_lost(&stream, CHILD_IOERR, errno, "exec: "
+				    "guest is not reading (output buffer "
+				    "full)");
+			}
+			if (imsg_get_data(&imsg, p, len) == -1)
+				fatal("stream: imsg_get_data");
+			outbuf_commit(&out, len);
+			stream_flush();
+			break;
 		case IMSG_HOST_AUDITLOG:
 			if ((fd = imsg_get_fd(&imsg)) == -1)
 				fatalx("stream: IMSG_HOST_AUDITLOG without "
@@ -147,10 +203,28 @@ stream_socket(struct imsg *imsg)
 	log_debug("stream: connection on port %u", port);
 }
 
-/* No backpressure to set: every read is passed on before the next. */
+/*
+ * Before every poll.  Raw streams need no backpressure of their own: every
+ * read is passed on before the next.  An exec is not read between its
+ * execstarted and the parent saying what follows.
+ */
+static void
+stream_prepare(void *arg)
+{
+	if (sock_ev == NULL)
+		return;
+	if (port == PORT_EXEC && exec_started && exec_mode == -1)
+		ev_set(sock_ev, 0);
+	else
+		ev_set(sock_ev, POLLIN |
+		    (outbuf_pending(&out) > 0 ? POLLOUT : 0));
+}
+
 static void
 stream_sock_ready(int fd, short revents, void *arg)
 {
+	if (revents & POLLOUT)
+		stream_flush();
 	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
 		return;
 	if (port == PORT_COPY)
@@ -222,6 +296,60 @@ stream_copystarted(const uint8_t *body, size_t len)
 	exit(0);
 }
 
+/*
+ * Frames for the guest.  A guest that has ended the exec shuts its side
+ * down once its output is sent: a write then fails, and what it sent is
+ * still read to its end.
+ */
+static void
+stream_flush(void)
+{
+	struct wbuf	*wb;
+
+	if (sock == -1 || outbuf_pending(&out) == 0)
+		return;
+	if (!wdead && outbuf_flush(&out, sock) != -1)
+		return;
+	if (!wdead)
+		log_debug("exec: the guest reads no more: %s",
+		    strerror(errno));
+	wdead = 1;
+	wb = outbuf_wbuf(&out);
+	wbuf_reset(wb);
+}
+
+/*
+ * The end of an execio's connection.  The parent may have grants on their
+ * way to us: exiting with them unread would reset the channel and could
+ * cost the parent the last output we sent.  So say we are done, stop
+ * writing, and read (dropping it) what the parent sends until it closes
+ * its end, EXEC_END_MS at most.
+ */
+static __dead void
+stream_exec_end(void)
+{
+	struct pollfd	 pfd;
+	uint8_t		 sink[4096];
+	int64_t		 end = now_ms() + EXEC_END_MS, left;
+	ssize_t		 n;
+
+	log_info("stream: guest closed the connection");
+	child_done(&stream, CHILD_EOF, 0, "guest closed the connection");
+	(void)shutdown(stream.ibuf.fd, SHUT_WR);
+	pfd.fd = stream.ibuf.fd;
+	pfd.events = POLLIN;
+	while ((left = end - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		n = read(stream.ibuf.fd, sink, sizeof(sink));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
+	exit(0);
+}
+
 static void
 stream_read(void)
 {
@@ -236,9 +364,11 @@ stream_read(void)
 		if (port == PORT_EXEC && !exec_started)
 			child_lost(&stream, CHILD_PROTO, 0,
 			    "exec connection closed before execstarted");
-		/* After execstarted the exec connection is not framed. */
-		if (port != PORT_EXEC)
+		/* After execstarted a plain exec is not framed. */
+		if (port != PORT_EXEC || exec_mode == 1)
 			child_frames_eof(&stream, &rd);
+		if (port == PORT_EXEC && exec_mode == 1)
+			stream_exec_end();
 		child_lost(&stream, CHILD_EOF, 0,
 		    "guest closed the connection");
 	}
@@ -248,9 +378,14 @@ stream_read(void)
 		if (!exec_started)
 			off = child_frames(&stream, &rd, buf, n,
 			    stream_execstarted, NULL);
-		/* What follows execstarted in the same read is output. */
-		if (exec_started && off < (size_t)n)
-			stream_send(IMSG_HOST_EXECOUTPUT, buf + off, n - off);
+		if (!exec_started || off >= (size_t)n)
+			break;
+		/* What follows execstarted waits for the mode. */
+		if (exec_mode == -1) {
+			memcpy(held, buf + off, n - off);
+			nheld = n - off;
+		} else
+			stream_exec_bytes(buf + off, n - off);
 		break;
 	case PORT_AUDIT:
 		(void)child_frames(&stream, &rd, buf, n, stream_audit, NULL);
@@ -293,6 +428,69 @@ stream_execstarted(const uint8_t *body, size_t len, void *arg)
 	exec_started = 1;
 	stream_send(IMSG_HOST_EXECSTARTED, &id, sizeof(id));
 	return (1);
+}
+
+/* Exec connection bytes after execstarted, in the exec's mode. */
+static void
+stream_exec_bytes(const uint8_t *buf, size_t n)
+{
+	if (exec_mode == 1)
+		(void)child_frames(&stream, &rd, buf, n, stream_execio, NULL);
+	else
+		stream_send(IMSG_HOST_EXECOUTPUT, buf, n);
+}
+
+/*
+ * Input from the guest: untrusted.  An execio frame: output of a stream,
+ * or a grant for input.  Anything else costs the connection (and so the
+ * command), as capsem-protocol(7) says.
+ */
+static int
+stream_execio(const uint8_t *body, size_t len, void *arg)
+{
+	struct msg	 m;
+	struct wire_err	 err;
+	uint32_t	 bytes;
+
+	frames_in++;
+	if (msg_decode(WIRE_G2H, body, len, &m, &err) == -1) {
+		log_warnx("exec: guest frame %llu: %s at byte %zu: %s",
+		    (unsigned long long)frames_in, wire_errstr(err.code),
+		    err.offset, err.msg);
+		child_lost(&stream, CHILD_PROTO, 0, "exec: a frame does not "
+		    "decode");
+	}
+	switch (m.type) {
+	case MSG_EXECOUTPUT:
+		if (m.u.execoutput.data.len == 0 ||
+		    m.u.execoutput.data.len > EXECIO_DATA_MAX ||
+		    (m.u.execoutput.stream != EXECIO_STDOUT &&
+		    m.u.execoutput.stream != EXECIO_STDERR)) {
+			log_warnx("exec: guest frame %llu: execoutput of %zu "
+			    "bytes on stream %u", (unsigned long long)frames_in,
+			    m.u.execoutput.data.len, m.u.execoutput.stream);
+			msg_free(&m);
+			child_lost(&stream, CHILD_PROTO, 0, "exec: bad "
+			    "execoutput");
+		}
+		stream_send(m.u.execoutput.stream == EXECIO_STDOUT ?
+		    IMSG_HOST_EXECOUTPUT : IMSG_HOST_EXECSTDERR,
+		    m.u.execoutput.data.p, m.u.execoutput.data.len);
+		break;
+	case MSG_EXECINWINDOW:
+		bytes = m.u.execwindow.bytes;
+		stream_send(IMSG_HOST_EXECINWINDOW, &bytes, sizeof(bytes));
+		break;
+	default:
+		log_warnx("exec: guest frame %llu: %s is not valid on an exec "
+		    "connection", (unsigned long long)frames_in,
+		    msg_type_name(m.type));
+		msg_free(&m);
+		child_lost(&stream, CHILD_PROTO, 0, "exec: unexpected "
+		    "message");
+	}
+	msg_free(&m);
+	return (0);
 }
 
 /* Input from the guest: untrusted.  One record, one line, one write. */

@@ -197,6 +197,7 @@ stream_imsg(struct hchild *c, struct imsg *imsg)
 {
 	struct imsg_copy ic;
 	uint64_t	 id, n;
+	uint32_t	 win;
 	int32_t		 what;
 	uint8_t		*buf;
 	size_t		 len;
@@ -216,6 +217,7 @@ stream_imsg(struct hchild *c, struct imsg *imsg)
 		exec_stream_started(c, id);
 		return;
 	case IMSG_HOST_EXECOUTPUT:
+	case IMSG_HOST_EXECSTDERR:
 		len = imsg_get_len(imsg);
 		if (c->port != PORT_EXEC || !c->has_exec || len == 0 ||
 		    len > ATTACH_CHUNK)
@@ -223,8 +225,17 @@ stream_imsg(struct hchild *c, struct imsg *imsg)
 		if ((buf = malloc(len)) == NULL)
 			fatal("malloc");
 		(void)imsg_get_data(imsg, buf, len);
-		exec_stream_output(c, buf, len);
+		if (imsg_get_type(imsg) == IMSG_HOST_EXECOUTPUT)
+			exec_stream_output(c, buf, len);
+		else
+			exec_stream_stderr(c, buf, len);
 		free(buf);
+		return;
+	case IMSG_HOST_EXECINWINDOW:
+		if (c->port != PORT_EXEC || !c->has_exec ||
+		    proc_imsg_exact(&c->p, imsg, &win, sizeof(win)) == -1)
+			break;
+		exec_stream_inwindow(c, win);
 		return;
 	case IMSG_HOST_AUDITED:
 		if (c->port != PORT_AUDIT ||

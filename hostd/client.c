@@ -89,6 +89,7 @@ static void	 client_dispatch(struct client *, struct imsg *);
 static void	 client_hello(struct client *, struct imsg *);
 static void	 client_copy(struct client *, struct imsg *);
 static void	 client_copy_done(struct client *, const char *);
+static void	 client_execio(struct client *, struct imsg *);
 static void	 client_send(struct client *, uint32_t, const void *, size_t);
 static void	 client_drop(struct client *, const char *);
 static void	 client_refuse(int, const char *);
@@ -291,6 +292,7 @@ client_dispatch(struct client *c, struct imsg *imsg)
 	size_t			 len = imsg_get_len(imsg);
 	const char		*why;
 	char			*cmd;
+	int32_t			 sig;
 
 	if (c->mode == 0 && type != IMSG_ATTACH_HELLO) {
 		client_drop(c, "did not start with a hello");
@@ -324,11 +326,15 @@ client_dispatch(struct client *c, struct imsg *imsg)
 		client_active(c);
 		break;
 	case IMSG_ATTACH_RESIZE:
-		if (c->mode != ATTACH_TERMINAL ||
+		if ((c->mode != ATTACH_TERMINAL && c->mode != ATTACH_EXEC) ||
 		    imsg_get_data(imsg, &rs, sizeof(rs)) == -1 ||
 		    rs.cols == 0 || rs.rows == 0) {
 			client_drop(c, "sent a bad resize");
 			return;
+		}
+		if (c->mode == ATTACH_EXEC) {
+			exec_client_resize(c->id, rs.cols, rs.rows);
+			break;
 		}
 		c->cols = rs.cols;
 		c->rows = rs.rows;
@@ -365,6 +371,44 @@ client_dispatch(struct client *c, struct imsg *imsg)
 		}
 		client_copy(c, imsg);
 		break;
+	case IMSG_ATTACH_EXECIO:
+		if (c->mode != ATTACH_EXEC || c->exec_sent) {
+			client_drop(c, "sent an exec it may not send");
+			return;
+		}
+		client_execio(c, imsg);
+		break;
+	case IMSG_ATTACH_STDIN:
+		if (c->mode != ATTACH_EXEC || !c->exec_sent || len == 0 ||
+		    len > ATTACH_CHUNK) {
+			client_drop(c, "sent input it may not send");
+			return;
+		}
+		if ((cmd = malloc(len)) == NULL ||
+		    imsg_get_data(imsg, cmd, len) == -1)
+			fatal("attach: stdin");
+		if (exec_client_input(c->id, cmd, len, &why) == -1) {
+			free(cmd);
+			client_drop(c, why);
+			return;
+		}
+		free(cmd);
+		break;
+	case IMSG_ATTACH_STDINEND:
+		if (c->mode != ATTACH_EXEC || !c->exec_sent || len != 0) {
+			client_drop(c, "sent an end of input it may not send");
+			return;
+		}
+		exec_client_inputend(c->id);
+		break;
+	case IMSG_ATTACH_SIGNAL:
+		if (c->mode != ATTACH_EXEC || !c->exec_sent ||
+		    imsg_get_data(imsg, &sig, sizeof(sig)) == -1) {
+			client_drop(c, "sent a signal it may not send");
+			return;
+		}
+		exec_client_signal(c->id, sig);
+		break;
 	case IMSG_ATTACH_SHUTDOWN:
 		log_info("attach: client %u (pid %d) asked for a shutdown",
 		    c->id, (int)c->pid);
@@ -377,6 +421,56 @@ client_dispatch(struct client *c, struct imsg *imsg)
 		client_drop(c, "sent an unknown message");
 		break;
 	}
+}
+
+/*
+ * An exec with options: struct attach_execio, the command, the cwd, then
+ * nenv KEY=VALUE entries, each NUL-ended.  Checked whole before use.
+ */
+static void
+client_execio(struct client *c, struct imsg *imsg)
+{
+	struct attach_execio	 ax;
+	size_t			 len = imsg_get_len(imsg), i, n;
+	const char		*why, *p, *cmd, *cwd, *env;
+	char			*buf;
+
+	if (len < sizeof(ax) || (buf = malloc(len)) == NULL ||
+	    imsg_get_data(imsg, buf, len) == -1) {
+		client_drop(c, "sent a bad exec");
+		return;
+	}
+	memcpy(&ax, buf, sizeof(ax));
+	cmd = buf + sizeof(ax);
+	if (ax.cmdlen == 0 || ax.cmdlen > EXEC_COMMAND_MAX ||
+	    ax.cwdlen > PATH_MAX || ax.nenv > EXECIO_ENV_MAX ||
+	    (uint64_t)sizeof(ax) + ax.cmdlen + ax.cwdlen + ax.envlen != len ||
+	    ((ax.cols == 0) != (ax.rows == 0)) ||
+	    memchr(cmd, '\0', ax.cmdlen) != NULL ||
+	    memchr(cmd + ax.cmdlen, '\0', ax.cwdlen) != NULL)
+		goto bad;
+	cwd = cmd + ax.cmdlen;
+	env = cwd + ax.cwdlen;
+	/* Exactly nenv NUL-ended entries, each KEY=VALUE. */
+	for (i = 0, p = env; i < ax.nenv; i++) {
+		n = strnlen(p, env + ax.envlen - p);
+		if (p + n >= env + ax.envlen || strchr(p, '=') == NULL ||
+		    *p == '=')
+			goto bad;
+		p += n + 1;
+	}
+	if (p != env + ax.envlen)
+		goto bad;
+	c->exec_sent = 1;
+	if (exec_request_io(c->id, &ax, cmd, cwd, env, &why) == -1) {
+		client_send(c, IMSG_ATTACH_ERROR, why, strlen(why) + 1);
+		client_ending(c);
+	}
+	free(buf);
+	return;
+ bad:
+	free(buf);
+	client_drop(c, "sent a malformed exec");
 }
 
 static void
@@ -730,6 +824,39 @@ client_exec_output(uint32_t id, const void *data, size_t len)
 	return (0);
 }
 
+int
+client_exec_stderr(uint32_t id, const void *data, size_t len)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL || c->ending)
+		return (-1);
+	client_send(c, IMSG_ATTACH_STDERR, data, len);
+	return (0);
+}
+
+/* The exec's client may send bytes more of input. */
+void
+client_exec_window(uint32_t id, uint32_t bytes)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL || c->ending)
+		return;
+	client_send(c, IMSG_ATTACH_STDINWINDOW, &bytes, sizeof(bytes));
+}
+
+/* Bytes queued for the client: an execio's output is granted below a mark. */
+size_t
+client_exec_queued(uint32_t id)
+{
+	struct client	*c;
+
+	if ((c = client_find(id)) == NULL)
+		return (SIZE_MAX);
+	return (imsgbuf_queuebytes(&c->ibuf));
+}
+
 /* 1 while the exec's client is behind: stop reading its exec stream. */
 int
 client_exec_blocked(uint32_t id)
@@ -930,7 +1057,10 @@ clients_notice(const char *line)
 			    strlen(line) + 1);
 }
 
-/* The guest booted for the first time: clients stop saying "waiting". */
+/*
+ * The guest booted for the first time: clients stop saying "waiting", and
+ * an exec client's Ctrl-C now goes to its command.
+ */
 void
 clients_connected(void)
 {
@@ -938,7 +1068,7 @@ clients_connected(void)
 
 	TAILQ_FOREACH(c, &clients, entry)
 		if (!c->dead && !c->ending && (c->mode == ATTACH_TERMINAL ||
-		    c->mode == ATTACH_COPY))
+		    c->mode == ATTACH_EXEC || c->mode == ATTACH_COPY))
 			client_send(c, IMSG_ATTACH_CONNECTED, NULL, 0);
 }
 

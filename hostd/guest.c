@@ -251,6 +251,13 @@ guest_shutdown(void)
 	return (send_msg(&m) == -1 ? -1 : 0);
 }
 
+/* 1 while a guest is booted on the current control connection. */
+int
+guest_is_booted(void)
+{
+	return (ctl != NULL && booted);
+}
+
 /* A frame encoded elsewhere (exec.c), for a booted guest only. */
 int
 guest_send_frame(const void *data, size_t len)

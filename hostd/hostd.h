@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "capsem_imsg.h"
 #include "ev.h"
 #include "imsg.h"
 #include "proc.h"
@@ -118,6 +119,7 @@ void		 guest_stop_all(void);
 void		 guest_resize(uint16_t, uint16_t);
 int		 guest_shutdown(void);
 int		 guest_booted_once(void);
+int		 guest_is_booted(void);
 int		 guest_send_frame(const void *, size_t);
 void		 guest_exited(int, int);
 void		 guest_drain_done(const char *);
@@ -153,6 +155,15 @@ void		 exec_failed(uint64_t, const char *);
 void		 exec_stream_started(struct hchild *, uint64_t);
 void		 exec_stream_output(struct hchild *, const void *, size_t);
 void		 exec_stream_done(struct hchild *);
+int		 exec_request_io(uint32_t, const struct attach_execio *,
+		    const char *, const char *, const char *, const char **);
+void		 exec_stream_stderr(struct hchild *, const void *, size_t);
+void		 exec_stream_inwindow(struct hchild *, uint32_t);
+int		 exec_client_input(uint32_t, const void *, size_t,
+		    const char **);
+void		 exec_client_inputend(uint32_t);
+void		 exec_client_signal(uint32_t, int32_t);
+void		 exec_client_resize(uint32_t, uint16_t, uint16_t);
 void		 execs_free(void);
 
 /* copy.c (capsem-shell cp) */
@@ -185,6 +196,9 @@ int		 client_exec_output(uint32_t, const void *, size_t);
 int		 client_exec_blocked(uint32_t);
 void		 client_exec_done(uint32_t, int);
 void		 client_exec_error(uint32_t, const char *);
+int		 client_exec_stderr(uint32_t, const void *, size_t);
+void		 client_exec_window(uint32_t, uint32_t);
+size_t		 client_exec_queued(uint32_t);
 void		 clients_exit(void);
 void		 clients_notice(const char *);
 void		 clients_connected(void);

@@ -59,6 +59,7 @@ enum imsg_type {
 	IMSG_CTL_SENT = 56,	/* control -> parent: frames flushed */
 	IMSG_CTL_COPYIN = 70,	/* struct imsg_copy + path (extension copy) */
 	IMSG_CTL_COPYOUT = 71,	/* struct imsg_copy + path (size, mode 0) */
+	IMSG_CTL_EXECIO = 60,	/* struct imsg_execio + command + cwd + env */
 
 	/* guest: agent parent <-> agent-audit (80-99) */
 	IMSG_AUDIT_SOCKET = 80,	/* fd: the audit socket */
@@ -96,6 +97,12 @@ enum imsg_type {
 	IMSG_HOST_AUDITED = 133, /* stream: uint64_t records written so far */
 	IMSG_HOST_COPYSTARTED = 150, /* stream: struct imsg_copy (pathlen 0),
 				   copystarted of a copy connection */
+	IMSG_HOST_EXECSTDERR = 140, /* stream: execio stderr bytes */
+	IMSG_HOST_EXECINWINDOW = 141, /* stream: uint32_t execinwindow bytes */
+	IMSG_HOST_EXECFRAMED = 142, /* parent -> stream: int32_t, after
+				   execstarted: 1 execio frames, 0 raw */
+	IMSG_HOST_EXECSEND = 143, /* parent -> stream: one encoded h2g frame
+				   for the exec connection */
 
 	/*
 	 * capsem-hostd <-> capsem-hostd-screen (160-169).  Offsets count the
@@ -137,6 +144,15 @@ enum imsg_type {
 	IMSG_ATTACH_COPYDATA = 228, /* both: bytes of a copy without a copy
 				   connection (upstream agent), 1..ATTACH_CHUNK */
 	IMSG_ATTACH_COPYEND = 229, /* client: end of a COPYDATA copy in */
+	IMSG_ATTACH_EXECIO = 213, /* client: struct attach_execio + command +
+				   cwd + env (exec mode, instead of EXEC) */
+	IMSG_ATTACH_STDIN = 214, /* client: 1..ATTACH_CHUNK bytes of stdin,
+				   within the window hostd gave */
+	IMSG_ATTACH_STDINEND = 215, /* client: the end of its stdin */
+	IMSG_ATTACH_SIGNAL = 216, /* client: int32_t signal for the command */
+	IMSG_ATTACH_STDERR = 217, /* hostd: the command's stderr bytes */
+	IMSG_ATTACH_STDINWINDOW = 218, /* hostd: uint32_t more stdin bytes
+				   the client may send */
 };
 
 /* Why a child stopped (IMSG_CHILD_DONE). */
@@ -186,6 +202,21 @@ struct imsg_resize {
 /* IMSG_CTL_EXEC: followed by the command bytes (no NUL; len = rest). */
 struct imsg_exec {
 	uint64_t	id;
+};
+
+/*
+ * IMSG_CTL_EXECIO: followed by cmdlen bytes of command, cwdlen of cwd (no
+ * NUL), then nenv entries, each a uint32_t length and that many bytes.
+ */
+struct imsg_execio {
+	uint64_t	id;
+	uint32_t	timeout;	/* seconds, 0: none */
+	uint16_t	cols;		/* 0, 0: no terminal */
+	uint16_t	rows;
+	uint32_t	cmdlen;
+	uint32_t	cwdlen;
+	uint32_t	nenv;
+	uint32_t	pad;
 };
 
 /*
@@ -286,6 +317,30 @@ struct attach_copydone {
 
 #define ATTACH_SCREEN		0x1	/* hello flag: draw the current screen
 					   first (a snapshot of the model) */
+
+/*
+ * IMSG_ATTACH_EXECIO: an exec with the options of execio
+ * (capsem-protocol(7)), followed by cmdlen bytes of command, cwdlen of cwd
+ * and envlen of KEY=VALUE entries, each ended by a NUL.  hostd sends
+ * execio to an agent that supports it; to another it sends exec when
+ * only the command is asked (EXECIO_STDIN alone: input from a terminal
+ * is then not passed, as before), and refuses the rest with the reason.
+ */
+#define EXECIO_STDIN		0x1	/* the client has input to pass */
+#define EXECIO_FORCE_TTY	0x2	/* -tt */
+#define EXECIO_STDIN_DATA	0x4	/* stdin is a pipe or a file: refuse
+					   rather than lose it */
+struct attach_execio {
+	uint32_t	flags;		/* EXECIO_* */
+	uint32_t	timeout;	/* seconds, 0: none */
+	uint16_t	cols;		/* 0, 0: no terminal */
+	uint16_t	rows;
+	uint32_t	cmdlen;
+	uint32_t	cwdlen;
+	uint32_t	envlen;
+	uint32_t	nenv;
+	uint32_t	pad;
+};
 
 struct attach_hello {
 	uint32_t	version;	/* ATTACH_VERSION */

@@ -126,6 +126,29 @@ static const struct wire_field f_copystarted[] = {
 	F("size", WF_U64, copystarted.size),
 	F("mode", WF_U32, copystarted.mode),
 };
+static const struct wire_field f_execio[] = {
+	F("id", WF_U64, execio.id),
+	F("command", WF_STR, execio.command),
+	FA("env", WF_STRS, execio.env, execio.nenv),
+	F("cwd", WF_STR, execio.cwd),
+	F("cols", WF_U16, execio.cols),
+	F("rows", WF_U16, execio.rows),
+	F("timeout", WF_U32, execio.timeout),
+};
+static const struct wire_field f_execinput[] = {
+	F("data", WF_BIN, execinput.data),
+};
+static const struct wire_field f_execsignal[] = {
+	F("signal", WF_I32, execsignal.signal),
+};
+/* execoutwindow and execinwindow share one layout. */
+static const struct wire_field f_execwindow[] = {
+	F("bytes", WF_U32, execwindow.bytes),
+};
+static const struct wire_field f_execoutput[] = {
+	F("stream", WF_U16, execoutput.stream),
+	F("data", WF_BIN, execoutput.data),
+};
 static const struct wire_field f_audit[] = {
 	FAR("timestamp_us", WF_U64, timestamp_us),
 	FAR("pid", WF_U32, pid),
@@ -188,6 +211,14 @@ static const struct wire_desc msgs[MSG_NTYPES] = {
 	M(MSG_COPYIN, "copyin", WIRE_H2G, 0, f_copyin),
 	M(MSG_COPYOUT, "copyout", WIRE_H2G, 0, f_idpath),
 	M(MSG_COPYSTARTED, "copystarted", WIRE_G2H, 0, f_copystarted),
+	M(MSG_EXECIO, "execio", WIRE_H2G, 1, f_execio),
+	M(MSG_EXECINPUT, "execinput", WIRE_H2G, 0, f_execinput),
+	M0(MSG_EXECINPUTEND, "execinputend", WIRE_H2G),
+	M(MSG_EXECSIGNAL, "execsignal", WIRE_H2G, 0, f_execsignal),
+	M(MSG_EXECRESIZE, "execresize", WIRE_H2G, 0, f_resize),
+	M(MSG_EXECOUTWINDOW, "execoutwindow", WIRE_H2G, 0, f_execwindow),
+	M(MSG_EXECOUTPUT, "execoutput", WIRE_G2H, 0, f_execoutput),
+	M(MSG_EXECINWINDOW, "execinwindow", WIRE_G2H, 0, f_execwindow),
 };
 
 /* Every capability name this code knows, by bit (not const: cap_names
@@ -198,6 +229,7 @@ static struct {
 } captab[] = {
 	{ CAP_SHELLEXITED, CAPB_SHELLEXITED },
 	{ CAP_AGENTCAPS, CAPB_AGENTCAPS },
+	{ CAP_EXECIO, CAPB_EXECIO },
 	{ CAP_COPY, CAPB_COPY },
 	{ CAP_TERMMODES, CAPB_TERMMODES },
 };
@@ -356,6 +388,8 @@ msg_ack_id(const struct msg *m)
 	switch (m->type) {
 	case MSG_EXEC:
 		return (m->u.exec.id);
+	case MSG_EXECIO:
+		return (m->u.execio.id);
 	case MSG_FILEWRITE:
 		return (m->u.filewrite.id);
 	case MSG_FILEREAD:
@@ -439,6 +473,7 @@ wire_fields_free(void *base, const struct wire_desc *d)
 			wstr_free(WF_PTR(base, f->off, struct wire_str));
 			break;
 		case WF_BYTES:
+		case WF_BIN:
 			wb = WF_PTR(base, f->off, struct wire_bytes);
 			free(wb->p);
 			wb->p = NULL;
@@ -454,6 +489,7 @@ wire_fields_free(void *base, const struct wire_desc *d)
 			*WF_PTR(base, f->aux, size_t) = 0;
 			break;
 		case WF_CAPS:
+		case WF_STRS:
 			caps = *WF_PTR(base, f->off, struct wire_str *);
 			n = *WF_PTR(base, f->aux, size_t);
 			for (k = 0; k < n; k++)
@@ -461,7 +497,8 @@ wire_fields_free(void *base, const struct wire_desc *d)
 			free(caps);
 			*WF_PTR(base, f->off, struct wire_str *) = NULL;
 			*WF_PTR(base, f->aux, size_t) = 0;
-			*WF_PTR(base, f->aux2, int) = 0;
+			if (f->type == WF_CAPS)
+				*WF_PTR(base, f->aux2, int) = 0;
 			break;
 		default:
 			break;
@@ -647,6 +684,7 @@ static int
 enc_field(struct enc *e, const struct wpath *path, const void *base,
     const struct wire_field *f)
 {
+	const struct wire_bytes	*wb;
 	const struct boot_stage	*st;
 	const struct wire_str	*caps;
 	struct wpath		 sub = { path, NULL, NULL, 0, 0 };
@@ -686,6 +724,18 @@ enc_field(struct enc *e, const struct wpath *path, const void *base,
 	case WF_BYTES:
 		return (enc_bytes(e, path, WF_CPTR(base, f->off,
 		    struct wire_bytes)));
+	case WF_BIN:
+		wb = WF_CPTR(base, f->off, struct wire_bytes);
+		if (wb->p == NULL && wb->len != 0)
+			return (enc_perror(e, WERR_MISSING, path,
+			    "NULL data of length %zu", wb->len));
+		if (wb->len > FRAME_MAX)
+			return (enc_perror(e, WERR_TOOBIG, path,
+			    "%zu bytes cannot fit a frame", wb->len));
+		if (msgpack_pack_bin(&e->pk, wb->len) ||
+		    msgpack_pack_bin_body(&e->pk, wb->p, wb->len))
+			return (-1);
+		return (0);
 	case WF_STAGES:
 		st = *WF_CPTR(base, f->off, struct boot_stage *);
 		n = *WF_CPTR(base, f->aux, size_t);
@@ -698,6 +748,7 @@ enc_field(struct enc *e, const struct wpath *path, const void *base,
 		}
 		return (0);
 	case WF_CAPS:
+	case WF_STRS:
 		caps = *WF_CPTR(base, f->off, struct wire_str *);
 		n = *WF_CPTR(base, f->aux, size_t);
 		if (msgpack_pack_array(&e->pk, n))
@@ -1019,8 +1070,11 @@ dec_field(struct mpack_reader *r, const struct wpath *path, void *base,
 		return (dec_str(r, path, WF_PTR(base, f->off,
 		    struct wire_str)));
 	case WF_BYTES:
+	case WF_BIN:
 		return (dec_bytes(r, path, WF_PTR(base, f->off,
 		    struct wire_bytes)));
+	case WF_STRS:
+		return (dec_array(r, path, base, f));
 	case WF_CAPS:
 		if (mpack_try_nil(r))
 			return (0);

@@ -71,6 +71,17 @@ enum msg_type {
 	MSG_COPYIN,
 	MSG_COPYOUT,
 	MSG_COPYSTARTED,
+	/* execio (capsem-protocol(7) "execio"): control, host to guest */
+	MSG_EXECIO,
+	/* execio, exec port only, host to guest */
+	MSG_EXECINPUT,
+	MSG_EXECINPUTEND,
+	MSG_EXECSIGNAL,
+	MSG_EXECRESIZE,
+	MSG_EXECOUTWINDOW,
+	/* execio, exec port only, guest to host */
+	MSG_EXECOUTPUT,
+	MSG_EXECINWINDOW,
 	MSG_NTYPES
 };
 
@@ -102,20 +113,32 @@ struct boot_stage {
 #define CAP_AGENTCAPS		"agentcaps"
 #define CAP_TERMMODES		"termmodes"
 #define CAP_COPY		"copy"
+#define CAP_EXECIO		"execio"
 
 #define CAPB_SHELLEXITED	0x00000001U	/* host understands shellexited */
 #define CAPB_AGENTCAPS		0x00000002U	/* host understands agentcaps */
+#define CAPB_EXECIO		0x00000010U	/* execio (both sides) */
 #define CAPB_COPY		0x00000100U	/* copy port, copyin/copyout */
 #define CAPB_TERMMODES		0x00001000U	/* host: sends termmodes; agent:
 						 * applies them */
 #define CAPB_NAMES_MAX		32		/* one per bit */
 
 /* What capsem-hostd announces in every bootconfig. */
-#define HOSTD_CAPS		(CAPB_SHELLEXITED | CAPB_AGENTCAPS | CAPB_COPY)
+#define HOSTD_CAPS		(CAPB_SHELLEXITED | CAPB_AGENTCAPS | \
+				    CAPB_EXECIO | CAPB_COPY)
 
 /* copyin/copystarted: mode bit of a directory (S_IFDIR); sizes below 2^63. */
 #define COPY_MODE_DIR		0040000U
 #define COPY_SIZE_MAX		0x7fffffffffffffffULL
+
+/* execio limits (capsem-protocol(7) "execio", "LIMITS"). */
+#define EXECIO_DATA_MAX		65536		/* data bytes per frame */
+#define EXECIO_ENV_MAX		128		/* env entries */
+#define EXECIO_OUT_WINDOW	1048576		/* output grant at start */
+#define EXECIO_IN_WINDOW	262144		/* input grant at start */
+#define EXECIO_WINDOW_MAX	16777216	/* grant outstanding, at most */
+#define EXECIO_STDOUT		1
+#define EXECIO_STDERR		2
 
 /* The bits of the known names among caps[0..n). */
 uint32_t	 cap_mask(const struct wire_str *, size_t);
@@ -214,6 +237,29 @@ struct msg {
 			uint64_t	 size;
 			uint32_t	 mode;
 		} copystarted;
+		struct {
+			uint64_t	 id;
+			struct wire_str	 command;
+			struct wire_str	*env;		/* KEY=VALUE */
+			size_t		 nenv;
+			struct wire_str	 cwd;		/* "": workspace */
+			uint16_t	 cols;		/* 0, 0: no tty */
+			uint16_t	 rows;
+			uint32_t	 timeout;	/* seconds, 0: none */
+		} execio;
+		struct {
+			struct wire_bytes data;
+		} execinput;
+		struct {
+			int32_t		 signal;
+		} execsignal;
+		struct {
+			uint32_t	 bytes;
+		} execwindow;			/* execoutwindow, execinwindow */
+		struct {
+			uint16_t	 stream;	/* EXECIO_STDOUT, _STDERR */
+			struct wire_bytes data;
+		} execoutput;
 	} u;
 };
 

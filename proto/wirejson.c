@@ -164,8 +164,11 @@ from_field(struct jerr *e, const char *path, json_t *v, void *base,
 		return (j_str(e, path, v, WF_PTR(base, f->off,
 		    struct wire_str)));
 	case WF_BYTES:
+	case WF_BIN:
 		return (j_bytes(e, path, v, WF_PTR(base, f->off,
 		    struct wire_bytes)));
+	case WF_STRS:
+		return (j_array(e, path, v, base, f));
 	case WF_CAPS:
 		*WF_PTR(base, f->aux2, int) = 1;
 		/* FALLTHROUGH */
@@ -325,6 +328,7 @@ to_field(const void *base, const struct wire_field *f)
 	case WF_OSTR:
 		return (jstr(WF_CPTR(base, f->off, struct wire_str)));
 	case WF_BYTES:
+	case WF_BIN:
 		wb = WF_CPTR(base, f->off, struct wire_bytes);
 		if ((a = json_array()) == NULL)
 			return (NULL);
@@ -337,6 +341,7 @@ to_field(const void *base, const struct wire_field *f)
 		return (a);
 	case WF_STAGES:
 	case WF_CAPS:
+	case WF_STRS:
 		st = *WF_CPTR(base, f->off, struct boot_stage *);
 		caps = *WF_CPTR(base, f->off, struct wire_str *);
 		n = *WF_CPTR(base, f->aux, size_t);

@@ -28,6 +28,8 @@ enum wire_ftype {
 	WF_STAGES,	/* array of {name, duration_ms}; count at aux */
 	WF_CAPS,	/* array of str, only encoded when the flag at aux2 is
 			   set; count at aux */
+	WF_BIN,		/* bytes sent as bin; an array accepted on input */
+	WF_STRS,	/* array of str, always encoded; count at aux */
 };
 
 struct wire_field {

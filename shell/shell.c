@@ -15,7 +15,9 @@
 #include <sys/types.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +44,7 @@
 #include "termmodes.h"
 #include "transport.h"
 #include "version.h"
+#include "wire.h"
 
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))
@@ -67,12 +70,27 @@ enum command {
 	CMD_LOG
 };
 
+/* A bounded queue of bytes for one of our outputs (stdout, stderr). */
+struct obuf {
+	int		 fd;
+	unsigned char	*p;
+	size_t		 off, len, size;
+};
+
 /* One connection to capsem-hostd and the state of the terminal around it. */
 struct conn {
 	struct imsgbuf	 ib;
 	int		 fd;
 	uint32_t	 mode;		/* enum attach_mode */
 	const char	*exec_cmd;	/* ATTACH_EXEC: the command line */
+	struct attach_execio ax;	/* its options (IMSG_ATTACH_EXECIO) */
+	const char	*exec_cwd;	/* "" for none */
+	char		**exec_env;	/* KEY=VALUE */
+	size_t		 exec_nenv;
+	int		 exec_tty;	/* -t: its own terminal, raw mode */
+	uint64_t	 in_window;	/* stdin bytes hostd lets us send */
+	int		 in_end_sent;
+	int		 eof_on_end;	/* terminal, stdin not a tty: ^D at EOF */
 	int		 welcomed;
 	int		 connected;	/* the guest has booted */
 	int64_t		 wait_note_at;	/* say "waiting" then (0: said) */
@@ -86,11 +104,13 @@ struct conn {
 	int		 pkind;		/* the 0 or 1 of it */
 	unsigned char	*out;		/* pending stdout bytes */
 	size_t		 outoff, outlen, outsize;
+	struct obuf	 err;		/* pending stderr bytes (exec) */
 };
 
 static struct termios		 saved_tio;
 static volatile sig_atomic_t	 raw_on;
 static volatile sig_atomic_t	 winched;
+static volatile sig_atomic_t	 pending_sig;	/* exec: SIGINT, SIGQUIT */
 static struct session		 sess;
 
 static __dead void	usage(int);
@@ -100,6 +120,7 @@ static char		*term_modes(void);
 static void		fatal_signal(int);
 static void		winch_signal(int);
 static void		set_signals(void);
+static void		set_exec_signals(void);
 static void		get_winsize(uint16_t *, uint16_t *);
 static __dead void	die(const char *, ...)
 			    __attribute__((__format__(printf, 1, 2)));
@@ -111,6 +132,13 @@ static void		conn_send(struct conn *, uint32_t, const void *,
 static void		out_append(struct conn *, const void *, size_t);
 static int		out_write(struct conn *);
 static void		out_drain(struct conn *);
+static void		obuf_append(struct obuf *, const void *, size_t);
+static int		obuf_write(struct obuf *);
+static void		obuf_drain(struct obuf *);
+static void		exec_signal(int);
+static void		exec_send_request(struct conn *);
+static char		*piped_shell(const char *);
+static int		stdin_has_data(void);
 static void		stdin_read(struct conn *);
 static void		input_send(struct conn *, const unsigned char *,
 			    size_t);
@@ -137,8 +165,9 @@ usage(int status)
 	    "seconds] [--no-send-env]\n"
 	    "                    [--no-term-modes]\n"
 	    "       capsem-shell new [-d] [-S dir] [options]\n"
-	    "       capsem-shell exec [-S dir] [options] [--] command "
-	    "[arg ...]\n"
+	    "       capsem-shell exec [-nt] [-S dir] [-e key=value] "
+	    "[--cwd dir] [--timeout seconds]\n"
+	    "                    [options] [--] command [arg ...]\n"
 	    "       capsem-shell cp [-pqrv] [-l limit] [-S dir] source ... "
 	    "target\n"
 	    "       capsem-shell shutdown -S dir\n"
@@ -208,6 +237,13 @@ winch_signal(int sig)
 	winched = 1;
 }
 
+/* exec without a terminal: Ctrl-C and Ctrl-\ go to the command. */
+static void
+exec_signal(int sig)
+{
+	pending_sig = sig;
+}
+
 static void
 set_signals(void)
 {
@@ -230,6 +266,28 @@ set_signals(void)
 	sigaddset(&set, SIGWINCH);
 	(void)sigprocmask(SIG_BLOCK, &set, NULL);
 	(void)atexit(term_restore);
+}
+
+/*
+ * exec without a terminal of its own: SIGINT and SIGQUIT are taken (only
+ * inside ppoll, like SIGWINCH) and passed on to the command.
+ */
+static void
+set_exec_signals(void)
+{
+	struct sigaction	 sa;
+	sigset_t		 set;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = exec_signal;
+	sa.sa_flags = SA_RESTART;
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGQUIT, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	(void)sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
 static void
@@ -266,6 +324,7 @@ static __dead void
 finish(struct conn *c, int code)
 {
 	out_drain(c);
+	obuf_drain(&c->err);
 	term_restore();
 	imsgbuf_clear(&c->ib);
 	(void)close(c->fd);
@@ -408,6 +467,72 @@ out_drain(struct conn *c)
 	}
 }
 
+/* The command's stderr: the same bounds as stdout. */
+static void
+obuf_append(struct obuf *b, const void *data, size_t len)
+{
+	size_t	 need;
+
+	if (b->off > 0 && b->off + b->len + len > b->size) {
+		memmove(b->p, b->p + b->off, b->len);
+		b->off = 0;
+	}
+	need = b->len + len;
+	if (need > b->size) {
+		if (need > OUT_HARD)
+			die("stderr buffer overflow");
+		if (need < 2 * b->size)
+			need = 2 * b->size;
+		if (need < 2 * ATTACH_IMSG_MAX)
+			need = 2 * ATTACH_IMSG_MAX;
+		if (need > OUT_HARD)
+			need = OUT_HARD;
+		if ((b->p = realloc(b->p, need)) == NULL)
+			die("stderr buffer: %s", strerror(errno));
+		b->size = need;
+	}
+	memcpy(b->p + b->off + b->len, data, len);
+	b->len += len;
+}
+
+static int
+obuf_write(struct obuf *b)
+{
+	ssize_t	 n;
+
+	while (b->len > 0) {
+		n = write(b->fd, b->p + b->off, b->len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return (0);
+			return (-1);
+		}
+		b->off += n;
+		b->len -= n;
+	}
+	b->off = 0;
+	return (0);
+}
+
+static void
+obuf_drain(struct obuf *b)
+{
+	struct pollfd	 pfd;
+
+	pfd.fd = b->fd;
+	pfd.events = POLLOUT;
+	while (b->len > 0) {
+		if (obuf_write(b) == -1) {
+			b->len = 0;
+			break;
+		}
+		if (b->len > 0)
+			(void)poll(&pfd, 1, -1);
+	}
+}
+
 /*
  * Escapes as in ssh(1): ESCAPE_CHAR first on a line is held and the next
  * byte decides.  Writes the bytes to send to dst (room for len + 1: a held
@@ -494,7 +619,12 @@ input_send(struct conn *c, const unsigned char *buf, size_t len)
 
 	while (len > 0) {
 		n = len > ATTACH_CHUNK ? ATTACH_CHUNK : len;
-		conn_send(c, IMSG_ATTACH_INPUT, buf, n);
+		if (c->mode == ATTACH_EXEC) {
+			/* Within the window: stdin_read read no more. */
+			conn_send(c, IMSG_ATTACH_STDIN, buf, n);
+			c->in_window -= n > c->in_window ? c->in_window : n;
+		} else
+			conn_send(c, IMSG_ATTACH_INPUT, buf, n);
 		buf += n;
 		len -= n;
 	}
@@ -505,19 +635,39 @@ stdin_read(struct conn *c)
 {
 	static unsigned char	 in[ATTACH_CHUNK];
 	static unsigned char	 sendbuf[ATTACH_CHUNK + 1];
+	size_t			 want = sizeof(in);
 	ssize_t			 n;
 
-	if ((n = read(STDIN_FILENO, in, sizeof(in))) == -1) {
+	if (c->mode == ATTACH_EXEC) {
+		/* A held escape character may come out with the next byte. */
+		if (c->in_window < want + (c->escapes ? 1 : 0))
+			want = c->in_window - (c->escapes ? 1 : 0);
+		if (want == 0)
+			return;
+	}
+	if ((n = read(STDIN_FILENO, in, want)) == -1) {
 		if (errno == EINTR || errno == EAGAIN ||
 		    errno == EWOULDBLOCK)
 			return;
 		/* A terminal that went away: stop typing, keep showing. */
 		c->stdin_open = 0;
-		return;
+		n = 0;
 	}
 	if (n == 0) {
-		/* Like ssh -T: EOF on a pipe ends the input, not the shell. */
 		c->stdin_open = 0;
+		/* exec: the command's input ends. */
+		if (c->mode == ATTACH_EXEC && !c->in_end_sent) {
+			c->in_end_sent = 1;
+			conn_send(c, IMSG_ATTACH_STDINEND, NULL, 0);
+		}
+		/*
+		 * A session attached to with piped input: its end is one
+		 * end-of-file on the session's terminal (issue 15).
+		 */
+		if (c->eof_on_end) {
+			c->eof_on_end = 0;
+			conn_send(c, IMSG_ATTACH_INPUT, "\004", 1);
+		}
 		return;
 	}
 	/* Ctrl-C before the guest ever came cancels the start. */
@@ -540,8 +690,12 @@ detach(struct conn *c)
 	conn_send(c, IMSG_ATTACH_DETACH, NULL, 0);
 	(void)imsgbuf_flush(&c->ib);
 	out_drain(c);
+	obuf_drain(&c->err);
 	term_restore();
-	if (session_is_temporary(&sess))
+	if (c->mode == ATTACH_EXEC)
+		fprintf(stderr, "capsem-shell: disconnected; the command is "
+		    "ended\n");
+	else if (session_is_temporary(&sess))
 		fprintf(stderr, "capsem-shell: disconnected; the temporary "
 		    "session ends (capsem-shell new makes one that goes "
 		    "on)\n");
@@ -607,6 +761,7 @@ dispatch(struct conn *c, struct imsg *imsg)
 	struct attach_exit	 ex;
 	char			 vis[4 * 1024 + 1];
 	size_t			 len = imsg_get_len(imsg);
+	uint32_t		 win;
 	int32_t			 code;
 
 	switch (imsg_get_type(imsg)) {
@@ -619,8 +774,17 @@ dispatch(struct conn *c, struct imsg *imsg)
 		if (!c->connected)
 			c->wait_note_at = now_ms() + WAIT_NOTE_MS;
 		if (c->mode == ATTACH_EXEC)
-			conn_send(c, IMSG_ATTACH_EXEC, c->exec_cmd,
-			    strlen(c->exec_cmd));
+			exec_send_request(c);
+		break;
+	case IMSG_ATTACH_STDERR:
+		if (len > 0)
+			obuf_append(&c->err, imsg->data, len);
+		break;
+	case IMSG_ATTACH_STDINWINDOW:
+		if (imsg_get_data(imsg, &win, sizeof(win)) == -1 ||
+		    c->in_window + win > EXECIO_WINDOW_MAX)
+			die("%s: bad input window", sess.dir);
+		c->in_window += win;
 		break;
 	case IMSG_ATTACH_ERROR:
 		imsg_line(imsg, vis, sizeof(vis));
@@ -651,6 +815,8 @@ dispatch(struct conn *c, struct imsg *imsg)
 		if (imsg_get_data(imsg, &code, sizeof(code)) == -1)
 			die("%s: bad execdone message", sess.dir);
 		out_drain(c);
+		obuf_drain(&c->err);
+		term_restore();
 		if (sess.temp) {
 			imsgbuf_clear(&c->ib);
 			(void)close(c->fd);
@@ -669,8 +835,9 @@ dispatch(struct conn *c, struct imsg *imsg)
 static __dead void
 conn_loop(struct conn *c)
 {
-	struct pollfd	 pfd[3];
+	struct pollfd	 pfd[4];
 	struct imsg_resize rs;
+	int32_t		 sig;
 	struct timespec	 ts, *tsp;
 	sigset_t	 mask;
 	int64_t		 left;
@@ -678,19 +845,37 @@ conn_loop(struct conn *c)
 
 	(void)sigprocmask(SIG_SETMASK, NULL, &mask);
 	sigdelset(&mask, SIGWINCH);
+	sigdelset(&mask, SIGINT);
+	sigdelset(&mask, SIGQUIT);
 	for (;;) {
 		/* A change before WELCOME waits for it. */
 		if (winched && c->welcomed) {
 			winched = 0;
 			get_winsize(&rs.cols, &rs.rows);
-			if (c->mode == ATTACH_TERMINAL)
+			if (c->mode == ATTACH_TERMINAL || (c->exec_tty &&
+			    rs.cols != 0 && rs.rows != 0))
 				conn_send(c, IMSG_ATTACH_RESIZE, &rs,
 				    sizeof(rs));
+		}
+		if (pending_sig != 0) {
+			sig = pending_sig;
+			pending_sig = 0;
+			/* Before the guest ever came: cancel the start. */
+			if (!c->connected) {
+				term_restore();
+				fprintf(stderr, "capsem-shell: cancelled "
+				    "before the guest connected\n");
+				session_abort(&sess);
+				exit(128 + sig);
+			}
+			if (c->welcomed)
+				conn_send(c, IMSG_ATTACH_SIGNAL, &sig,
+				    sizeof(sig));
 		}
 		/* Backpressure: full stdout buffer, stop reading hostd. */
 		pfd[0].fd = c->fd;
 		pfd[0].events = 0;
-		if (c->outlen < OUT_MAX)
+		if (c->outlen < OUT_MAX && c->err.len < OUT_MAX)
 			pfd[0].events |= POLLIN;
 		if (!c->wdead && imsgbuf_queuelen(&c->ib) > 0)
 			pfd[0].events |= POLLOUT;
@@ -699,11 +884,14 @@ conn_loop(struct conn *c)
 		pfd[1].fd = -1;
 		pfd[1].events = POLLIN;
 		if (c->stdin_open && c->welcomed && !c->wdead &&
-		    c->mode == ATTACH_TERMINAL &&
+		    (c->mode == ATTACH_TERMINAL || (c->mode == ATTACH_EXEC &&
+		    c->in_window > (c->escapes ? 1U : 0U))) &&
 		    imsgbuf_queuelen(&c->ib) < INPUT_QUEUE)
 			pfd[1].fd = STDIN_FILENO;
 		pfd[2].fd = c->outlen > 0 ? STDOUT_FILENO : -1;
 		pfd[2].events = POLLOUT;
+		pfd[3].fd = c->err.len > 0 ? c->err.fd : -1;
+		pfd[3].events = POLLOUT;
 
 		/* A guest slow to come: say so rather than show nothing. */
 		tsp = NULL;
@@ -718,7 +906,7 @@ conn_loop(struct conn *c)
 			ts.tv_nsec = (left % 1000) * 1000000;
 			tsp = &ts;
 		}
-		if ((r = ppoll(pfd, 3, tsp, &mask)) == -1) {
+		if ((r = ppoll(pfd, 4, tsp, &mask)) == -1) {
 			if (errno == EINTR)
 				continue;
 			die("ppoll: %s", strerror(errno));
@@ -726,6 +914,9 @@ conn_loop(struct conn *c)
 		if (pfd[2].revents & (POLLOUT | POLLERR | POLLHUP) &&
 		    out_write(c) == -1)
 			die("stdout: write: %s", strerror(errno));
+		if (pfd[3].revents & (POLLOUT | POLLERR | POLLHUP) &&
+		    obuf_write(&c->err) == -1)
+			c->err.len = 0;		/* stderr gone: dropped */
 		if (pfd[0].revents & POLLOUT) {
 			if (imsgbuf_write(&c->ib) == -1) {
 				/* Read on: hostd may still say why. */
@@ -736,10 +927,81 @@ conn_loop(struct conn *c)
 			socket_read(c);
 			if (c->outlen > 0 && out_write(c) == -1)
 				die("stdout: write: %s", strerror(errno));
+			if (c->err.len > 0 && obuf_write(&c->err) == -1)
+				c->err.len = 0;
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
 			stdin_read(c);
 	}
+}
+
+/*
+ * The exec request with its options (IMSG_ATTACH_EXECIO): the fixed part,
+ * the command, the cwd, then each KEY=VALUE with its NUL.
+ */
+static void
+exec_send_request(struct conn *c)
+{
+	struct ibuf	*b;
+	size_t		 i, total, envlen = 0;
+
+	c->ax.cmdlen = strlen(c->exec_cmd);
+	c->ax.cwdlen = strlen(c->exec_cwd);
+	for (i = 0; i < c->exec_nenv; i++)
+		envlen += strlen(c->exec_env[i]) + 1;
+	c->ax.envlen = envlen;
+	c->ax.nenv = c->exec_nenv;
+	total = sizeof(c->ax) + c->ax.cmdlen + c->ax.cwdlen + envlen;
+	if (total + IMSG_HEADER_SIZE > ATTACH_IMSG_MAX)
+		die("exec: the command, --cwd and -e take %zu bytes, at most "
+		    "%zu are allowed", total - sizeof(c->ax),
+		    ATTACH_IMSG_MAX - IMSG_HEADER_SIZE - sizeof(c->ax));
+	if ((b = imsg_create(&c->ib, IMSG_ATTACH_EXECIO, 0, 0, total)) ==
+	    NULL || imsg_add(b, &c->ax, sizeof(c->ax)) == -1 ||
+	    imsg_add(b, c->exec_cmd, c->ax.cmdlen) == -1 ||
+	    imsg_add(b, c->exec_cwd, c->ax.cwdlen) == -1)
+		die("imsg_create: %s", strerror(errno));
+	for (i = 0; i < c->exec_nenv; i++)
+		if (imsg_add(b, c->exec_env[i], strlen(c->exec_env[i]) + 1) ==
+		    -1)
+			die("imsg_add: %s", strerror(errno));
+	imsg_close(&c->ib, b);
+}
+
+/*
+ * Input that would be lost if the guest could not take it: stdin is a
+ * pipe, a file or a socket (a terminal is not, nor /dev/null).
+ */
+static int
+stdin_has_data(void)
+{
+	struct stat	 st;
+
+	if (fstat(STDIN_FILENO, &st) == -1)
+		return (0);
+	return (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) ||
+	    S_ISSOCK(st.st_mode));
+}
+
+/*
+ * A new session fed a script on stdin runs its shell on that input, as
+ * `ssh -T host <script` does: the --shell command (bash by default)
+ * without its -i, so that it neither prompts nor echoes.
+ */
+static char *
+piped_shell(const char *shell)
+{
+	char	*cmd;
+	size_t	 n;
+
+	if (shell == NULL)
+		shell = "/bin/bash";
+	if (asprintf(&cmd, "exec %s", shell) == -1)
+		die("%s", strerror(errno));
+	n = strlen(cmd);
+	if (n > 3 && strcmp(cmd + n - 3, " -i") == 0)
+		cmd[n - 3] = '\0';
+	return (cmd);
 }
 
 /*
@@ -875,7 +1137,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { OPT_LOCAL = 256, OPT_VM, OPT_SHELL, OPT_AUDITLOG, OPT_BOOT,
-	    OPT_NOENV, OPT_NOMODES };
+	    OPT_NOENV, OPT_NOMODES, OPT_CWD, OPT_TIMEOUT, OPT_TRANSPORT };
 	static const struct option longopts[] = {
 		{ "temp",	no_argument,	NULL,	'T' },
 		{ "boot-timeout", required_argument, NULL, OPT_BOOT },
@@ -887,6 +1149,9 @@ main(int argc, char *argv[])
 		{ "shell",	required_argument, NULL, OPT_SHELL },
 		{ "audit-log",	required_argument, NULL, OPT_AUDITLOG },
 		{ "help",	no_argument,	NULL,	'h' },
+		{ "cwd",	required_argument, NULL, OPT_CWD },
+		{ "timeout",	required_argument, NULL, OPT_TIMEOUT },
+		{ "transport",	required_argument, NULL, OPT_TRANSPORT },
 		{ NULL,		0,		NULL,	0 }
 	};
 	struct session_opts	 so;
@@ -904,6 +1169,8 @@ main(int argc, char *argv[])
 	size_t			 k;
 	int			 ch, temp = 0, create = 0, local = 0;
 	int			 detached = 0, input = 0, no_modes = 0;
+	int			 tty = 0, nostdin = 0;
+	long long		 timeout = 0;
 
 	memset(&so, 0, sizeof(so));
 	memset(&c, 0, sizeof(c));
@@ -922,10 +1189,35 @@ main(int argc, char *argv[])
 	if ((so.env = calloc(argc, sizeof(*so.env))) == NULL)
 		die("%s", strerror(errno));
 
-	/* "+": exec's command starts at the first non-option. */
-	while ((ch = getopt_long(argc, argv, "+de:hiS:Tt:Vv", longopts,
-	    NULL)) != -1) {
+	/*
+	 * "+": exec's command starts at the first non-option.  For exec, -t
+	 * asks for a terminal (as in ssh); the transport is --transport.
+	 */
+	while ((ch = getopt_long(argc, argv, cmd == CMD_EXEC ?
+	    "+de:hinS:TtVv" : "+de:hiS:Tt:Vv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'n':
+			nostdin = 1;
+			break;
+		case OPT_CWD:
+			if (cmd != CMD_EXEC)
+				usage(255);
+			c.exec_cwd = optarg;
+			break;
+		case OPT_TIMEOUT:
+			if (cmd != CMD_EXEC)
+				usage(255);
+			timeout = strtonum(optarg, 1, UINT32_MAX, &errstr);
+			if (errstr != NULL) {
+				fprintf(stderr, "capsem-shell: --timeout %s: "
+				    "seconds is %s\n", optarg, errstr);
+				usage(255);
+			}
+			break;
+		case OPT_TRANSPORT:
+			so.transport = optarg;
+			create = 1;
+			break;
 		case 'i':
 			if (cmd != CMD_LOG)
 				usage(255);
@@ -963,7 +1255,9 @@ main(int argc, char *argv[])
 				usage(255);
 			}
 			so.env[so.nenv++] = optarg;
-			create = 1;
+			/* exec -S: the command's, not a new session's. */
+			if (cmd != CMD_EXEC)
+				create = 1;
 			break;
 		case 'S':
 			dir = optarg;
@@ -972,6 +1266,10 @@ main(int argc, char *argv[])
 			temp = 1;
 			break;
 		case 't':
+			if (cmd == CMD_EXEC) {
+				tty++;
+				break;
+			}
 			so.transport = optarg;
 			create = 1;
 			break;
@@ -1031,9 +1329,27 @@ main(int argc, char *argv[])
 		usage(255);
 	if (cmd == CMD_ATTACH && argc != 0)
 		usage(255);
-	if (cmd == CMD_EXEC) {
+	/*
+	 * A new session fed from a pipe or a file (not a terminal) runs its
+	 * shell on that input, as `ssh -T host <script` does; attached to an
+	 * existing one, the input is typed and its end is one end-of-file.
+	 */
+	if (cmd == CMD_ATTACH && !isatty(STDIN_FILENO)) {
+		if (dir == NULL) {
+			cmd = CMD_EXEC;
+			c.exec_cmd = piped_shell(so.shell);
+			c.ax.flags = EXECIO_STDIN | EXECIO_STDIN_DATA;
+		} else
+			c.eof_on_end = 1;
+	}
+	if (cmd == CMD_EXEC && c.exec_cmd == NULL) {
 		if (argc == 0)
 			usage(255);
+		if (tty > 0 && !isatty(STDIN_FILENO) && tty < 2)
+			die("exec -t: stdin is not a terminal (-tt forces "
+			    "one)");
+		if (nostdin && freopen("/dev/null", "r", stdin) == NULL)
+			die("/dev/null: %s", strerror(errno));
 		c.exec_cmd = exec_command(argc, argv);
 		if (strlen(c.exec_cmd) > EXEC_COMMAND_MAX)
 			die("exec: the command is %zu bytes long, at most %d "
@@ -1041,6 +1357,42 @@ main(int argc, char *argv[])
 			    EXEC_COMMAND_MAX);
 		if (*c.exec_cmd == '\0')
 			die("exec: the command is empty");
+	}
+
+	if (cmd == CMD_EXEC) {
+		if (c.exec_cwd == NULL)
+			c.exec_cwd = "";
+		c.ax.flags |= EXECIO_STDIN;
+		if (stdin_has_data())
+			c.ax.flags |= EXECIO_STDIN_DATA;
+		c.ax.timeout = timeout;
+		/* A new session has them already: its shell's and ours. */
+		if (dir != NULL) {
+			if (so.nenv >= EXECIO_ENV_MAX)
+				die("exec: at most %d -e are allowed",
+				    EXECIO_ENV_MAX - 1);
+			c.exec_env = so.env;
+			c.exec_nenv = so.nenv;
+		}
+		if (tty > 0) {
+			c.exec_tty = 1;
+			if (tty > 1)
+				c.ax.flags |= EXECIO_FORCE_TTY;
+			get_winsize(&c.ax.cols, &c.ax.rows);
+			if (c.ax.cols == 0 || c.ax.rows == 0) {
+				c.ax.cols = 80;
+				c.ax.rows = 24;
+			}
+			/* Our terminal's type, as ssh's pty request has it. */
+			if (dir != NULL && getenv("TERM") != NULL) {
+				for (k = 0; k < so.nenv; k++)
+					if (strncmp(so.env[k], "TERM=", 5) == 0)
+						break;
+				if (k == so.nenv && asprintf(&so.env[so.nenv],
+				    "TERM=%s", getenv("TERM")) != -1)
+					c.exec_nenv = ++so.nenv;
+			}
+		}
 	}
 
 	set_signals();
@@ -1061,7 +1413,17 @@ main(int argc, char *argv[])
 	}
 
 	if (cmd == CMD_EXEC) {
+		c.err.fd = STDERR_FILENO;
+		c.stdin_open = 1;
+		c.line_start = 1;
 		conn_open(&c, ATTACH_EXEC, sess.dir);
+		if (c.exec_tty) {
+			if (isatty(STDIN_FILENO)) {
+				c.escapes = 1;
+				term_raw();
+			}
+		} else
+			set_exec_signals();
 	} else {
 		c.stdin_open = 1;
 		c.line_start = 1;

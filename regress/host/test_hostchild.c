@@ -545,6 +545,7 @@ test_stream_exec(void **state)
 	uint64_t	 id;
 	struct imsg_child_done d;
 	int		 started = 0, done = 0;
+	int32_t		 mode = 0;
 	uint32_t	 t;
 
 	start_on(&h, "capsem-hostd-stream", PORT_EXEC);
@@ -572,6 +573,9 @@ test_stream_exec(void **state)
 				    sizeof(id)), 0);
 				assert_int_equal(id, 42);
 				started = 1;
+				/* A plain exec: raw output follows. */
+				send_imsg(&h, IMSG_HOST_EXECFRAMED, -1, &mode,
+				    sizeof(mode));
 			} else if (t == IMSG_HOST_EXECOUTPUT) {
 				n = imsg_get_len(&imsg);
 				assert_true(n > 0 && n <= 65536);
@@ -619,6 +623,87 @@ test_stream_exec(void **state)
 	free(src);
 	free(dst);
 	wbuf_free(&wb);
+	stop_child(&h);
+}
+
+/*
+ * An execio connection (capsem-protocol(7) "execio"): after execstarted the
+ * child waits for the mode; framed, it passes execoutput on as stdout or
+ * stderr and execinwindow as a grant, writes what the parent encoded to
+ * the guest, keeps reading after the guest stopped reading (a write that
+ * fails is not the end), and a frame not of the exec port costs the
+ * connection.
+ */
+static void
+test_stream_execio(void **state)
+{
+	static const uint8_t	 out[] = "to stdout", err2[] = "to stderr";
+	struct harness		 h;
+	struct msg		 m, r;
+	struct wbuf		 wb;
+	struct wire_err		 err;
+	uint8_t			 buf[64];
+	uint64_t		 id;
+	uint32_t		 win;
+	int32_t			 mode = 1;
+
+	start_on(&h, "capsem-hostd-stream", PORT_EXEC);
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_EXECSTARTED;
+	m.u.execstarted.id = 7;
+	guest_send(&h, &m);
+	/* Sent before the mode is known: held, then read as frames. */
+	m.type = MSG_EXECOUTPUT;
+	m.u.execoutput.stream = EXECIO_STDOUT;
+	m.u.execoutput.data.p = (uint8_t *)(uintptr_t)out;
+	m.u.execoutput.data.len = sizeof(out);
+	guest_send(&h, &m);
+	expect_imsg(&h, IMSG_HOST_EXECSTARTED, &id, sizeof(id));
+	assert_int_equal(id, 7);
+	send_imsg(&h, IMSG_HOST_EXECFRAMED, -1, &mode, sizeof(mode));
+	expect_imsg(&h, IMSG_HOST_EXECOUTPUT, buf, sizeof(out));
+	assert_memory_equal(buf, out, sizeof(out));
+	m.u.execoutput.stream = EXECIO_STDERR;
+	m.u.execoutput.data.p = (uint8_t *)(uintptr_t)err2;
+	m.u.execoutput.data.len = sizeof(err2);
+	guest_send(&h, &m);
+	expect_imsg(&h, IMSG_HOST_EXECSTDERR, buf, sizeof(err2));
+	assert_memory_equal(buf, err2, sizeof(err2));
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_EXECINWINDOW;
+	m.u.execwindow.bytes = 4096;
+	guest_send(&h, &m);
+	expect_imsg(&h, IMSG_HOST_EXECINWINDOW, &win, sizeof(win));
+	assert_int_equal(win, 4096);
+
+	/* The parent's frame reaches the guest as it is. */
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_EXECSIGNAL;
+	m.u.execsignal.signal = 2;
+	wbuf_init(&wb);
+	assert_int_equal(msg_encode(&m, &wb, &err), 0);
+	send_imsg(&h, IMSG_HOST_EXECSEND, -1, wb.data, wb.len);
+	guest_recv(&h, TIMEOUT_MS, &r);
+	assert_int_equal(r.type, MSG_EXECSIGNAL);
+	assert_int_equal(r.u.execsignal.signal, 2);
+	msg_free(&r);
+
+	/* The guest stops reading: frames for it are dropped, not fatal. */
+	assert_int_equal(shutdown(h.guest, SHUT_RD), 0);
+	send_imsg(&h, IMSG_HOST_EXECSEND, -1, wb.data, wb.len);
+	send_imsg(&h, IMSG_HOST_EXECSEND, -1, wb.data, wb.len);
+	wbuf_free(&wb);
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_EXECOUTPUT;
+	m.u.execoutput.stream = EXECIO_STDOUT;
+	m.u.execoutput.data.p = (uint8_t *)(uintptr_t)out;
+	m.u.execoutput.data.len = sizeof(out);
+	guest_send(&h, &m);
+	expect_imsg(&h, IMSG_HOST_EXECOUTPUT, buf, sizeof(out));
+
+	/* Not an exec port message: the connection goes. */
+	guest_send_type(&h, MSG_PONG);
+	expect_done(&h, CHILD_PROTO);
 	stop_child(&h);
 }
 
@@ -730,6 +815,7 @@ main(void)
 		cmocka_unit_test(test_control_oversize),
 		cmocka_unit_test(test_stream_exec),
 		cmocka_unit_test(test_stream_exec_no_execstarted),
+		cmocka_unit_test(test_stream_execio),
 		cmocka_unit_test(test_stream_audit),
 		cmocka_unit_test(test_stream_lifecycle),
 	};

@@ -439,7 +439,7 @@ test_ackable(void **state)
 	static const enum msg_type	ackable[] = {
 		MSG_EXEC, MSG_FILEWRITE, MSG_FILEREAD, MSG_FILEDELETE,
 		MSG_EXECDONE, MSG_FILECONTENT, MSG_FILEOPDONE, MSG_ERROR,
-		MSG_SHELLEXITED,
+		MSG_SHELLEXITED, MSG_EXECIO,
 	};
 	size_t	i, n = 0;
 	int	t;

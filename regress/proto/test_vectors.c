@@ -204,7 +204,8 @@ test_frames_jsonl(void **state)
 /*
  * The bootconfig capsem-hostd sends (hostd/guest.c, built here the way it
  * builds it): the clock (0 with -C), caps HOSTD_CAPS = ["shellexited",
- * "agentcaps", "copy"] and no traceparent, which must go out as "" and never nil: upstream capsem's
+ * "agentcaps", "execio", "copy"] and no traceparent, which must go out as
+ * "" and never nil: upstream capsem's
  * agent types it as a String and rejects the whole frame on nil, losing
  * the clock and the environment.  The frames were computed outside this
  * codec; each also decodes to its JSON and re-encodes to itself.
@@ -220,17 +221,19 @@ test_hostd_bootconfig(void **state)
 		{ 1764250000,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":1764250000,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"copy\"]}}",
-		    "0000004f82a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "73656373ce69285190ab7472616365706172656e74a0a46361707393"
-		    "ab7368656c6c657869746564a96167656e7463617073a4636f7079" },
+		    "\"agentcaps\",\"execio\",\"copy\"]}}",
+		    "0000005682a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "73656373ce69285190ab7472616365706172656e74a0a46361707394"
+		    "ab7368656c6c657869746564a96167656e7463617073a66578656369"
+		    "6fa4636f7079" },
 		{ 0,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"copy\"]}}",
-		    "0000004b82a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707393ab736865"
-		    "6c6c657869746564a96167656e7463617073a4636f7079" },
+		    "\"agentcaps\",\"execio\",\"copy\"]}}",
+		    "0000005282a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707394ab736865"
+		    "6c6c657869746564a96167656e7463617073a665786563696fa4636f"
+		    "7079" },
 	};
 	struct wire_str	 caps[CAPB_NAMES_MAX];
 	struct msg	 m;
@@ -396,11 +399,11 @@ test_termmodes(void **state)
 		    "030000000800" },
 		{ WIRE_H2G, "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"copy\",\"termmodes\"]}}",
-		    "0000005582a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707394ab736865"
-		    "6c6c657869746564a96167656e7463617073a4636f7079a97465726d"
-		    "6d6f646573" },
+		    "\"agentcaps\",\"execio\",\"copy\",\"termmodes\"]}}",
+		    "0000005c82a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707395ab736865"
+		    "6c6c657869746564a96167656e7463617073a665786563696fa4636f"
+		    "7079a97465726d6d6f646573" },
 	};
 	static const struct {
 		uint8_t		 p[16];
@@ -545,6 +548,88 @@ test_copy(void **state)
 	assert_false(msg_is_ackable(MSG_COPYOUT));
 }
 
+/*
+ * execio (capsem-protocol(7) "execio"): the request on control and the
+ * frames of its exec connection, both ways, computed outside this codec
+ * (a MessagePack packer of its own, smallest forms, data as bin).  Each
+ * encodes from its JSON to its hex and decodes back; data sent as an array
+ * of integers is accepted too.
+ */
+static void
+test_execio(void **state)
+{
+	static const struct {
+		enum wire_dir	 dir;
+		const char	*json;
+		const char	*hex;
+	} v[] = {
+		{ WIRE_H2G, "{\"t\":\"execio\",\"d\":{\"id\":1764250000000001,"
+		    "\"command\":\"echo $FOO\",\"env\":[\"FOO=bar\"],"
+		    "\"cwd\":\"sub\",\"cols\":0,\"rows\":0,\"timeout\":5}}",
+		    "0000005582a174a665786563696fa16487a26964cf00064493768b84"
+		    "01a7636f6d6d616e64a96563686f2024464f4fa3656e7691a7464f4f"
+		    "3d626172a3637764a3737562a4636f6c7300a4726f777300a774696d"
+		    "656f757405" },
+		{ WIRE_H2G, "{\"t\":\"execio\",\"d\":{\"id\":7,"
+		    "\"command\":\"vim\",\"env\":[],\"cwd\":\"\",\"cols\":80,"
+		    "\"rows\":24,\"timeout\":0}}",
+		    "0000003c82a174a665786563696fa16487a2696407a7636f6d6d616e"
+		    "64a376696da3656e7690a3637764a0a4636f6c7350a4726f777318a7"
+		    "74696d656f757400" },
+		{ WIRE_H2G, "{\"t\":\"execinput\",\"d\":{\"data\":[104,105,10]}}",
+		    "0000001a82a174a965786563696e707574a16481a464617461c40368"
+		    "690a" },
+		{ WIRE_H2G, "{\"t\":\"execinputend\"}",
+		    "0000001081a174ac65786563696e707574656e64" },
+		{ WIRE_H2G, "{\"t\":\"execsignal\",\"d\":{\"signal\":2}}",
+		    "0000001982a174aa657865637369676e616ca16481a67369676e616c"
+		    "02" },
+		{ WIRE_H2G, "{\"t\":\"execresize\",\"d\":{\"cols\":132,"
+		    "\"rows\":43}}",
+		    "0000001e82a174aa65786563726573697a65a16482a4636f6c73cc84"
+		    "a4726f77732b" },
+		{ WIRE_H2G, "{\"t\":\"execoutwindow\",\"d\":{\"bytes\":262144}}",
+		    "0000001f82a174ad657865636f757477696e646f77a16481a5627974"
+		    "6573ce00040000" },
+		{ WIRE_G2H, "{\"t\":\"execoutput\",\"d\":{\"stream\":2,"
+		    "\"data\":[0,255,10]}}",
+		    "0000002382a174aa657865636f7574707574a16482a673747265616d"
+		    "02a464617461c40300ff0a" },
+		{ WIRE_G2H, "{\"t\":\"execinwindow\",\"d\":{\"bytes\":65536}}",
+		    "0000001e82a174ac65786563696e77696e646f77a16481a562797465"
+		    "73ce00010000" },
+		{ WIRE_G2H, "{\"t\":\"agentcaps\",\"d\":{\"caps\":[\"execio\"]}}",
+		    "0000001d82a174a96167656e7463617073a16481a46361707391a665"
+		    "786563696f" },
+	};
+	/* execinput {data: [104, 105, 10]} with data as an array. */
+	static const uint8_t arr[] = { 0x82, 0xa1, 0x74, 0xa9, 'e', 'x', 'e',
+	    'c', 'i', 'n', 'p', 'u', 't', 0xa1, 0x64, 0x81, 0xa4, 'd', 'a',
+	    't', 'a', 0x93, 104, 105, 10 };
+	struct msg	 m;
+	struct wire_err	 err;
+	json_t		*js;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		js = json_loads(v[i].json, 0, NULL);
+		assert_non_null(js);
+		check_encode(-1, v[i].dir, js, v[i].hex);
+		check_decode(-1, v[i].dir, js, v[i].hex);
+		json_decref(js);
+	}
+	assert_int_equal(msg_decode(WIRE_H2G, arr, sizeof(arr), &m, &err), 0);
+	assert_int_equal(m.type, MSG_EXECINPUT);
+	assert_int_equal(m.u.execinput.data.len, 3);
+	assert_memory_equal(m.u.execinput.data.p, "hi\n", 3);
+	msg_free(&m);
+	/* Tags are per direction: execoutput is unknown host to guest. */
+	assert_int_equal(msg_type_from_name(WIRE_H2G, "execoutput", 10),
+	    MSG_NONE);
+	assert_int_equal(cap_mask(&(struct wire_str){ "execio", 6 }, 1),
+	    CAPB_EXECIO);
+}
+
 int
 main(void)
 {
@@ -552,6 +637,7 @@ main(void)
 		cmocka_unit_test(test_frames_jsonl),
 		cmocka_unit_test(test_hostd_bootconfig),
 		cmocka_unit_test(test_agentcaps),
+		cmocka_unit_test(test_execio),
 		cmocka_unit_test(test_termmodes),
 		cmocka_unit_test(test_copy),
 		cmocka_unit_test(test_json_errors),

@@ -1,9 +1,10 @@
 # Load: N temporary local sessions at once, each streaming `seq 1 LINES`
-# through its terminal to its client (stdin a fifo, simply forwarded); when
-# a client has seen the last number, a ^D byte ends its shell.  Every
-# client exits 0 with the whole sequence; afterwards nothing is left.
-# Figure: total MB/s of terminal output (all clients, first start to last
-# exit) and the slowest exit (ms from ^D to the client's end).
+# to its client (stdin a fifo: the new session's shell reads it, as with
+# ssh -T, and its output comes through exec); when a client has seen the
+# last number, the end of its input ends its shell.  Every client exits 0
+# with the whole sequence; afterwards nothing is left.  Figure: total MB/s
+# of output (all clients, first start to last exit) and the slowest exit
+# (ms from the end of the input to the client's end).
 R_NAME=load
 . "$CAPSEM_TOP/regress/reliability/rlib.sh"
 
@@ -27,11 +28,10 @@ session() {
 		sleep 0.05
 	done
 	t0=$(now_ms)
-	printf '\004' >&4
+	exec 4>&-
 	wait "$c"
 	r=$?
 	echo $(($(now_ms) - t0)) >"$n.dt"
-	exec 4>&-
 	echo "$r" >"$n.rc.tmp"
 	mv "$n.rc.tmp" "$n.rc"
 }

@@ -8,11 +8,14 @@
 . "$CAPSEM_TOP/regress/hostlib.sh"
 
 probe='echo "T=$TERM L=$LANG C=$LC_CTYPE"; stty -a | grep -o -- "-\{0,1\}iutf8"; exit'
-run() {	# OUTFILE ENV... -- capsem-shell ARGS...: the probe, piped
-	out=$1
-	shift
-	printf '%s\n' "$probe" | timeout 30 env -u LC_ALL "$@" --shell "$SHELLCMD" \
-	    2>&1 | tr -d '\r' | plain >"$TESTDIR/$out"
+run() {	# OUTFILE "ENV..." "capsem-shell ARGS": the probe, piped into a
+	# session made by `new` (piped input to a new temporary session runs
+	# its shell without a terminal, as ssh -T does: issue 15)
+	env -u LC_ALL $2 capsem-shell new -d -S "$TESTDIR/$1.s" \
+	    --shell "$SHELLCMD" ${3-} 2>"$TESTDIR/$1.new" ||
+	    fail "$1: capsem-shell new: $(cat "$TESTDIR/$1.new")"
+	printf '%s\n' "$probe" | timeout 30 capsem-shell -S "$TESTDIR/$1.s" \
+	    2>&1 | tr -d '\r' | plain >"$TESTDIR/$1"
 }
 has() {	# FILE LINE
 	grep -aqx -- "$2" "$TESTDIR/$1" ||
@@ -20,15 +23,15 @@ has() {	# FILE LINE
 	    tail -n 3 | tr '\n' ' ')"
 }
 
-run utf8 TERM=screen LANG=C.UTF-8 LC_CTYPE=C.UTF-8 capsem-shell
+run utf8 "TERM=screen LANG=C.UTF-8 LC_CTYPE=C.UTF-8"
 has utf8 "T=screen L=C.UTF-8 C=C.UTF-8"
 has utf8 iutf8
-run latin TERM=vt220 LANG=C LC_CTYPE=C capsem-shell
+run latin "TERM=vt220 LANG=C LC_CTYPE=C"
 has latin "T=vt220 L=C C=C"
 has latin -iutf8
-run override TERM=screen LANG=C.UTF-8 capsem-shell -e TERM=vt100
+run override "TERM=screen LANG=C.UTF-8" "-e TERM=vt100"
 has override "T=vt100 L=C.UTF-8 C="
-run none TERM=screen LANG=C.UTF-8 capsem-shell --no-send-env
+run none "TERM=screen LANG=C.UTF-8" --no-send-env
 has none "T=xterm-256color L= C="
 has none -iutf8
 

@@ -176,8 +176,8 @@ hguest() {
 	wait_for "$HOSTDPID" 15
 	HOSTDPID=
 }
-caps3='"caps":["shellexited","agentcaps","copy","termmodes"]'
-caps2='"caps":["shellexited","agentcaps","copy"]}'
+caps3='"caps":["shellexited","agentcaps","execio","copy","termmodes"]'
+caps2='"caps":["shellexited","agentcaps","execio","copy"]}'
 HGWAIT="guest agent supports: termmodes" hguest modes termmodes \
     --term-modes VERASE=8,VKILL=24
 grep -qF "$caps3" guest.jsonl || fail "bootconfig: $(head -n 1 guest.jsonl)"
