@@ -223,9 +223,16 @@ same_stty() {
 	    grep '^[<>]' | head -4 | tr '\n' ' ')"
 }
 
-# plain: terminal output as lines of text (CR and CSI sequences removed).
+# plain: terminal output as lines of text (CR and escape sequences removed).
 plain() {
-	tr -d '\r' | sed "s/$(printf '\033')\[[?0-9;]*[A-Za-z]//g"
+	# CSI sequences (with private and intermediate bytes), OSC strings up
+	# to BEL, and two- or three-byte escapes (ESC =, ESC >, ESC ( B), as
+	# a late client's screen snapshot sends them.
+	pl_e=$(printf '\033')
+	pl_b=$(printf '\007')
+	tr -d '\r' | sed -e "s#$pl_e\][^$pl_b]*$pl_b##g" \
+	    -e "s#$pl_e\[[0-?]*[ -/]*[@-~]##g" \
+	    -e "s#$pl_e[()*+][0-9A-Za-z]##g" -e "s#$pl_e[=>78DEHMNOZc]##g"
 }
 
 # --- sessions -------------------------------------------------------------
