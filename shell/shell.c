@@ -102,8 +102,7 @@ struct conn {
 	int		 paste;		/* inside a bracketed paste */
 	int		 pmatch;	/* bytes of ESC [ 2 0 0|1 ~ matched */
 	int		 pkind;		/* the 0 or 1 of it */
-	unsigned char	*out;		/* pending stdout bytes */
-	size_t		 outoff, outlen, outsize;
+	struct obuf	 out;		/* pending stdout bytes */
 	struct obuf	 err;		/* pending stderr bytes (exec) */
 };
 
@@ -129,9 +128,6 @@ static int		attach_connect(const char *);
 static void		conn_open(struct conn *, uint32_t, const char *);
 static void		conn_send(struct conn *, uint32_t, const void *,
 			    size_t);
-static void		out_append(struct conn *, const void *, size_t);
-static int		out_write(struct conn *);
-static void		out_drain(struct conn *);
 static void		obuf_append(struct obuf *, const void *, size_t);
 static int		obuf_write(struct obuf *);
 static void		obuf_drain(struct obuf *);
@@ -323,7 +319,7 @@ die(const char *fmt, ...)
 static __dead void
 finish(struct conn *c, int code)
 {
-	out_drain(c);
+	obuf_drain(&c->out);
 	obuf_drain(&c->err);
 	term_restore();
 	imsgbuf_clear(&c->ib);
@@ -399,75 +395,10 @@ conn_send(struct conn *c, uint32_t type, const void *data, size_t len)
 		die("imsg_compose: %s", strerror(errno));
 }
 
-static void
-out_append(struct conn *c, const void *data, size_t len)
-{
-	size_t	 need;
-
-	if (c->outoff > 0 && c->outoff + c->outlen + len > c->outsize) {
-		memmove(c->out, c->out + c->outoff, c->outlen);
-		c->outoff = 0;
-	}
-	need = c->outlen + len;
-	if (need > c->outsize) {
-		/* The loop stops reading at OUT_MAX: this cannot pass. */
-		if (need > OUT_HARD)
-			die("output buffer overflow");
-		if (need < 2 * c->outsize)
-			need = 2 * c->outsize;
-		if (need < 2 * ATTACH_IMSG_MAX)
-			need = 2 * ATTACH_IMSG_MAX;
-		if (need > OUT_HARD)
-			need = OUT_HARD;
-		if ((c->out = realloc(c->out, need)) == NULL)
-			die("output buffer: %s", strerror(errno));
-		c->outsize = need;
-	}
-	memcpy(c->out + c->outoff + c->outlen, data, len);
-	c->outlen += len;
-}
-
-/* Write what stdout takes now.  Returns 0, or -1 (reported) on error. */
-static int
-out_write(struct conn *c)
-{
-	ssize_t	 n;
-
-	while (c->outlen > 0) {
-		n = write(STDOUT_FILENO, c->out + c->outoff, c->outlen);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return (0);
-			return (-1);
-		}
-		c->outoff += n;
-		c->outlen -= n;
-	}
-	c->outoff = 0;
-	return (0);
-}
-
-/* Before exit: everything pending reaches stdout, waiting if need be. */
-static void
-out_drain(struct conn *c)
-{
-	struct pollfd	 pfd;
-
-	pfd.fd = STDOUT_FILENO;
-	pfd.events = POLLOUT;
-	while (c->outlen > 0) {
-		if (out_write(c) == -1) {
-			c->outlen = 0;
-			break;
-		}
-		if (c->outlen > 0)
-			(void)poll(&pfd, 1, -1);
-	}
-}
-
-/* The command's stderr: the same bounds as stdout. */
+/*
+ * Pending output, stdout or the command's stderr: bounded (the loop stops
+ * reading at OUT_MAX, so OUT_HARD cannot be passed).
+ */
 static void
 obuf_append(struct obuf *b, const void *data, size_t len)
 {
@@ -480,7 +411,7 @@ obuf_append(struct obuf *b, const void *data, size_t len)
 	need = b->len + len;
 	if (need > b->size) {
 		if (need > OUT_HARD)
-			die("stderr buffer overflow");
+			die("output buffer overflow");
 		if (need < 2 * b->size)
 			need = 2 * b->size;
 		if (need < 2 * ATTACH_IMSG_MAX)
@@ -488,7 +419,7 @@ obuf_append(struct obuf *b, const void *data, size_t len)
 		if (need > OUT_HARD)
 			need = OUT_HARD;
 		if ((b->p = realloc(b->p, need)) == NULL)
-			die("stderr buffer: %s", strerror(errno));
+			die("output buffer: %s", strerror(errno));
 		b->size = need;
 	}
 	memcpy(b->p + b->off + b->len, data, len);
@@ -689,7 +620,7 @@ detach(struct conn *c)
 {
 	conn_send(c, IMSG_ATTACH_DETACH, NULL, 0);
 	(void)imsgbuf_flush(&c->ib);
-	out_drain(c);
+	obuf_drain(&c->out);
 	obuf_drain(&c->err);
 	term_restore();
 	if (c->mode == ATTACH_EXEC)
@@ -713,7 +644,7 @@ socket_read(struct conn *c)
 	int		 r;
 
 	if ((r = imsgbuf_read(&c->ib)) == -1 || r == 0) {
-		out_drain(c);
+		obuf_drain(&c->out);
 		term_restore();
 		if (r == -1)
 			fprintf(stderr, "capsem-shell: %s/%s: read: %s\n",
@@ -796,7 +727,7 @@ dispatch(struct conn *c, struct imsg *imsg)
 		die("%s: %s", sess.dir, vis);
 	case IMSG_ATTACH_NOTICE:
 		imsg_line(imsg, vis, sizeof(vis));
-		out_drain(c);
+		obuf_drain(&c->out);
 		fprintf(stderr, "capsem-shell: %s\r\n", vis);
 		break;
 	case IMSG_ATTACH_CONNECTED:
@@ -805,7 +736,7 @@ dispatch(struct conn *c, struct imsg *imsg)
 		break;
 	case IMSG_ATTACH_OUTPUT:
 		if (len > 0)
-			out_append(c, imsg->data, len);
+			obuf_append(&c->out, imsg->data, len);
 		break;
 	case IMSG_ATTACH_EXIT:
 		if (imsg_get_data(imsg, &ex, sizeof(ex)) == -1)
@@ -814,7 +745,7 @@ dispatch(struct conn *c, struct imsg *imsg)
 	case IMSG_ATTACH_EXECDONE:
 		if (imsg_get_data(imsg, &code, sizeof(code)) == -1)
 			die("%s: bad execdone message", sess.dir);
-		out_drain(c);
+		obuf_drain(&c->out);
 		obuf_drain(&c->err);
 		term_restore();
 		if (sess.temp) {
@@ -875,7 +806,7 @@ conn_loop(struct conn *c)
 		/* Backpressure: full stdout buffer, stop reading hostd. */
 		pfd[0].fd = c->fd;
 		pfd[0].events = 0;
-		if (c->outlen < OUT_MAX && c->err.len < OUT_MAX)
+		if (c->out.len < OUT_MAX && c->err.len < OUT_MAX)
 			pfd[0].events |= POLLIN;
 		if (!c->wdead && imsgbuf_queuelen(&c->ib) > 0)
 			pfd[0].events |= POLLOUT;
@@ -888,7 +819,7 @@ conn_loop(struct conn *c)
 		    c->in_window > (c->escapes ? 1U : 0U))) &&
 		    imsgbuf_queuelen(&c->ib) < INPUT_QUEUE)
 			pfd[1].fd = STDIN_FILENO;
-		pfd[2].fd = c->outlen > 0 ? STDOUT_FILENO : -1;
+		pfd[2].fd = c->out.len > 0 ? STDOUT_FILENO : -1;
 		pfd[2].events = POLLOUT;
 		pfd[3].fd = c->err.len > 0 ? c->err.fd : -1;
 		pfd[3].events = POLLOUT;
@@ -912,7 +843,7 @@ conn_loop(struct conn *c)
 			die("ppoll: %s", strerror(errno));
 		}
 		if (pfd[2].revents & (POLLOUT | POLLERR | POLLHUP) &&
-		    out_write(c) == -1)
+		    obuf_write(&c->out) == -1)
 			die("stdout: write: %s", strerror(errno));
 		if (pfd[3].revents & (POLLOUT | POLLERR | POLLHUP) &&
 		    obuf_write(&c->err) == -1)
@@ -925,7 +856,7 @@ conn_loop(struct conn *c)
 		}
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			socket_read(c);
-			if (c->outlen > 0 && out_write(c) == -1)
+			if (c->out.len > 0 && obuf_write(&c->out) == -1)
 				die("stdout: write: %s", strerror(errno));
 			if (c->err.len > 0 && obuf_write(&c->err) == -1)
 				c->err.len = 0;
@@ -1088,6 +1019,8 @@ control_shutdown(const char *dir)
 	int		 r;
 
 	memset(&c, 0, sizeof(c));
+	c.out.fd = STDOUT_FILENO;
+	c.err.fd = STDERR_FILENO;
 	hostd = session_hostd_pid(dir);
 	conn_open(&c, ATTACH_CONTROL, dir);
 	conn_send(&c, IMSG_ATTACH_SHUTDOWN, NULL, 0);
@@ -1174,6 +1107,8 @@ main(int argc, char *argv[])
 
 	memset(&so, 0, sizeof(so));
 	memset(&c, 0, sizeof(c));
+	c.out.fd = STDOUT_FILENO;
+	c.err.fd = STDERR_FILENO;
 	so.boot_secs = -1;
 	(void)session_existing(&sess, "");
 	if (argc > 1 && strcmp(argv[1], "cp") == 0)
@@ -1413,7 +1348,6 @@ main(int argc, char *argv[])
 	}
 
 	if (cmd == CMD_EXEC) {
-		c.err.fd = STDERR_FILENO;
 		c.stdin_open = 1;
 		c.line_start = 1;
 		conn_open(&c, ATTACH_EXEC, sess.dir);
