@@ -8,12 +8,6 @@
 
 IDLE_S=4
 
-ev() {	# SECONDS SERIAL COMM: one execve event as auditd writes it
-	id="$1.000:$2"
-	printf 'type=SYSCALL msg=audit(%s): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=0 items=2 ppid=1 pid=%s auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 ses=1 comm="%s" exe="/usr/bin/%s" key="capsem_exec"\n' "$id" "$2" "$3" "$3"
-	printf 'type=EXECVE msg=audit(%s): argc=2 a0="%s" a1="--serial-%s"\n' "$id" "$3" "$2"
-	printf 'type=EOE msg=audit(%s): \n' "$id"
-}
 
 ctxt() {	# PID: its context switches so far
 	awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }' \
@@ -61,14 +55,14 @@ AUD=$(agent_child audit)
 # Let it settle: the first looks at the (missing) log are at its start.
 sleep 1
 idle_ok "no log yet"
-ev 1713100005 50 ls >audit.log
+audit_ev 1713100005 50 ls >audit.log
 wait_until 5 "the record of the new log" seen 50
 idle_ok "following the log"
-ev 1713100006 51 cat >>audit.log
+audit_ev 1713100006 51 cat >>audit.log
 wait_until 5 "the record appended" seen 51
 # Rotated: renamed, a new file in its place.
 mv audit.log audit.log.1
-ev 1713100007 52 id >audit.log
+audit_ev 1713100007 52 id >audit.log
 wait_until 5 "the record of the rotated log" seen 52
 agent_ends 30 0
 for s in 50 51 52; do
