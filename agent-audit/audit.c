@@ -106,6 +106,7 @@ static struct mark {
 	struct imsg_audit_pos	 pos;
 }			 marks[MARKS_MAX];
 static size_t		 mark_head, nmarks;
+static int		 marks_full;	/* the log is not read until confirmed */
 static uint64_t		 encoded;	/* bytes put in out, in all */
 static uint64_t		 written;	/* bytes the socket took, in all */
 static int		 outq_ok = 1;	/* SIOCOUTQ works on this socket */
@@ -510,7 +511,7 @@ audit_read(int *eof)
 		audit_quiet();
 	}
 	while (out.len - out_off <= OUT_MAX &&
-	    nmarks + MARKS_ROOM <= MARKS_MAX) {
+	    !(marks_full = nmarks + MARKS_ROOM > MARKS_MAX)) {
 		if ((n = pread(logfd, chunk, sizeof(chunk), offset)) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -713,6 +714,12 @@ audit_confirm(void)
 		confirmed_valid = 1;
 		mark_head = (mark_head + 1) % MARKS_MAX;
 		nmarks--;
+	}
+	/* Reading stopped for want of marks: there is room again. */
+	if (marks_full && nmarks + MARKS_ROOM <= MARKS_MAX) {
+		marks_full = 0;
+		if (logfd != -1 && !ev_timer_armed(&tick))
+			ev_timer_in(&tick, 0);
 	}
 }
 
