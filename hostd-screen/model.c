@@ -112,6 +112,7 @@ static void	 draw(struct model *, struct mbuf *, cell_fn, int, int,
 		    const VTermPos *);
 static int	 cell_blank(const VTermScreenCell *);
 static int	 model_width(struct model *, uint32_t);
+static int	 wvt_col(struct model *, const char *, uint32_t);
 static void	 sgr(char *, size_t, const VTermScreenCellAttrs *,
 		    const VTermColor *, const VTermColor *);
 static void	 sgr_color(char *, size_t, const VTermColor *, int);
@@ -869,8 +870,7 @@ model_cell_shown(struct model *m, VTermScreenCell *cell, int col, int cols,
 static int
 model_width(struct model *m, uint32_t cp)
 {
-	struct mbuf	 b;
-	VTermPos	 pos;
+	int	 col;
 
 	if (cp < 0x300 || !model_drawable(cp))
 		return (1);
@@ -879,29 +879,31 @@ model_width(struct model *m, uint32_t cp)
 	 * (alone, libvterm may give it a cell of its own, which a terminal
 	 * does not draw the same).
 	 */
-	memset(&b, 0, sizeof(b));
-	mbuf_add(&b, "\rA", 2);
-	put_char(&b, cp);
-	if (b.failed) {
-		mbuf_free(&b);
-		return (1);
-	}
-	(void)vterm_input_write(m->wvt, (const char *)b.data, b.len);
-	mbuf_free(&b);
-	vterm_state_get_cursorpos(vterm_obtain_state(m->wvt), &pos);
-	if (pos.col == 1)
+	if ((col = wvt_col(m, "\rA", cp)) == 1)
 		return (0);
+	if (col == -1 || (col = wvt_col(m, "\r", cp)) == -1)
+		return (1);
+	return (col > 2 ? 2 : col);
+}
+
+/* The scratch terminal's cursor column after prefix and cp; -1 if none. */
+static int
+wvt_col(struct model *m, const char *prefix, uint32_t cp)
+{
+	struct mbuf	 b;
+	VTermPos	 pos;
+
 	memset(&b, 0, sizeof(b));
-	mbuf_add(&b, "\r", 1);
+	mbuf_add(&b, prefix, strlen(prefix));
 	put_char(&b, cp);
 	if (b.failed) {
 		mbuf_free(&b);
-		return (1);
+		return (-1);
 	}
 	(void)vterm_input_write(m->wvt, (const char *)b.data, b.len);
 	mbuf_free(&b);
 	vterm_state_get_cursorpos(vterm_obtain_state(m->wvt), &pos);
-	return (pos.col > 2 ? 2 : pos.col);
+	return (pos.col);
 }
 
 static int
