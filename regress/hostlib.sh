@@ -277,6 +277,24 @@ $(describe_pids $(tag_pids))"
 	done
 }
 
+# end_attached DIR FIRST OTHER...: the OTHER panes' clients leave with ~.
+# (status 255), then a shutdown of the session in DIR ends FIRST's client
+# and the session (129 for both), and nothing is left.
+end_attached() {
+	ea_d=$1 ea_first=$2
+	shift 2
+	for w in "$@"; do
+		keys "$w" Enter '~' '.'
+		wait_rc "$w" 5
+		[ "$rc" = 255 ] || fail "$w: ~. exit $rc"
+	done
+	shutdown_session "$ea_d"
+	wait_rc "$ea_first" 5
+	[ "$rc" = 129 ] || fail "shutdown: $ea_first exited $rc, not 129"
+	session_exits 129 "after shutdown"
+	no_leftovers
+}
+
 json_field() {	# FILE KEY: a scalar field of a one-object JSON file
 	sed -n "s/.*\"$2\": *\"\{0,1\}\([^,\"}]*\).*/\1/p" "$1" 2>/dev/null |
 	    head -n 1

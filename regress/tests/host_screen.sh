@@ -119,14 +119,5 @@ wait_until 5 "the prompt after vim" pane_prompt a
 wait_same a e "after vim"
 pane_line e before-vim || fail "e: the primary screen is not restored"
 
-for w in b d e; do
-	keys "$w" Enter '~' '.'
-	wait_rc "$w" 5
-	[ "$rc" = 255 ] || fail "$w: ~. exit $rc"
-done
-shutdown_session "$S"
-wait_rc a 5
-[ "$rc" = 129 ] || fail "shutdown: a exited $rc, not 129"
-session_exits 129 "after shutdown"
-no_leftovers
+end_attached "$S" a b d e
 exit 0

@@ -95,14 +95,5 @@ type_line c 'echo from-c-$((3+3))'
 wait_until 5 "c's command to run" pane_line a from-c-6
 WU_HINT=
 
-for w in b c; do
-	keys "$w" Enter '~' '.'
-	wait_rc "$w" 5
-	[ "$rc" = 255 ] || fail "$w: ~. exit $rc"
-done
-shutdown_session "$S"
-wait_rc a 5
-[ "$rc" = 129 ] || fail "shutdown: a exited $rc, not 129"
-session_exits 129 "after shutdown"
-no_leftovers
+end_attached "$S" a b c
 exit 0
