@@ -16,7 +16,7 @@ function verdict(ok, by) {
 function target(f, r, s, c) {
 	if (c == "")
 		return ("")
-	if (f == "screen_parse")
+	if (f == "screen_parse" || f == "screen_parse_all")
 		return ("none (off the relay path; capsem throughput " \
 		    "includes it)")
 	if (f == "throughput")

@@ -39,6 +39,8 @@ void		 model_reset(struct model *);
 void		 model_size(const struct model *, int *, int *);
 int		 model_snapshot(struct model *, struct mbuf *);
 void		 mbuf_free(struct mbuf *);
+void		 model_set_skip(struct model *, int);
+uint64_t	 model_skipped(const struct model *);
 
 /* For the fuzz target: what the model shows. */
 int		 model_alt(const struct model *);

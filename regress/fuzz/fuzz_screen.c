@@ -8,8 +8,10 @@
  * would answer), and, written to a fresh model of the same size, must
  * draw the same screen: the same characters and attributes in every cell,
  * the alternate screen, the cursor in the same place; drawn once more it
- * must draw itself byte for byte (the pen and the modes came too).
- * Touches only memory.
+ * must draw itself byte for byte (the pen and the modes came too).  A
+ * second model is fed every byte (model_set_skip() off): its snapshot
+ * must be the same, byte for byte, so text the model leaves unread
+ * changes nothing.  Touches only memory.
  */
 #include <stdint.h>
 #include <string.h>
@@ -117,7 +119,7 @@ plain_line(const VTermScreenCell *c)
 }
 
 static void
-check_snapshot(struct model *m)
+check_snapshot(struct model *m, struct model *all)
 {
 	struct mbuf	 b, b2, b3;
 	struct model	*m2, *m3;
@@ -127,6 +129,11 @@ check_snapshot(struct model *m)
 	memset(&b, 0, sizeof(b));
 	FUZZ_CHECK(model_snapshot(m, &b) == 0);
 	check_sequences(b.data, b.len);
+	/* The model that skipped text draws what the one fed all draws. */
+	memset(&b2, 0, sizeof(b2));
+	FUZZ_CHECK(model_snapshot(all, &b2) == 0);
+	FUZZ_CHECK(b2.len == b.len && memcmp(b2.data, b.data, b.len) == 0);
+	mbuf_free(&b2);
 	model_size(m, &rows, &cols);
 	FUZZ_CHECK((m2 = model_new(rows, cols)) != NULL);
 	model_feed(m2, b.data, b.len);
@@ -168,27 +175,41 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct fuzz_chunker	 ch;
-	struct model		*m;
+	struct model		*m, *all;
 	size_t			 off, n;
 	uint8_t			 op;
+	int			 rows, cols;
 
 	if (size < 2)
 		return (0);
 	fuzz_chunker_init(&ch, data[0]);
-	if ((m = model_new(1 + data[1] % 16, 1 + data[1] / 16 * 6)) == NULL)
+	rows = 1 + data[1] % 16;
+	cols = 1 + data[1] / 16 * 6;
+	if ((m = model_new(rows, cols)) == NULL)
 		return (0);
+	if ((all = model_new(rows, cols)) == NULL) {
+		model_free(m);
+		return (0);
+	}
+	model_set_skip(all, 0);
 	for (off = 2; off < size; off += n) {
 		n = fuzz_chunk(&ch, size - off);
 		model_feed(m, data + off, n);
+		model_feed(all, data + off, n);
 		op = data[off + n - 1];
-		if (op == 0x05)
+		if (op == 0x05) {
 			model_resize(m, 1 + data[off] % 20, 1 + data[off] % 90);
-		else if (op == 0x06)
-			check_snapshot(m);
-		else if (op == 0x0f)
+			model_resize(all, 1 + data[off] % 20,
+			    1 + data[off] % 90);
+		} else if (op == 0x06)
+			check_snapshot(m, all);
+		else if (op == 0x0f) {
 			model_reset(m);
+			model_reset(all);
+		}
 	}
-	check_snapshot(m);
+	check_snapshot(m, all);
+	model_free(all);
 	model_free(m);
 	return (0);
 }

@@ -34,6 +34,12 @@
 
 #define TIMEOUT_MS	10000
 
+static void
+feed_str(struct model *m, const char *s)
+{
+	model_feed(m, (const uint8_t *)s, strlen(s));
+}
+
 /* The snapshot of a model fed s (in one piece, or cut at cut > 0). */
 static char *
 snap(int rows, int cols, const char *s, size_t cut)
@@ -157,6 +163,40 @@ test_libvterm_faults(void **state)
 	s = snap(4, 1, "\xe4\xb8\xad\xe4\xb8\xad", 0);
 	has(s, "\xe4\xb8\xad");
 	free(s);
+	/* REP after a combining character alone: dropped (it looped). */
+	s = snap(4, 10, "a\r\xcc\x81\033[5bok", 0);
+	has(s, "ok");
+	free(s);
+	/* REP of a wide character that does not fit: dropped. */
+	s = snap(7, 3, "\xe4\xb8\xad\033[b", 0);
+	assert_null(strstr(s, "\xe4\xb8\xad\xe4\xb8\xad"));
+	free(s);
+	/* REP of a plain character is kept. */
+	s = snap(4, 10, "x\033[3by", 0);
+	has(s, "xxxxy");
+	free(s);
+}
+
+/*
+ * DECRC after the screen was made smaller: the saved cursor is off the
+ * new screen; inserting there wrote past the line.
+ */
+static void
+test_restore_after_resize(void **state)
+{
+	struct model	*m;
+	struct mbuf	 b;
+
+	assert_non_null(m = model_new(24, 80));
+	feed_str(m, "\033[20;70H\0337");
+	model_resize(m, 7, 39);
+	feed_str(m, "\033[4h\0338hi\0338\033[4l");
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(model_snapshot(m, &b), 0);
+	/* Put on the screen's last cell, as a terminal does. */
+	assert_int_equal(model_cursor(m), 6 * MODEL_COLS_MAX + 38);
+	mbuf_free(&b);
+	model_free(m);
 }
 
 /* --- the child ------------------------------------------------------ */
@@ -230,6 +270,188 @@ child_snapshot(struct proc *p, uint32_t want)
 		}
 		imsg_free(&imsg);
 	}
+}
+
+/* A fixed pseudo-random stream (xorshift32), the same on every run. */
+#define TEXT_SKIP_ROUNDS	100
+#define TEXT_SKIP_BYTES		6000	/* at least, between two checks */
+static uint32_t	 rnd_state = 2463534242u;	/* $TEXT_SKIP_SEED */
+
+static uint32_t
+rnd(uint32_t n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return (rnd_state % n);
+}
+
+/* One piece of what a program prints: mostly lines, some escapes. */
+static size_t
+piece(char *b, size_t max, int rows, int cols)
+{
+	static const char *const esc[] = {
+		"\033M", "\033[r", "\033[?69l", "\033[0m", "\033[?1049h",
+		"\033[?1049l", "\033c", "\033[?6h", "\033[?6l", "\033[4h",
+		"\033[4l", "\033[?7l", "\033[?7h", "\033[20h", "\033[20l",
+		"\0337", "\0338", "\033[?1048h", "\033[?1048l",
+	};
+	/* With a row and a column (%d twice, the first one may be unused). */
+	static const char *const esc2[] = {
+		"\033[%d;%dH", "\033[%d;%dr", "\033[?69h\033[%d;%ds",
+		"\033[%d;3%dm", "\033[%d;%db", "\033[%d;%dJ", "\033[%d;%dK",
+		"\033[%d;%dL", "\033[%d;%dM", "\033[1;%d;%dr",
+		"\033[%d;%dr\033[r", "\033[%d;%dA", "\033[%d;%d@",
+		"\033[%d;%dP",
+	};
+	static const char *const text[] = {
+		"x", "hello world", "\t", "\303\251", "\344\270\255",
+		"\314\201", " ", "0123456789", "\b", "\r", "\n",
+	};
+	size_t	 n = 0;
+	int	 i, k;
+
+	switch (rnd(12)) {
+	case 0:
+		n = strlcpy(b, esc[rnd(sizeof(esc) / sizeof(esc[0]))], max);
+		break;
+	case 1:
+		i = rnd(sizeof(esc2) / sizeof(esc2[0]));
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		n = snprintf(b, max, esc2[i], 1 + (int)rnd(rows + 1),
+		    1 + (int)rnd(cols + 1));
+#pragma GCC diagnostic pop
+		break;
+	case 2:
+		/* Bare LFs and CRs, unprinted lines. */
+		for (i = 0, k = rnd(3 * rows); i < k && n + 2 < max; i++)
+			b[n++] = rnd(4) == 0 ? '\r' : '\n';
+		break;
+	default:
+		/* Lines, some longer than the screen is wide. */
+		for (i = 0, k = 1 + rnd(4 * rows); i < k; i++) {
+			int	 w = rnd(2 * cols);
+
+			while (w-- > 0 && n + 8 < max) {
+				const char	*t = rnd(8) ? "abcdefgh" + rnd(8) :
+				    text[rnd(sizeof(text) / sizeof(text[0]))];
+				size_t		 l = rnd(8) ? 1 : strlen(t);
+
+				memcpy(b + n, t, l);
+				n += l;
+			}
+			if (n + 3 < max) {
+				if (rnd(6))
+					b[n++] = '\r';
+				b[n++] = '\n';
+			}
+		}
+		break;
+	}
+	return (n < max ? n : max - 1);
+}
+
+/* The same snapshot from m and all, byte for byte. */
+static void
+same_screen(struct model *m, struct model *all)
+{
+	struct mbuf	 a, b;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	assert_int_equal(model_snapshot(m, &a), 0);
+	assert_int_equal(model_snapshot(all, &b), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	mbuf_free(&a);
+	mbuf_free(&b);
+}
+
+/*
+ * Text that scrolls off before anybody looks is not fed to libvterm: the
+ * screen is the same as the one of a model fed every byte, over random
+ * streams of lines and escapes (scrolling regions, margins, the alternate
+ * screen, REP, resets, resizes), cut anywhere; and some of it was skipped.
+ */
+static void
+test_text_skip(void **state)
+{
+	struct model	*m, *all;
+	static char	 buf[1 << 16];
+	size_t		 len, off, n;
+	uint64_t	 skipped = 0;
+	int		 round, rows, cols, i;
+
+	if (getenv("TEXT_SKIP_SEED") != NULL)
+		rnd_state = strtoul(getenv("TEXT_SKIP_SEED"), NULL, 10) | 1;
+	for (round = 0; round < TEXT_SKIP_ROUNDS; round++) {
+		rows = 1 + rnd(30);
+		cols = 2 + rnd(100);
+		assert_non_null(m = model_new(rows, cols));
+		assert_non_null(all = model_new(rows, cols));
+		model_set_skip(all, 0);
+		for (i = 0; i < 40; i++) {
+			for (len = 0; len < TEXT_SKIP_BYTES; )
+				len += piece(buf + len, sizeof(buf) - len,
+				    rows, cols);
+			for (off = 0; off < len; off += n) {
+				n = 1 + rnd(rnd(4) ? 8192 : 16);
+				if (n > len - off)
+					n = len - off;
+				model_feed(m, (uint8_t *)buf + off, n);
+				model_feed(all, (uint8_t *)buf + off, n);
+			}
+			if (rnd(8) == 0) {
+				rows = 1 + rnd(30);
+				cols = 2 + rnd(100);
+				model_resize(m, rows, cols);
+				model_resize(all, rows, cols);
+			}
+			if (rnd(4) == 0)
+				same_screen(m, all);
+		}
+		same_screen(m, all);
+		assert_int_equal(model_skipped(all), 0);
+		skipped += model_skipped(m);
+		model_free(all);
+		model_free(m);
+	}
+	print_message("text_skip: %llu bytes not fed\n",
+	    (unsigned long long)skipped);
+	assert_true(skipped > 0);
+}
+
+/* In a scrolling region, or with margins, all of the text is fed. */
+static void
+test_text_skip_region(void **state)
+{
+	struct model	*m;
+	char		 b[8192];
+	size_t		 n = 0;
+	uint64_t	 was;
+	int		 i;
+
+	assert_non_null(m = model_new(10, 40));
+	feed_str(m, "top\033[3;8r\033[3;1H");
+	for (i = 0; i < 100; i++)
+		n += snprintf(b + n, sizeof(b) - n, "line %d\r\n", i);
+	model_feed(m, (uint8_t *)b, n);
+	assert_int_equal(model_skipped(m), 0);
+	/* The whole screen again (as vim leaves it): skipped. */
+	feed_str(m, "\033[1;10r");
+	model_feed(m, (uint8_t *)b, n);
+	assert_true((was = model_skipped(m)) > 0);
+	feed_str(m, "\033[?69h\033[5;20s");
+	model_feed(m, (uint8_t *)b, n);
+	assert_int_equal(model_skipped(m), was);
+	feed_str(m, "\033[?69l\033[2r");
+	model_feed(m, (uint8_t *)b, n);
+	assert_int_equal(model_skipped(m), was);
+	feed_str(m, "\033c");
+	model_feed(m, (uint8_t *)b, n);
+	assert_true(model_skipped(m) > was);
+	model_free(m);
 }
 
 static void
@@ -308,6 +530,9 @@ main(void)
 		cmocka_unit_test(test_alternate),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_libvterm_faults),
+		cmocka_unit_test(test_restore_after_resize),
+		cmocka_unit_test(test_text_skip),
+		cmocka_unit_test(test_text_skip_region),
 		cmocka_unit_test(test_child_order),
 	};
 
