@@ -776,13 +776,15 @@ client_output(struct client *c, const void *data, size_t len)
 		client_drop(c, "is not reading its output (16 MiB queued)");
 }
 
-/* Guest output: the screen model and every terminal client. */
+/*
+ * Guest output: every terminal client, then the screen model (a write
+ * that wakes it, off the echo's path).
+ */
 void
 clients_output(const void *data, size_t len)
 {
 	struct client	*c;
 
-	screen_output(data, len);
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->dead || c->ending || c->mode != ATTACH_TERMINAL)
 			continue;
@@ -791,6 +793,7 @@ clients_output(const void *data, size_t len)
 		else
 			client_output(c, data, len);
 	}
+	screen_output(data, len);
 }
 
 /*

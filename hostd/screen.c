@@ -122,7 +122,7 @@ screen_push(void)
 		qlen -= n;
 		if (qlen == 0)
 			qoff = 0;
-		if (imsgbuf_write(&sp.ibuf) == -1)
+		if (proc_flush(&sp) == -1)
 			return;		/* proc.c sees the error next */
 	}
 }
@@ -157,7 +157,7 @@ screen_output(const void *data, size_t len)
 	if (qlen == 0 && len <= SCREEN_CHUNK &&
 	    imsgbuf_queuelen(&sp.ibuf) == 0) {
 		if (proc_compose(&sp, IMSG_SCREEN_OUTPUT, -1, data, len) == 0)
-			(void)imsgbuf_write(&sp.ibuf);
+			(void)proc_flush(&sp);
 		return;
 	}
 	if (qoff + qlen + len > SCREEN_QUEUE_MAX) {

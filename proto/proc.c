@@ -325,6 +325,20 @@ proc_compose(struct proc *p, uint32_t type, int fd, const void *data,
 }
 
 /*
+ * Write what is queued at once, without a round of the loop; the channel
+ * then waits for output only if some is left.  -1: the write failed (the
+ * loop's next round finds the error and the channel is lost there).
+ */
+int
+proc_flush(struct proc *p)
+{
+	if (!p->running || imsgbuf_write(&p->ibuf) == -1)
+		return (-1);
+	proc_update(p);
+	return (0);
+}
+
+/*
  * Sandbox proof, debug mode only (-d): CAPSEM_SANDBOX_SELFTEST="role:what
  * [,role:what...]" makes the first child of each role named there attempt
  * a forbidden system call (one of sandbox_selftest's, e.g. "open" or

@@ -60,6 +60,7 @@ void		 proc_close(struct proc *);
 int		 proc_reap(pid_t, int, int *);
 int		 proc_compose(struct proc *, uint32_t, int, const void *,
 		    size_t);
+int		 proc_flush(struct proc *);
 void		 proc_selftest(struct proc *, int);
 void		 proc_seccomp_report(struct proc *, struct imsg *);
 

@@ -861,8 +861,13 @@ conn_loop(struct conn *c)
 			if (c->err.len > 0 && obuf_write(&c->err) == -1)
 				c->err.len = 0;
 		}
-		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
+		if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			stdin_read(c);
+			/* Sent at once: a key waits for no other poll. */
+			if (!c->wdead && imsgbuf_queuelen(&c->ib) > 0 &&
+			    imsgbuf_write(&c->ib) == -1)
+				c->wdead = 1;
+		}
 	}
 }
 
