@@ -29,6 +29,7 @@
 #include "model.h"
 
 #define EVENTS_MAX		64	/* resizes and snapshots not yet due */
+#define OUTPUT_MAX		(2 * SCREEN_CHUNK)	/* read, not fed yet */
 
 struct event {
 	uint32_t	 type;		/* IMSG_SCREEN_RESIZE or _SNAPSHOT */
@@ -42,9 +43,12 @@ static struct model	*model;
 static uint64_t		 consumed;	/* output bytes read by the model */
 static struct event	 events[EVENTS_MAX];
 static size_t		 nevents;
+static uint8_t		*out;		/* output of several imsgs, one feed */
+static size_t		 outlen;
 
 static void	 screen_imsgs(void);
 static void	 screen_output(struct imsg *);
+static void	 screen_feed(void);
 static void	 screen_event(uint32_t, uint64_t, uint32_t, uint16_t,
 		    uint16_t);
 static void	 screen_reset(uint64_t);
@@ -64,7 +68,8 @@ main(int argc, char *argv[])
 	 */
 	(void)setpriority(PRIO_PROCESS, 0, 19);
 	child_init(&scr, argc, argv, "screen", SANDBOX_SCREEN);
-	if ((model = model_new(24, 80)) == NULL)
+	if ((model = model_new(24, 80)) == NULL ||
+	    (out = malloc(OUTPUT_MAX)) == NULL)
 		fatalx("screen: no memory for the model");
 	child_ev_init(&scr, screen_imsgs);
 	ev_run();
@@ -79,6 +84,9 @@ screen_imsgs(void)
 	uint64_t			 off;
 
 	while (child_next_imsg(&scr, &imsg)) {
+		/* Output read together is fed together, in order. */
+		if (imsg_get_type(&imsg) != IMSG_SCREEN_OUTPUT)
+			screen_feed();
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_SCREEN_OUTPUT:
 			screen_output(&imsg);
@@ -114,34 +122,44 @@ screen_imsgs(void)
 		}
 		imsg_free(&imsg);
 	}
+	screen_feed();
 }
 
 /*
- * Input from the guest (through the parent): untrusted.  Fed up to the
- * next due event, the event applied, then the rest.
+ * Input from the guest (through the parent): untrusted.  Kept with the
+ * output of the imsgs read with it: the model skips text that scrolls off
+ * within one feed, so a burst read in small pieces is fed as one.
  */
 static void
 screen_output(struct imsg *imsg)
 {
-	uint8_t		*buf;
-	size_t		 len = imsg_get_len(imsg), off = 0, n;
+	size_t	 len = imsg_get_len(imsg);
 
 	if (len == 0 || len > SCREEN_CHUNK)
 		fatalx("screen: IMSG_SCREEN_OUTPUT of %zu bytes", len);
-	if ((buf = malloc(len)) == NULL)
-		fatal("screen: malloc");
-	(void)imsg_get_data(imsg, buf, len);
-	while (off < len) {
+	if (outlen + len > OUTPUT_MAX)
+		screen_feed();
+	(void)imsg_get_data(imsg, out + outlen, len);
+	outlen += len;
+}
+
+/* The output kept: fed up to the next due event, the event applied, on. */
+static void
+screen_feed(void)
+{
+	size_t	 off = 0, n;
+
+	while (off < outlen) {
 		events_due();
-		n = len - off;
+		n = outlen - off;
 		if (nevents > 0 && events[0].offset - consumed < n)
 			n = events[0].offset - consumed;
-		model_feed(model, buf + off, n);
+		model_feed(model, out + off, n);
 		consumed += n;
 		off += n;
 	}
+	outlen = 0;
 	events_due();
-	free(buf);
 }
 
 static void
