@@ -81,6 +81,7 @@ struct model {
 	int		 u8len;		/* and its length */
 	uint32_t	 last_cp;	/* the last character fed, for REP */
 	int		 last_ok;	/* 0: not known what libvterm took */
+	int		 u8dirty;	/* libvterm may be inside a bad sequence */
 	ssize_t		 u8at;		/* its lead in this input, or -1 */
 	uint8_t		 u8held[4];	/* an unfinished one at an input's end */
 	size_t		 u8heldlen;
@@ -318,6 +319,14 @@ enum scan_act {
  */
 #define CURSOR_CLAMP		"\033[n"
 
+/*
+ * A C1 control written in UTF-8 (C2 80..9F): libvterm 0.1.4 runs it (a
+ * CSI, an OSC, a DCS the scanner would not see) and crashes on an ST
+ * before a CSI (found by fuzz_screen); a terminal draws nothing for it.
+ * Not fed.
+ */
+#define C1_UTF8(a, b)		((a) == 0xc2 && (b) >= 0x80 && (b) <= 0x9f)
+
 /* Instead of text that scrolls off unseen (text_skip()). */
 #define TEXT_SKIPPED		"\033[H\033[2J"
 
@@ -332,15 +341,16 @@ model_feed(struct model *m, const uint8_t *p, size_t len)
 	m->u8at = -1;
 	if (m->u8heldlen > 0) {
 		/* The rest of it, or not: only a whole one is fed. */
-		if ((p[0] & 0xc0) == 0x80)
-			feed_part(m, m->u8held, m->u8heldlen);
-		else
+		if ((p[0] & 0xc0) != 0x80)
 			m->u8need = 0;
+		else if (!C1_UTF8(m->u8held[0], p[0]))
+			feed_part(m, m->u8held, m->u8heldlen);
 		m->u8heldlen = 0;
 	}
 	for (i = 0; i < len; i++) {
 		if (i >= scanned && m->sc == SC_GROUND && m->u8need == 0 &&
-		    m->pendlen == 0 && m->skip && !m->stbm && !m->lrmm &&
+		    !m->u8dirty && m->pendlen == 0 && m->skip && !m->stbm &&
+		    !m->lrmm &&
 		    (b = text_skip(m, p, i, len, &scanned)) > i) {
 			feed_part(m, p + start, i - start);
 			feed_part(m, (const uint8_t *)TEXT_SKIPPED,
@@ -358,9 +368,20 @@ model_feed(struct model *m, const uint8_t *p, size_t len)
 		 */
 		if (m->sc == SC_GROUND) {
 			if (m->u8need > 0 && (p[i] & 0xc0) == 0x80) {
-				m->u8cp = m->u8cp << 6 | (p[i] & 0x3f);
-				if (--m->u8need == 0)
-					last_char(m, m->u8cp, m->u8len);
+				if (m->u8len == 2 && m->u8cp == 0x2 &&
+				    C1_UTF8(0xc2, p[i])) {
+					/* Not fed: from its lead, if here. */
+					if (m->u8at >= (ssize_t)start)
+						feed_part(m, p + start,
+						    m->u8at - start);
+					start = i + 1;
+					m->u8need = 0;
+				} else {
+					m->u8cp = m->u8cp << 6 | (p[i] & 0x3f);
+					if (--m->u8need == 0)
+						last_char(m, m->u8cp,
+						    m->u8len);
+				}
 			} else {
 				if (m->u8need > 0 && m->u8at >= (ssize_t)start) {
 					feed_part(m, p + start, m->u8at - start);
@@ -376,7 +397,7 @@ model_feed(struct model *m, const uint8_t *p, size_t len)
 				} else if (p[i] >= 0x20 && p[i] < 0x7f)
 					last_char(m, p[i], 1);
 				else if (p[i] >= 0x80)
-					m->last_ok = 0;
+					m->last_ok = 0, m->u8dirty = 1;
 			}
 		}
 		if (p[i] == 0x1b && m->sc != SC_STR && m->sc != SC_STR_ESC) {
@@ -480,18 +501,36 @@ feed_part(struct model *m, const uint8_t *p, size_t len)
 }
 
 /*
- * Bytes of plain text: they only print and move the cursor within the
- * screen, the pen and the modes as they are.  Not BS (reverse wrap), not
- * DEL, no other control; a C1 control written in UTF-8 (C2 80..9F) ends
- * it too.  TX_C2: plain if the next byte is not 80..9F.
+ * Plain text: ASCII that only prints and moves the cursor within the
+ * screen, the pen and the modes as they are (not BS, for reverse wrap,
+ * not DEL, no other control), and well-formed UTF-8 but C1 controls
+ * (C2 80..9F): libvterm's decoder holds no broken sequence after it.
  */
-enum { TX_NO = 0, TX_YES, TX_C2 };
-
-static const uint8_t text_class[256] = {
-	['\t'] = TX_YES, ['\n'] = TX_YES, ['\r'] = TX_YES,
-	[0x20 ... 0x7e] = TX_YES,
-	[0x80 ... 0xc1] = TX_YES, [0xc2] = TX_C2, [0xc3 ... 0xff] = TX_YES,
+static const uint8_t text_ascii[128] = {
+	['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [0x20 ... 0x7e] = 1,
 };
+
+/* The length of the plain character at p[0], or 0. */
+static size_t
+text_char(const uint8_t *p, size_t left)
+{
+	size_t	 n, k;
+
+	if (p[0] < 0x80)
+		return (text_ascii[p[0]]);
+	n = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ?
+	    3 : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	if (n == 0 || n > left)
+		return (0);
+	for (k = 1; k < n; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return (0);
+	if ((p[0] == 0xc2 && p[1] <= 0x9f) || (p[0] == 0xe0 && p[1] < 0xa0) ||
+	    (p[0] == 0xed && p[1] > 0x9f) || (p[0] == 0xf0 && p[1] < 0x90) ||
+	    (p[0] == 0xf4 && p[1] > 0x8f))
+		return (0);
+	return (n);
+}
 
 /*
  * Where to go on feeding from p[i], in ground state at a character's
@@ -516,17 +555,13 @@ static size_t
 text_skip(struct model *m, const uint8_t *p, size_t i, size_t len,
     size_t *scanned)
 {
-	size_t		 e, j, rows = (size_t)m->rows, lf = 0, total = 0;
-	int		 printed = 0, c;
+	size_t		 e, j, n, rows = (size_t)m->rows, lf = 0, total = 0;
+	int		 printed = 0;
 
-	for (e = i; e < len; e++) {
-		if ((c = text_class[p[e]]) == TX_YES) {
-			total += p[e] == '\n';
-			continue;
-		}
-		if (c == TX_NO || e + 1 == len ||
-		    (p[e + 1] >= 0x80 && p[e + 1] <= 0x9f))
+	for (e = i; e < len; e += n) {
+		if ((n = text_char(p + e, len - e)) == 0)
 			break;
+		total += p[e] == '\n';
 	}
 	*scanned = e;
 	if (total < 2 * rows - 1)
@@ -705,11 +740,17 @@ margins(struct model *m, uint8_t b)
 
 /*
  * The last character fed, whole (the scanner decodes it as libvterm does;
- * an overlong or out of range form is not known).
+ * an overlong or out of range form is not known).  A byte past ASCII that
+ * starts no sequence the scanner knows may start one libvterm knows
+ * (F5..FF): until the next whole character its decoder may hold it, and
+ * no text is skipped (the character after the skip would come out as the
+ * rest of it).
  */
 static void
 last_char(struct model *m, uint32_t cp, int len)
 {
+	/* A whole one: libvterm's decoder is out of any bad sequence. */
+	m->u8dirty = 0;
 	m->last_cp = cp;
 	m->last_ok = len >= 1 && len <= 4 &&
 	    !(len == 3 && cp < 0x800) && !(len == 4 && cp < 0x10000) &&

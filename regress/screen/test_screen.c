@@ -171,6 +171,14 @@ test_libvterm_faults(void **state)
 	s = snap(7, 3, "\xe4\xb8\xad\033[b", 0);
 	assert_null(strstr(s, "\xe4\xb8\xad\xe4\xb8\xad"));
 	free(s);
+	/* A C1 control in UTF-8 is not fed: ST then a CSI crashed it. */
+	s = snap(24, 80, "\xc2\x9c\033[Kok\xc2\x9b?1049hno", 0);
+	has(s, "ok?1049hno");
+	assert_null(strstr(s, "\033[?1049h"));
+	free(s);
+	s = snap(24, 80, "a\xc2\x9c\033[Kb", 2);
+	has(s, "ab");
+	free(s);
 	/* REP of a plain character is kept. */
 	s = snap(4, 10, "x\033[3by", 0);
 	has(s, "xxxxy");
