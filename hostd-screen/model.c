@@ -564,7 +564,8 @@ text_skip(struct model *m, const uint8_t *p, size_t i, size_t len,
 		total += p[e] == '\n';
 	}
 	*scanned = e;
-	if (total < 2 * rows - 1)
+	/* libvterm's screen of one row does not follow this (fuzz_screen). */
+	if (rows < 2 || total < 2 * rows - 1)
 		return (i);
 	for (j = e; j > i + 2 && total - lf >= rows; j--) {
 		if (p[j - 1] >= 0x20 && p[j - 1] < 0x7f)
