@@ -51,6 +51,7 @@
 #include "agent.h"
 #include "frame.h"
 #include "log.h"
+#include "transport.h"
 #include "outbuf.h"
 #include "validate.h"
 
@@ -837,23 +838,7 @@ io_out_waiting(int i)
 static void
 io_linger(void)
 {
-	struct pollfd	 pfd;
-	int64_t		 end = now_ms() + IO_LINGER_MS, left;
-	char		 sink[EXEC_SINK];
-	ssize_t		 n;
-
-	(void)shutdown(run.sock, SHUT_WR);
-	pfd.fd = run.sock;
-	pfd.events = POLLIN;
-	while ((left = end - now_ms()) > 0) {
-		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
-			break;
-		if (pfd.revents == 0)
-			continue;
-		n = read(run.sock, sink, sizeof(sink));
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			break;
-	}
+	transport_linger(run.sock, IO_LINGER_MS);
 }
 
 /* The end: the connection closes, then the parent gets the status. */

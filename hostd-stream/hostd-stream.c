@@ -46,6 +46,7 @@
 #include "frame.h"
 #include "log.h"
 #include "outbuf.h"
+#include "transport.h"
 #include "wire.h"
 #include "wirejson.h"
 
@@ -328,25 +329,9 @@ stream_flush(void)
 static __dead void
 stream_exec_end(void)
 {
-	struct pollfd	 pfd;
-	uint8_t		 sink[4096];
-	int64_t		 end = now_ms() + EXEC_END_MS, left;
-	ssize_t		 n;
-
 	log_info("stream: guest closed the connection");
 	child_done(&stream, CHILD_EOF, 0, "guest closed the connection");
-	(void)shutdown(stream.ibuf.fd, SHUT_WR);
-	pfd.fd = stream.ibuf.fd;
-	pfd.events = POLLIN;
-	while ((left = end - now_ms()) > 0) {
-		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
-			break;
-		if (pfd.revents == 0)
-			continue;
-		n = read(stream.ibuf.fd, sink, sizeof(sink));
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
-			break;
-	}
+	transport_linger(stream.ibuf.fd, EXEC_END_MS);
 	exit(0);
 }
 

@@ -14,12 +14,14 @@
 #include <linux/vm_sockets.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ev.h"
 #include "transport.h"
 
 #define TRANSPORT_BACKLOG	16
@@ -407,4 +409,32 @@ transport_describe(const struct transport *t, uint32_t logical, char *buf,
 		snprintf(buf, len, "vsock cid %u port %u", t->cid,
 		    ua.svm.svm_port);
 	return (buf);
+}
+
+/*
+ * The end of a connection without losing what is in flight: shut it for
+ * writing, then read and drop what the peer still sends until it closes
+ * its end, ms at most.  Closing at once with unread input could reset the
+ * connection and throw away output the peer has not read yet.
+ */
+void
+transport_linger(int fd, int ms)
+{
+	struct pollfd	 pfd;
+	uint8_t		 sink[4096];
+	int64_t		 end = now_ms() + ms, left;
+	ssize_t		 n;
+
+	(void)shutdown(fd, SHUT_WR);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while ((left = end - now_ms()) > 0) {
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents == 0)
+			continue;
+		n = read(fd, sink, sizeof(sink));
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR))
+			break;
+	}
 }

@@ -61,6 +61,9 @@ void	transport_unlink(const struct transport *, uint32_t);
 int	transport_listen_unix(const char *);
 int	transport_connect_unix(const char *);
 
+/* Shut for writing, drop what the peer sends until its end, ms at most. */
+void	transport_linger(int, int);
+
 /*
  * The port offset given on a kernel command line (capsem.vsock_port_offset=N,
  * the last one wins).  Absent or not a number: 0 (capsem-protocol(7)).  Returns -1
