@@ -396,8 +396,10 @@ model_feed(struct model *m, const uint8_t *p, size_t len)
 					m->u8at = i;
 				} else if (p[i] >= 0x20 && p[i] < 0x7f)
 					last_char(m, p[i], 1);
-				else if (p[i] >= 0x80)
-					m->last_ok = 0, m->u8dirty = 1;
+				else if (p[i] >= 0x80) {
+					m->last_ok = 0;
+					m->u8dirty = 1;
+				}
 			}
 		}
 		if (p[i] == 0x1b && m->sc != SC_STR && m->sc != SC_STR_ESC) {
