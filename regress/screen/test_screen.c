@@ -186,6 +186,65 @@ test_libvterm_faults(void **state)
 }
 
 /*
+ * libvterm is fed a canonical form of the guest's output only (model.c,
+ * parse()): ill-formed UTF-8 is U+FFFD, a control inside a sequence is
+ * run, CAN cancels one, a sequence with a byte that has no place in it is
+ * left out whole, and so are the escapes libvterm 0.1.4 mishandles; cut
+ * anywhere across two inputs, the same screen.
+ */
+static void
+test_canonical(void **state)
+{
+	static const struct {
+		const char	*in;
+		const char	*want;		/* in the snapshot */
+		const char	*not;		/* and not, or NULL */
+	} t[] = {
+		{ "a\xff" "b\x80" "c\xc0\x80" "d\xed\xa0\x80" "e\xf5" "f",
+		    "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd"
+		    "d\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "e\xef\xbf\xbd" "f",
+		    NULL },
+		/* Cut by a control: U+FFFD, then the control. */
+		{ "x\xe4\xb8\ry", "y\xef\xbf\xbd", NULL },
+		/* A UTF-8 decoder state no ASCII in between ends. */
+		{ "\xf9\001[r\001z\x8e", "\xef\xbf\xbd[rz\xef\xbf\xbd", NULL },
+		{ "ab\033[1\b;31mc", "a\033[0;1;31mc", NULL },
+		{ "\033[31\030mX", "mX", "31m" },
+		{ "\033[3\xc3\xa9mZ", "\033[1;1HZ", "3m" },
+		{ "\033]2;abc\033[1mB", "\033[0;1mB", "abc" },
+		{ "\033]2;t1\033\\", "\033]2;t1\007", NULL },
+		{ "\033Nq\033#6x\033(!By", "qxy", NULL },
+		{ "\033\xc3\xa9", "\xc3\xa9", NULL },
+		{ "\0337\033[5;5H\0338w", "\033[1;1Hw", NULL },
+	};
+	struct model	*m;
+	char		*whole, *s;
+	size_t		 i, cut, len;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		whole = snap(24, 80, t[i].in, 0);
+		if (strstr(whole, t[i].want) == NULL)
+			fail_msg("case %zu: no \"%s\"", i, t[i].want);
+		if (t[i].not != NULL && strstr(whole, t[i].not) != NULL)
+			fail_msg("case %zu: \"%s\" drawn", i, t[i].not);
+		len = strlen(t[i].in);
+		for (cut = 1; cut < len; cut++) {
+			s = snap(24, 80, t[i].in, cut);
+			if (strcmp(s, whole) != 0)
+				fail_msg("case %zu cut at %zu: another screen",
+				    i, cut);
+			free(s);
+		}
+		free(whole);
+	}
+	/* A parameter past 65535 moves as far as the screen goes. */
+	assert_non_null(m = model_new(24, 80));
+	feed_str(m, "\033[99999999999999999999C");
+	assert_int_equal(model_cursor(m), 79);
+	model_free(m);
+}
+
+/*
  * DECRC after the screen was made smaller: the saved cursor is off the
  * new screen; inserting there wrote past the line.
  */
@@ -538,6 +597,7 @@ main(void)
 		cmocka_unit_test(test_alternate),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_libvterm_faults),
+		cmocka_unit_test(test_canonical),
 		cmocka_unit_test(test_restore_after_resize),
 		cmocka_unit_test(test_text_skip),
 		cmocka_unit_test(test_text_skip_region),
