@@ -136,6 +136,7 @@ static void		exec_send_request(struct conn *);
 static char		*piped_shell(const char *);
 static int		stdin_has_data(void);
 static void		stdin_read(struct conn *);
+static size_t		stdin_end(struct conn *, unsigned char *);
 static void		input_send(struct conn *, const unsigned char *,
 			    size_t);
 static void		paste_track(struct conn *, unsigned char);
@@ -561,6 +562,32 @@ input_send(struct conn *c, const unsigned char *buf, size_t len)
 	}
 }
 
+/*
+ * Piped input into a session, just read: when its end is there already,
+ * the end-of-file goes in the same message as the last bytes (at p), so
+ * that the session's line discipline takes both in one mode.  Sent apart,
+ * it may come while bash runs the last line with the terminal cooked,
+ * and readline, making the terminal raw again, reads it as a NUL.  Never
+ * waits; the bytes added at p: 1, the end-of-file or one more byte, or 0.
+ */
+static size_t
+stdin_end(struct conn *c, unsigned char *p)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n;
+
+	pfd.fd = STDIN_FILENO;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 1 || (n = read(STDIN_FILENO, p, 1)) == -1)
+		return (0);
+	if (n == 1)
+		return (1);
+	c->stdin_open = 0;
+	c->eof_on_end = 0;
+	*p = '\004';
+	return (1);
+}
+
 static void
 stdin_read(struct conn *c)
 {
@@ -576,6 +603,8 @@ stdin_read(struct conn *c)
 		if (want == 0)
 			return;
 	}
+	if (c->eof_on_end)
+		want--;		/* room for the end-of-file */
 	if ((n = read(STDIN_FILENO, in, want)) == -1) {
 		if (errno == EINTR || errno == EAGAIN ||
 		    errno == EWOULDBLOCK)
@@ -584,6 +613,8 @@ stdin_read(struct conn *c)
 		c->stdin_open = 0;
 		n = 0;
 	}
+	if (n > 0 && c->eof_on_end && (size_t)n < want)
+		n += stdin_end(c, in + n);
 	if (n == 0) {
 		c->stdin_open = 0;
 		/* exec: the command's input ends. */

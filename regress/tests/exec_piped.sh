@@ -5,7 +5,8 @@
 # the end of the input; the temporary session is gone afterwards.
 # Attached to an existing session, the input is typed into the session's
 # terminal and its end is one end-of-file: `cat` then ends and the shell
-# stays (the session goes on), and a script without `exit` ends the shell.
+# stays (the session goes on), and a script without `exit` ends the shell,
+# also when its last line is still running as the input ends.
 # (The input comes through a FIFO in steps: typed ahead, it would race the
 # shell's own terminal modes.)
 . "$CAPSEM_TOP/regress/lib.sh"
@@ -59,8 +60,11 @@ state_is "$S" connected || fail "the session ended after one end-of-file: \
 $(cat "$S/session.json")"
 kill "$c1"
 wait_for "$c1" 5
-printf 'echo bye-$((1+1))\n' | timeout 20 capsem-shell -S "$S" >c2.out \
-    2>c2.err
+# The end comes while the line runs, the terminal cooked: the end-of-file
+# must still end the shell (sent apart from the line, readline took it
+# for a NUL once it made the terminal raw again).
+printf 'sleep 0.3; echo bye-$((1+1))\n' | timeout 20 capsem-shell -S "$S" \
+    >c2.out 2>c2.err
 rc=$?
 [ "$rc" = 0 ] || fail "a script without exit: status $rc: $(cat c2.err)"
 plain <c2.out | grep -qx 'bye-2' || fail "it printed '$(plain <c2.out)'"
