@@ -591,6 +591,16 @@ agent_down(const char *why)
 {
 	if (sess.phase == PH_CONNECT)
 		return;
+	/*
+	 * Told to stop, the shell gone, the host too before it heard (or
+	 * acknowledged) the exit: nobody to tell, as for SIGTERM while
+	 * disconnected, so no wait for a host to come back.
+	 */
+	if (sess.stopping && sess.shell_gone) {
+		log_info("transport down (%s) while stopping: not reconnecting",
+		    why);
+		agent_finish();
+	}
 	log_info("transport down (%s): reconnecting", why);
 	copy_cancel_all("the control connection dropped");
 	agent_stop_children();

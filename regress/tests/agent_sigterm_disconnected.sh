@@ -1,7 +1,9 @@
 # SIGTERM while the agent is disconnected ends it at once, not after the
 # reconnect deadline (here 60 s): when the shell exited while the host was
 # gone (the agent exits with the shell's status, 7), and when the shell is
-# still running (it is hung up, and the agent exits with its 129).
+# still running (it is hung up, and the agent exits with its 129); and
+# when the host goes away after SIGTERM, before it acknowledged the
+# shell's exit (the agent does not wait for it to come back).
 . "$CAPSEM_TOP/regress/lib.sh"
 
 BOUND=2		# "at once", with room for a busy machine
@@ -53,4 +55,23 @@ start_agent -r 60
 host_ok 10
 sigterm_ends running 129
 [ "$(session_left "$(shell_pid)")" = 0 ] || fail "the shell outlived the agent"
+
+TESTDIR=${TESTDIR%/running}/hostgoes
+mkdir "$TESTDIR" && cd "$TESTDIR"
+cat >script <<'S'
+wait-boot
+noack on
+term echo up-$((1+1))\n
+expect-term up-2
+expect shellexited 10000
+exit
+S
+start_host script
+start_agent -r 60
+WU_HINT="tail -n 3 agent.log"
+wait_until 10 "the shell to answer" grep -q up-2 term.out
+sigterm_ends hostgoes 129
+host_ok 10
+grep -q 'while stopping: not reconnecting' agent.log ||
+    fail "hostgoes: no log line for the end"
 exit 0
