@@ -365,6 +365,10 @@ ctl_forward_copy(const struct msg *m)
 		c.id = m->u.copyin.id;
 		c.size = m->u.copyin.size;
 		c.mode = m->u.copyin.mode;
+		if (m->u.copyin.has_mtime) {
+			c.flags = COPY_MTIME;
+			c.mtime_ns = m->u.copyin.mtime_ns;
+		}
 		path = &m->u.copyin.path;
 	} else {
 		c.id = m->u.copyout.id;

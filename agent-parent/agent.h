@@ -29,7 +29,8 @@
  * The extensions this agent announces in agentcaps (CAPB_* bits of wire.h)
  * to a host that announced "agentcaps" (capsem-protocol(7) "EXTENSIONS").
  */
-#define AGENT_CAPS		(CAPB_EXECIO | CAPB_COPY | CAPB_TERMMODES)
+#define AGENT_CAPS		(CAPB_EXECIO | CAPB_COPY | CAPB_COPYTIMES | \
+				    CAPB_TERMMODES)
 
 struct agent_conf {
 	struct transport	 transport;
@@ -49,6 +50,7 @@ extern struct agent_conf	 conf;
 /* agent.c: the phases, and what the other files ask of them */
 int	 agent_running(void);
 int	 agent_first_boot_done(void);
+uint32_t agent_caps(void);
 uint32_t agent_host_caps(void);
 int	 agent_deaths_exceeded(void);
 int	 agent_common_imsg(struct proc *, struct imsg *);

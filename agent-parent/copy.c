@@ -59,6 +59,9 @@ struct copy_ent {
 	struct ev	*ev;
 	struct ws_target t;		/* copyin: the destination */
 	int		 answered;
+	int		 has_mtime;	/* copytimes: in, the time to set;
+					 * out, the time to send */
+	struct timespec	 mtime;
 	char		 path[128];	/* for log lines */
 };
 
@@ -74,9 +77,11 @@ static void		 copy_answer(struct copy_ent *, int, const char *);
 static void		 copy_free(struct copy_ent *);
 static __dead void	 runner_main(struct copy_ent *, int, int, int,
 			    uint64_t, uint32_t, const char *);
-static int		 runner_connect(uint64_t, uint64_t, uint32_t);
+static int		 runner_connect(const struct copy_ent *, uint64_t,
+			    uint32_t);
 static int		 runner_in(struct ws_target *, int, uint64_t,
-			    const char *, char *, size_t);
+			    const struct timespec *, const char *, char *,
+			    size_t);
 static int		 runner_out(int, int, uint64_t, const char *, char *,
 			    size_t);
 static int		 runner_list(int, int, const char *, char *, size_t);
@@ -176,6 +181,10 @@ copy_request(struct proc *p, struct imsg *imsg)
 	}
 	e->id = c.id;
 	strlcpy(e->path, path, sizeof(e->path));
+	if (in && (c.flags & COPY_MTIME) && (agent_caps() & CAPB_COPYTIMES)) {
+		e->has_mtime = 1;
+		e->mtime = ns_timespec(c.mtime_ns);
+	}
 	if (in) {
 		if (ws_copy_target(hostreq_wsfd(), conf.workspace, path,
 		    c.mode, &e->t, err, sizeof(err)) == -1) {
@@ -190,6 +199,12 @@ copy_request(struct proc *p, struct imsg *imsg)
 			agent_send_error(c.id, err);
 			copy_free(e);
 			goto out;
+		}
+		/* The file's time, to a host that keeps it. */
+		if (S_ISREG(st.st_mode) && (agent_caps() &
+		    agent_host_caps() & CAPB_COPYTIMES)) {
+			e->has_mtime = 1;
+			e->mtime = st.st_mtim;
 		}
 		copy_start(e, 0, fd, S_ISDIR(st.st_mode) ? 0 : st.st_size,
 		    (st.st_mode & FILEOPS_MODEMASK) |
@@ -378,13 +393,13 @@ runner_main(struct copy_ent *e, int in, int pipefd, int srcfd, uint64_t size,
 	log_procinit("capsem-agent: copy");
 	log_init(conf.debug, LOG_DAEMON);
 	memset(&r, 0, sizeof(r));
-	if ((sock = runner_connect(e->id, size, mode)) == -1) {
+	if ((sock = runner_connect(e, size, mode)) == -1) {
 		snprintf(r.err, sizeof(r.err), "copy failed: %s: cannot "
 		    "connect the copy port: %s", path, strerror(errno));
 		ok = 0;
 	} else if (in)
-		ok = runner_in(&e->t, sock, size, path, r.err,
-		    sizeof(r.err)) == 0;
+		ok = runner_in(&e->t, sock, size, e->has_mtime ? &e->mtime :
+		    NULL, path, r.err, sizeof(r.err)) == 0;
 	else if (mode & COPY_MODE_DIR)
 		ok = runner_list(srcfd, sock, path, r.err, sizeof(r.err)) == 0;
 	else
@@ -402,25 +417,33 @@ runner_main(struct copy_ent *e, int in, int pipefd, int srcfd, uint64_t size,
 	_exit(0);
 }
 
-/* The copy port, with copystarted sent: the connection, or -1 (errno). */
+/*
+ * The copy port, with copystarted sent: the connection, or -1 (errno).
+ * copytimes: the time the file copied in gets, or the time of the file
+ * copied out.
+ */
 static int
-runner_connect(uint64_t id, uint64_t size, uint32_t mode)
+runner_connect(const struct copy_ent *e, uint64_t size, uint32_t mode)
 {
 	struct msg	 m;
 	struct wbuf	 frame;
 	struct wire_err	 err;
 	size_t		 off = 0;
 	ssize_t		 n = 0;
-	int		 sock, e;
+	int		 sock, saved;
 
 	if ((sock = transport_connect(&conf.transport, PORT_COPY)) == -1)
 		return (-1);
 	(void)fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK);
 	memset(&m, 0, sizeof(m));
 	m.type = MSG_COPYSTARTED;
-	m.u.copystarted.id = id;
+	m.u.copystarted.id = e->id;
 	m.u.copystarted.size = size;
 	m.u.copystarted.mode = mode;
+	if (e->has_mtime) {
+		m.u.copystarted.has_mtime = 1;
+		m.u.copystarted.mtime_ns = timespec_ns(&e->mtime);
+	}
 	wbuf_init(&frame);
 	if (msg_encode(&m, &frame, &err) == -1) {
 		n = -1;
@@ -432,21 +455,22 @@ runner_connect(uint64_t id, uint64_t size, uint32_t mode)
 		else if (n == -1 && errno == EINTR)
 			n = 0;
 	}
-	e = errno;
+	saved = errno;
 	wbuf_free(&frame);
 	if (n == -1) {
 		close(sock);
-		errno = e;
+		errno = saved;
 		return (-1);
 	}
 	return (sock);
 }
 
-/* copyin: exactly size bytes from the host, then in place. */
+/* copyin: exactly size bytes from the host, the time, then in place. */
 static int
-runner_in(struct ws_target *t, int sock, uint64_t size, const char *path,
-    char *err, size_t errlen)
+runner_in(struct ws_target *t, int sock, uint64_t size,
+    const struct timespec *mtime, const char *path, char *err, size_t errlen)
 {
+	struct timespec	 ts[2];
 	static uint8_t	 buf[COPY_BUF];
 	uint64_t	 got = 0;
 	ssize_t		 n, w, off;
@@ -474,6 +498,16 @@ runner_in(struct ws_target *t, int sock, uint64_t size, const char *path,
 			}
 		}
 		got += n;
+	}
+	if (mtime != NULL) {
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = *mtime;
+		if (futimens(t->fd, ts) == -1) {
+			snprintf(err, errlen, "failed to set the modification "
+			    "time of %s: %s", path, strerror(errno));
+			return (-1);
+		}
 	}
 	/* The name is linked from the open file: commit, then close. */
 	return (ws_commit(t, path, err, errlen));

@@ -289,6 +289,10 @@ stream_copystarted(const uint8_t *body, size_t len)
 	c.id = m.u.copystarted.id;
 	c.size = m.u.copystarted.size;
 	c.mode = m.u.copystarted.mode;
+	if (m.u.copystarted.has_mtime) {
+		c.flags = COPY_MTIME;
+		c.mtime_ns = m.u.copystarted.mtime_ns;
+	}
 	msg_free(&m);
 	log_debug("copy: copystarted %llu (%llu bytes, mode %o)",
 	    (unsigned long long)c.id, (unsigned long long)c.size, c.mode);

@@ -542,7 +542,8 @@ client_copy(struct client *c, struct imsg *imsg)
 		}
 		memcpy(&ac, buf, sizeof(ac));
 		if ((ac.dir != ATTACH_COPY_IN && ac.dir != ATTACH_COPY_OUT) ||
-		    ac.size > COPY_SIZE_MAX) {
+		    ac.size > COPY_SIZE_MAX || (ac.flags & ~COPY_MTIME) != 0 ||
+		    ac.pad != 0) {
 			client_drop(c, "sent a bad copy request");
 			break;
 		}

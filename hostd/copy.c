@@ -44,6 +44,8 @@ struct hcopy {
 	uint32_t		 dir;		/* ATTACH_COPY_IN or _OUT */
 	uint64_t		 size;
 	uint32_t		 mode;
+	int			 has_mtime;	/* copytimes: mtime_ns is sent */
+	int64_t			 mtime_ns;
 	int			 upstream;	/* filewrite/fileread */
 	int			 sent;		/* the request is out */
 	int			 streamed;	/* its connection passed on */
@@ -136,6 +138,11 @@ copy_request(uint32_t client, const struct attach_copy *ac, const char *path,
 	x->dir = ac->dir;
 	x->size = ac->size;
 	x->mode = ac->mode;
+	/* A time for a file copied in, to a guest that keeps it. */
+	x->has_mtime = (ac->flags & COPY_MTIME) && ac->dir == ATTACH_COPY_IN &&
+	    !(ac->mode & COPY_MODE_DIR) &&
+	    (sess.agent_caps & CAPB_COPYTIMES) != 0;
+	x->mtime_ns = ac->mtime_ns;
 	x->upstream = !ext;
 	if (x->upstream && x->dir == ATTACH_COPY_IN &&
 	    (x->data = malloc(x->size > 0 ? x->size : 1)) == NULL)
@@ -200,6 +207,8 @@ copy_send_request(struct hcopy *x)
 		m.u.copyin.path.len = strlen(x->path);
 		m.u.copyin.size = x->size;
 		m.u.copyin.mode = x->mode;
+		m.u.copyin.has_mtime = x->has_mtime;
+		m.u.copyin.mtime_ns = x->mtime_ns;
 	} else {
 		m.type = MSG_COPYOUT;
 		m.u.copyout.id = x->id;
@@ -303,6 +312,9 @@ copy_stream_started(struct hchild *c, const struct imsg_copy *ic)
 	cs.size = ic->size;
 	cs.mode = ic->mode;
 	cs.stream = 1;
+	/* In: the time the file gets; out: the guest file's. */
+	cs.flags = ic->flags & COPY_MTIME;
+	cs.mtime_ns = ic->mtime_ns;
 	id = x->id;
 	if (client_copy_send(x->client, IMSG_ATTACH_COPYSTREAM, fd, &cs,
 	    sizeof(cs)) == -1)

@@ -239,6 +239,9 @@ struct imsg_copy {
 	uint64_t	size;
 	uint32_t	mode;
 	uint32_t	pathlen;
+	uint32_t	flags;		/* COPY_MTIME */
+	uint32_t	pad;
+	int64_t		mtime_ns;
 };
 
 /* IMSG_HOST_EXECDONE */
@@ -298,16 +301,31 @@ enum attach_mode {
 #define ATTACH_COPY_SMALL	1044480	/* upstream filewrite/fileread */
 #define ATTACH_COPY_PATH_MAX	4095
 
+/*
+ * COPY_MTIME: mtime_ns holds a modification time (nanoseconds since the
+ * epoch): in a request, the time a file copied in is to get (cp -p); in
+ * a copystream, the time of the guest's file copied out (copytimes).  The
+ * flags and pad words come before it, so that a peer of the layout before
+ * them finds a NUL where it looks for the path and refuses the message.
+ */
+#define COPY_MTIME		0x1
+
 struct attach_copy {
 	uint32_t	dir;		/* ATTACH_COPY_IN or ATTACH_COPY_OUT */
 	uint32_t	mode;		/* in: bits & 01777 | COPY_MODE_DIR */
 	uint64_t	size;		/* in: bytes that follow */
+	uint32_t	flags;		/* COPY_MTIME */
+	uint32_t	pad;		/* 0 */
+	int64_t		mtime_ns;
 };
 
 struct attach_copystream {
 	uint64_t	size;
 	uint32_t	mode;		/* out: the file's, | COPY_MODE_DIR */
 	int32_t		stream;		/* 1: fd attached; 0: COPYDATA */
+	uint32_t	flags;		/* COPY_MTIME */
+	uint32_t	pad;
+	int64_t		mtime_ns;
 };
 
 struct attach_copydone {

@@ -120,11 +120,13 @@ static const struct wire_field f_copyin[] = {
 	F("path", WF_STR, copyin.path),
 	F("size", WF_U64, copyin.size),
 	F("mode", WF_U32, copyin.mode),
+	FA("mtime_ns", WF_XI64, copyin.mtime_ns, copyin.has_mtime),
 };
 static const struct wire_field f_copystarted[] = {
 	F("id", WF_U64, copystarted.id),
 	F("size", WF_U64, copystarted.size),
 	F("mode", WF_U32, copystarted.mode),
+	FA("mtime_ns", WF_XI64, copystarted.mtime_ns, copystarted.has_mtime),
 };
 static const struct wire_field f_execio[] = {
 	F("id", WF_U64, execio.id),
@@ -231,6 +233,7 @@ static struct {
 	{ CAP_AGENTCAPS, CAPB_AGENTCAPS },
 	{ CAP_EXECIO, CAPB_EXECIO },
 	{ CAP_COPY, CAPB_COPY },
+	{ CAP_COPYTIMES, CAPB_COPYTIMES },
 	{ CAP_TERMMODES, CAPB_TERMMODES },
 };
 
@@ -713,6 +716,9 @@ enc_field(struct enc *e, const struct wpath *path, const void *base,
 			return (msgpack_pack_nil(&e->pk) ? -1 : 0);
 		return (msgpack_pack_uint32(&e->pk,
 		    *WF_CPTR(base, f->off, uint32_t)) ? -1 : 0);
+	case WF_XI64:
+		return (msgpack_pack_int64(&e->pk,
+		    *WF_CPTR(base, f->off, int64_t)) ? -1 : 0);
 	case WF_ESTR:
 		if (WF_CPTR(base, f->off, struct wire_str)->s == NULL)
 			return (msgpack_pack_str(&e->pk, 0) ? -1 : 0);
@@ -763,7 +769,18 @@ enc_field(struct enc *e, const struct wpath *path, const void *base,
 	return (enc_perror(e, WERR_TYPE, path, "unknown field type"));
 }
 
-/* A map of the fields in table order; absent caps are left out. */
+/* Whether field f is on the wire at all (absent caps and WF_XI64 are not). */
+static int
+enc_present(const void *base, const struct wire_field *f)
+{
+	if (f->type == WF_CAPS)
+		return (*WF_CPTR(base, f->aux2, int));
+	if (f->type == WF_XI64)
+		return (*WF_CPTR(base, f->aux, int));
+	return (1);
+}
+
+/* A map of the fields in table order; absent ones are left out. */
 static int
 enc_fields(struct enc *e, const struct wpath *prefix, const void *base,
     const struct wire_desc *d)
@@ -774,14 +791,14 @@ enc_fields(struct enc *e, const struct wpath *prefix, const void *base,
 
 	for (i = 0; i < d->nfields; i++) {
 		f = &d->fields[i];
-		if (f->type != WF_CAPS || *WF_CPTR(base, f->aux2, int))
+		if (enc_present(base, f))
 			n++;
 	}
 	if (msgpack_pack_map(&e->pk, n))
 		return (-1);
 	for (i = 0; i < d->nfields; i++) {
 		f = &d->fields[i];
-		if (f->type == WF_CAPS && !*WF_CPTR(base, f->aux2, int))
+		if (!enc_present(base, f))
 			continue;
 		path.name = f->name;
 		if (enc_cstr(e, f->name) == -1 ||
@@ -1051,6 +1068,14 @@ dec_field(struct mpack_reader *r, const struct wpath *path, void *base,
 	case WF_U64:
 		return (mpack_read_uint(r, path, MPACK_U64,
 		    WF_PTR(base, f->off, uint64_t)));
+	case WF_XI64:
+		if (mpack_try_nil(r))
+			return (0);
+		if (mpack_read_int(r, path, MPACK_I64, &s) == -1)
+			return (-1);
+		*WF_PTR(base, f->off, int64_t) = s;
+		*WF_PTR(base, f->aux, int) = 1;
+		return (0);
 	case WF_OI32:
 		if (mpack_try_nil(r))
 			return (0);
@@ -1151,7 +1176,8 @@ dec_fields(struct mpack_reader *r, const struct wpath *prefix, void *base,
 		f = &d->fields[k];
 		if ((seen & (1U << k)) || f->type == WF_OSTR ||
 		    f->type == WF_ESTR || f->type == WF_OI32 ||
-		    f->type == WF_OU32 || f->type == WF_CAPS)
+		    f->type == WF_OU32 || f->type == WF_CAPS ||
+		    f->type == WF_XI64)
 			continue;
 		path.name = f->name;
 		path.raw = NULL;
@@ -1301,4 +1327,30 @@ audit_record_decode(const uint8_t *buf, size_t len, struct audit_record *ar,
 		return (-1);
 	}
 	return (0);
+}
+
+/* A file time as copytimes sends it: nanoseconds, saturated. */
+int64_t
+timespec_ns(const struct timespec *ts)
+{
+	if (ts->tv_sec > INT64_MAX / 1000000000 - 1)
+		return (INT64_MAX);
+	if (ts->tv_sec < INT64_MIN / 1000000000 + 1)
+		return (INT64_MIN);
+	return ((int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec);
+}
+
+/* And back: seconds rounded down, so that tv_nsec is in 0..999999999. */
+struct timespec
+ns_timespec(int64_t ns)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return (ts);
 }

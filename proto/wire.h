@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define FRAME_MAX		2097152		/* largest frame body, bytes */
 #define FRAME_HDRLEN		4
@@ -114,18 +115,21 @@ struct boot_stage {
 #define CAP_TERMMODES		"termmodes"
 #define CAP_COPY		"copy"
 #define CAP_EXECIO		"execio"
+#define CAP_COPYTIMES		"copytimes"
 
 #define CAPB_SHELLEXITED	0x00000001U	/* host understands shellexited */
 #define CAPB_AGENTCAPS		0x00000002U	/* host understands agentcaps */
 #define CAPB_EXECIO		0x00000010U	/* execio (both sides) */
 #define CAPB_COPY		0x00000100U	/* copy port, copyin/copyout */
+#define CAPB_COPYTIMES		0x00000200U	/* mtime_ns in copyin and
+						 * copystarted (both sides) */
 #define CAPB_TERMMODES		0x00001000U	/* host: sends termmodes; agent:
 						 * applies them */
 #define CAPB_NAMES_MAX		32		/* one per bit */
 
 /* What capsem-hostd announces in every bootconfig. */
 #define HOSTD_CAPS		(CAPB_SHELLEXITED | CAPB_AGENTCAPS | \
-				    CAPB_EXECIO | CAPB_COPY)
+				    CAPB_EXECIO | CAPB_COPY | CAPB_COPYTIMES)
 
 /* copyin/copystarted: mode bit of a directory (S_IFDIR); sizes below 2^63. */
 #define COPY_MODE_DIR		0040000U
@@ -142,6 +146,10 @@ struct boot_stage {
 
 /* The bits of the known names among caps[0..n). */
 uint32_t	 cap_mask(const struct wire_str *, size_t);
+
+/* copytimes: a time as mtime_ns (saturated to the i64 range), and back. */
+int64_t		 timespec_ns(const struct timespec *);
+struct timespec	 ns_timespec(int64_t);
 /* Fills out[] (room for CAPB_NAMES_MAX) with the names of the bits of mask,
  * in bit order; returns how many.  The strings are static. */
 size_t		 cap_names(uint32_t, struct wire_str *);
@@ -231,11 +239,15 @@ struct msg {
 			struct wire_str	 path;
 			uint64_t	 size;
 			uint32_t	 mode;
+			int64_t		 mtime_ns;	/* copytimes */
+			int		 has_mtime;
 		} copyin;
 		struct {
 			uint64_t	 id;
 			uint64_t	 size;
 			uint32_t	 mode;
+			int64_t		 mtime_ns;	/* copytimes */
+			int		 has_mtime;
 		} copystarted;
 		struct {
 			uint64_t	 id;

@@ -39,7 +39,7 @@ static int
 optional(enum wire_ftype t)
 {
 	return (t == WF_OSTR || t == WF_ESTR || t == WF_OI32 || t == WF_OU32 ||
-	    t == WF_CAPS);
+	    t == WF_CAPS || t == WF_XI64);
 }
 
 static int
@@ -149,6 +149,12 @@ from_field(struct jerr *e, const char *path, json_t *v, void *base,
 		if (j_int(e, path, v, 0, INT64_MAX, &i) == -1)
 			return (-1);
 		*WF_PTR(base, f->off, uint64_t) = i;
+		return (0);
+	case WF_XI64:
+		if (j_int(e, path, v, INT64_MIN, INT64_MAX, &i) == -1)
+			return (-1);
+		*WF_PTR(base, f->off, int64_t) = i;
+		*WF_PTR(base, f->aux, int) = 1;
 		return (0);
 	case WF_OI32:
 		*WF_PTR(base, f->aux, int) = 1;
@@ -313,6 +319,8 @@ to_field(const void *base, const struct wire_field *f)
 		return (json_integer(*WF_CPTR(base, f->off, uint32_t)));
 	case WF_U64:
 		return (ju64(*WF_CPTR(base, f->off, uint64_t)));
+	case WF_XI64:
+		return (json_integer(*WF_CPTR(base, f->off, int64_t)));
 	case WF_OI32:
 		if (!*WF_CPTR(base, f->aux, int))
 			return (json_null());
@@ -370,7 +378,8 @@ to_fields(const void *base, const struct wire_desc *d)
 		return (NULL);
 	for (i = 0; i < d->nfields; i++) {
 		f = &d->fields[i];
-		if (f->type == WF_CAPS && !*WF_CPTR(base, f->aux2, int))
+		if ((f->type == WF_CAPS && !*WF_CPTR(base, f->aux2, int)) ||
+		    (f->type == WF_XI64 && !*WF_CPTR(base, f->aux, int)))
 			continue;
 		/* set_new takes the value's reference even on failure. */
 		if (json_object_set_new(o, f->name, to_field(base, f)) == -1) {

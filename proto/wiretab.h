@@ -25,6 +25,8 @@ enum wire_ftype {
 	WF_BYTES,	/* array of 0..255; bin accepted on input */
 	WF_OI32,	/* i32 or nil; int flag at aux */
 	WF_OU32,	/* u32 or nil; int flag at aux */
+	WF_XI64,	/* i64 sent only when the int flag at aux is set (no
+			   key otherwise); nil or no key reads as flag 0 */
 	WF_STAGES,	/* array of {name, duration_ms}; count at aux */
 	WF_CAPS,	/* array of str, only encoded when the flag at aux2 is
 			   set; count at aux */

@@ -92,7 +92,9 @@ static void		 cp_connect(void);
 static void		 cp_send(uint32_t, int, const void *, size_t);
 static int		 cp_next(struct imsg *, uint32_t);
 static int		 cp_request(uint32_t, const char *, uint64_t,
-			    uint32_t);
+			    uint32_t, const struct timespec *);
+static void		 times_note(const struct attach_copystream *);
+static int		 local_mtime(int, int64_t);
 static int		 cp_result(const char *);
 static int		 cp_done(struct imsg *, const char *);
 static int		 cp_stream(struct attach_copystream *, int *,
@@ -286,8 +288,10 @@ cp_wait_note(void)
 	note_at = 0;
 }
 
+/* mtime: the time a file copied in is to get (-p), or NULL. */
 static int
-cp_request(uint32_t dir, const char *gpath, uint64_t size, uint32_t mode)
+cp_request(uint32_t dir, const char *gpath, uint64_t size, uint32_t mode,
+    const struct timespec *mtime)
 {
 	struct attach_copy	 ac;
 	uint8_t			 buf[sizeof(ac) + ATTACH_COPY_PATH_MAX];
@@ -301,10 +305,30 @@ cp_request(uint32_t dir, const char *gpath, uint64_t size, uint32_t mode)
 	ac.dir = dir;
 	ac.size = size;
 	ac.mode = mode;
+	if (mtime != NULL) {
+		ac.flags = COPY_MTIME;
+		ac.mtime_ns = timespec_ns(mtime);
+	}
 	memcpy(buf, &ac, sizeof(ac));
 	memcpy(buf + sizeof(ac), gpath, plen);
 	cp_send(IMSG_ATTACH_COPY, -1, buf, sizeof(ac) + plen);
 	return (0);
+}
+
+/*
+ * -p and a file whose time does not come (or go) with it: an agent
+ * without copytimes.  Said once.
+ */
+static void
+times_note(const struct attach_copystream *cs)
+{
+	static int	 said;
+
+	if (!opt.preserve || (cs->flags & COPY_MTIME) || said)
+		return;
+	said = 1;
+	fprintf(stderr, "capsem-shell: cp -p: the guest agent does not keep "
+	    "modification times; only the permission bits are kept\n");
 }
 
 /* The guest's words, without the prefix that names the operation. */
@@ -639,7 +663,7 @@ copy_in(const char *src, const char *gdst, int top)
 		return (-1);
 	}
 	if (cp_request(ATTACH_COPY_IN, gdst, 0, COPY_MODE_DIR |
-	    (opt.preserve ? (st.st_mode & 01777) : 0)) == -1 ||
+	    (opt.preserve ? (st.st_mode & 01777) : 0), NULL) == -1 ||
 	    cp_result(gdst[0] == '\0' ? ":" : gdst) == -1) {
 		close(fd);
 		return (-1);
@@ -676,11 +700,13 @@ copy_in_file(const char *src, int fd, const struct stat *st,
 
 	snprintf(gname, sizeof(gname), ":%s", gdst);
 	if (cp_request(ATTACH_COPY_IN, gdst, size, opt.preserve ?
-	    (st->st_mode & 01777) : 0) == -1)
+	    (st->st_mode & 01777) : 0, opt.preserve ? &st->st_mtim : NULL) ==
+	    -1)
 		return (-1);
 	/* Without a connection (upstream agent) the bytes go to hostd. */
 	if (cp_stream(&cs, &sock, gname) == -1)
 		return (-1);
+	times_note(&cs);
 	progress_start(&pr, src, size);
 	while (sent < size) {
 		n = read(fd, buf, size - sent < sizeof(buf) ?
@@ -735,6 +761,18 @@ copy_in_file(const char *src, int fd, const struct stat *st,
 
 /* ---- copy out: guest to local ---- */
 
+/* The guest file's modification time on the local copy; its atime stays. */
+static int
+local_mtime(int fd, int64_t ns)
+{
+	struct timespec	 ts[2];
+
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = ns_timespec(ns);
+	return (futimens(fd, ts));
+}
+
 static int
 copy_out(const char *gsrc, const char *dst, int top)
 {
@@ -744,7 +782,7 @@ copy_out(const char *gsrc, const char *dst, int top)
 
 	snprintf(gname, sizeof(gname), ":%s", gsrc);
 	if (cp_request(ATTACH_COPY_OUT, gsrc[0] == '\0' ? "." : gsrc, 0,
-	    0) == -1)
+	    0, NULL) == -1)
 		return (-1);
 	if ((r = cp_stream(&cs, &sock, gname)) == -1)
 		return (-1);
@@ -782,6 +820,7 @@ copy_out_stream(const char *gname, const char *dst,
 	}
 	mode = opt.preserve ? (cs->mode & 01777) : (0666 & ~opt.umask);
 	(void)fchmod(fd, mode);
+	times_note(cs);
 	progress_start(&pr, gname, cs->size);
 	while (got < cs->size) {
 		cp_check_interrupt();
@@ -833,6 +872,12 @@ copy_out_stream(const char *gname, const char *dst,
 	if (sock != -1)
 		close(sock);
 	progress_end(&pr);
+	if (r == 0 && opt.preserve && (cs->flags & COPY_MTIME) &&
+	    local_mtime(fd, cs->mtime_ns) == -1) {
+		cp_warn(dst, "cannot set the modification time: %s",
+		    strerror(errno));
+		r = -1;
+	}
 	if (r == -1) {
 		local_discard(dfd, fd);
 		return (-1);

@@ -154,6 +154,29 @@ check_decode(int lineno, enum wire_dir dir, json_t *js, const char *hex)
 	free(frame);
 }
 
+/* A frame computed outside this codec, with the JSON it stands for. */
+struct vector {
+	enum wire_dir	 dir;
+	const char	*json;
+	const char	*hex;
+};
+
+/* Each encodes from its JSON to its hex and decodes back to its JSON. */
+static void
+check_vectors(const struct vector *v, size_t n)
+{
+	json_t	*js;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		js = json_loads(v[i].json, 0, NULL);
+		assert_non_null(js);
+		check_encode(-1, v[i].dir, js, v[i].hex);
+		check_decode(-1, v[i].dir, js, v[i].hex);
+		json_decref(js);
+	}
+}
+
 static void
 test_frames_jsonl(void **state)
 {
@@ -204,7 +227,7 @@ test_frames_jsonl(void **state)
 /*
  * The bootconfig capsem-hostd sends (hostd/guest.c, built here the way it
  * builds it): the clock (0 with -C), caps HOSTD_CAPS = ["shellexited",
- * "agentcaps", "execio", "copy"] and no traceparent, which must go out as
+ * "agentcaps", "execio", "copy", "copytimes"] and no traceparent, which must go out as
  * "" and never nil: upstream capsem's
  * agent types it as a String and rejects the whole frame on nil, losing
  * the clock and the environment.  The frames were computed outside this
@@ -221,19 +244,19 @@ test_hostd_bootconfig(void **state)
 		{ 1764250000,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":1764250000,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"execio\",\"copy\"]}}",
-		    "0000005682a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "73656373ce69285190ab7472616365706172656e74a0a46361707394"
+		    "\"agentcaps\",\"execio\",\"copy\",\"copytimes\"]}}",
+		    "0000006082a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "73656373ce69285190ab7472616365706172656e74a0a46361707395"
 		    "ab7368656c6c657869746564a96167656e7463617073a66578656369"
-		    "6fa4636f7079" },
+		    "6fa4636f7079a9636f707974696d6573" },
 		{ 0,
 		    "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"execio\",\"copy\"]}}",
-		    "0000005282a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707394ab736865"
+		    "\"agentcaps\",\"execio\",\"copy\",\"copytimes\"]}}",
+		    "0000005c82a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707395ab736865"
 		    "6c6c657869746564a96167656e7463617073a665786563696fa4636f"
-		    "7079" },
+		    "7079a9636f707974696d6573" },
 	};
 	struct wire_str	 caps[CAPB_NAMES_MAX];
 	struct msg	 m;
@@ -388,22 +411,19 @@ test_agentcaps(void **state)
 static void
 test_termmodes(void **state)
 {
-	static const struct {
-		enum wire_dir	 dir;
-		const char	*json;
-		const char	*hex;
-	} v[] = {
+	static const struct vector v[] = {
 		{ WIRE_H2G, "{\"t\":\"termmodes\",\"d\":{\"modes\":"
 		    "[3,0,0,0,8,0]}}",
 		    "0000001d82a174a97465726d6d6f646573a16481a56d6f64657396"
 		    "030000000800" },
 		{ WIRE_H2G, "{\"t\":\"bootconfig\",\"d\":{\"epoch_secs\":0,"
 		    "\"traceparent\":\"\",\"caps\":[\"shellexited\","
-		    "\"agentcaps\",\"execio\",\"copy\",\"termmodes\"]}}",
-		    "0000005c82a174aa626f6f74636f6e666967a16483aa65706f63685f"
-		    "7365637300ab7472616365706172656e74a0a46361707395ab736865"
+		    "\"agentcaps\",\"execio\",\"copy\",\"copytimes\","
+		    "\"termmodes\"]}}",
+		    "0000006682a174aa626f6f74636f6e666967a16483aa65706f63685f"
+		    "7365637300ab7472616365706172656e74a0a46361707396ab736865"
 		    "6c6c657869746564a96167656e7463617073a665786563696fa4636f"
-		    "7079a97465726d6d6f646573" },
+		    "7079a9636f707974696d6573a97465726d6d6f646573" },
 	};
 	static const struct {
 		uint8_t		 p[16];
@@ -430,16 +450,9 @@ test_termmodes(void **state)
 	struct termios	 t;
 	uint8_t		 buf[TERMMODES_MAX];
 	char		 why[128], text[TERMMODES_TEXT_MAX];
-	json_t		*js;
 	size_t		 i, n;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		js = json_loads(v[i].json, 0, NULL);
-		assert_non_null(js);
-		check_encode(-1, v[i].dir, js, v[i].hex);
-		check_decode(-1, v[i].dir, js, v[i].hex);
-		json_decref(js);
-	}
+	check_vectors(v, sizeof(v) / sizeof(v[0]));
 	for (i = 0; i < sizeof(pv) / sizeof(pv[0]); i++) {
 		why[0] = '\0';
 		if (pv[i].why == NULL) {
@@ -497,11 +510,7 @@ test_termmodes(void **state)
 static void
 test_copy(void **state)
 {
-	static const struct {
-		enum wire_dir	 dir;
-		const char	*json;
-		const char	*hex;
-	} v[] = {
+	static const struct vector v[] = {
 		{ WIRE_H2G, "{\"t\":\"copyin\",\"d\":{\"id\":7,"
 		    "\"path\":\"a b/\u00e9.txt\",\"size\":268435456,"
 		    "\"mode\":16877}}",
@@ -525,16 +534,8 @@ test_copy(void **state)
 		    "6f7079" },
 	};
 	struct wire_str	 names[CAPB_NAMES_MAX];
-	json_t		*js;
-	size_t		 i;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		js = json_loads(v[i].json, 0, NULL);
-		assert_non_null(js);
-		check_encode(-1, v[i].dir, js, v[i].hex);
-		check_decode(-1, v[i].dir, js, v[i].hex);
-		json_decref(js);
-	}
+	check_vectors(v, sizeof(v) / sizeof(v[0]));
 	/* The names and bits of the extension, both ways. */
 	assert_int_equal(cap_names(CAPB_COPY, names), 1);
 	assert_string_equal(names[0].s, "copy");
@@ -549,6 +550,64 @@ test_copy(void **state)
 }
 
 /*
+ * Extension "copytimes" (capsem-protocol(7) "copy"): mtime_ns in copyin
+ * and copystarted, an i64 of nanoseconds, left out unless set (the frames
+ * of test_copy have none and stay as they are); computed outside this
+ * codec (2001-02-03 04:05:06.789 UTC, a time before 1970, 0).
+ */
+static void
+test_copytimes(void **state)
+{
+	static const struct vector v[] = {
+		{ WIRE_H2G, "{\"t\":\"copyin\",\"d\":{\"id\":7,"
+		    "\"path\":\"f.txt\",\"size\":5,\"mode\":420,"
+		    "\"mtime_ns\":981173106789000000}}",
+		    "0000003c82a174a6636f7079696ea16485a2696407a470617468a566"
+		    "2e747874a473697a6505a46d6f6465cd01a4a86d74696d655f6e73cf"
+		    "0d9dd3bdfd532340" },
+		{ WIRE_H2G, "{\"t\":\"copyin\",\"d\":{\"id\":8,"
+		    "\"path\":\"old\",\"size\":0,\"mode\":0,"
+		    "\"mtime_ns\":-1500000000}}",
+		    "0000003482a174a6636f7079696ea16485a2696408a470617468a36f"
+		    "6c64a473697a6500a46d6f646500a86d74696d655f6e73d2a697d100" },
+		{ WIRE_G2H, "{\"t\":\"copystarted\",\"d\":{\"id\":7,"
+		    "\"size\":5,\"mode\":420,\"mtime_ns\":981173106789000000}}",
+		    "0000003682a174ab636f707973746172746564a16484a2696407a473"
+		    "697a6505a46d6f6465cd01a4a86d74696d655f6e73cf0d9dd3bdfd53"
+		    "2340" },
+		{ WIRE_G2H, "{\"t\":\"copystarted\",\"d\":{\"id\":9,"
+		    "\"size\":0,\"mode\":420,\"mtime_ns\":0}}",
+		    "0000002e82a174ab636f707973746172746564a16484a2696409a473"
+		    "697a6500a46d6f6465cd01a4a86d74696d655f6e7300" },
+		{ WIRE_G2H, "{\"t\":\"agentcaps\",\"d\":{\"caps\":"
+		    "[\"copy\",\"copytimes\"]}}",
+		    "0000002582a174a96167656e7463617073a16481a46361707392a463"
+		    "6f7079a9636f707974696d6573" },
+	};
+	struct wire_str	 names[CAPB_NAMES_MAX];
+	struct wire_err	 err;
+	struct wbuf	 wb;
+	struct msg	 m;
+
+	check_vectors(v, sizeof(v) / sizeof(v[0]));
+	/* Not set: no key at all, as upstream sends it. */
+	memset(&m, 0, sizeof(m));
+	m.type = MSG_COPYSTARTED;
+	m.u.copystarted.id = 7;
+	m.u.copystarted.size = 5;
+	m.u.copystarted.mode = 420;
+	m.u.copystarted.mtime_ns = 12345;
+	wbuf_init(&wb);
+	assert_int_equal(msg_encode(&m, &wb, &err), 0);
+	assert_int_equal(wb.len, 0x24 + 4);
+	wbuf_free(&wb);
+	assert_int_equal(cap_names(CAPB_COPY | CAPB_COPYTIMES, names), 2);
+	assert_string_equal(names[1].s, "copytimes");
+	assert_int_equal(cap_mask(names, 2), CAPB_COPY | CAPB_COPYTIMES);
+	assert_true((HOSTD_CAPS & CAPB_COPYTIMES) != 0);
+}
+
+/*
  * execio (capsem-protocol(7) "execio"): the request on control and the
  * frames of its exec connection, both ways, computed outside this codec
  * (a MessagePack packer of its own, smallest forms, data as bin).  Each
@@ -558,11 +617,7 @@ test_copy(void **state)
 static void
 test_execio(void **state)
 {
-	static const struct {
-		enum wire_dir	 dir;
-		const char	*json;
-		const char	*hex;
-	} v[] = {
+	static const struct vector v[] = {
 		{ WIRE_H2G, "{\"t\":\"execio\",\"d\":{\"id\":1764250000000001,"
 		    "\"command\":\"echo $FOO\",\"env\":[\"FOO=bar\"],"
 		    "\"cwd\":\"sub\",\"cols\":0,\"rows\":0,\"timeout\":5}}",
@@ -608,16 +663,8 @@ test_execio(void **state)
 	    't', 'a', 0x93, 104, 105, 10 };
 	struct msg	 m;
 	struct wire_err	 err;
-	json_t		*js;
-	size_t		 i;
 
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		js = json_loads(v[i].json, 0, NULL);
-		assert_non_null(js);
-		check_encode(-1, v[i].dir, js, v[i].hex);
-		check_decode(-1, v[i].dir, js, v[i].hex);
-		json_decref(js);
-	}
+	check_vectors(v, sizeof(v) / sizeof(v[0]));
 	assert_int_equal(msg_decode(WIRE_H2G, arr, sizeof(arr), &m, &err), 0);
 	assert_int_equal(m.type, MSG_EXECINPUT);
 	assert_int_equal(m.u.execinput.data.len, 3);
@@ -640,6 +687,7 @@ main(void)
 		cmocka_unit_test(test_execio),
 		cmocka_unit_test(test_termmodes),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_copytimes),
 		cmocka_unit_test(test_json_errors),
 	};
 

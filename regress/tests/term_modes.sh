@@ -176,8 +176,9 @@ hguest() {
 	wait_for "$HOSTDPID" 15
 	HOSTDPID=
 }
-caps3='"caps":["shellexited","agentcaps","execio","copy","termmodes"]'
-caps2='"caps":["shellexited","agentcaps","execio","copy"]}'
+caps3='"caps":["shellexited","agentcaps","execio","copy","copytimes",'
+caps3=$caps3'"termmodes"]'
+caps2='"caps":["shellexited","agentcaps","execio","copy","copytimes"]}'
 HGWAIT="guest agent supports: termmodes" hguest modes termmodes \
     --term-modes VERASE=8,VKILL=24
 grep -qF "$caps3" guest.jsonl || fail "bootconfig: $(head -n 1 guest.jsonl)"
