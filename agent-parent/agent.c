@@ -592,9 +592,10 @@ agent_down(const char *why)
 	if (sess.phase == PH_CONNECT)
 		return;
 	/*
-	 * Told to stop, the shell gone, the host too before it heard (or
-	 * acknowledged) the exit: nobody to tell, as for SIGTERM while
-	 * disconnected, so no wait for a host to come back.
+	 * Told to stop, the shell gone, and the link lost (the host went,
+	 * or a channel child with it) before the host acknowledged the
+	 * exit: as for SIGTERM while disconnected, no wait for a host to
+	 * come back and hear it.
 	 */
 	if (sess.stopping && sess.shell_gone) {
 		log_info("transport down (%s) while stopping: not reconnecting",
@@ -747,7 +748,7 @@ channel_done(struct proc *p, struct imsg *imsg)
 	/*
 	 * Before the ackreply the host may not have shellexited (a host that
 	 * restarts): reconnect and tell it again, within the reconnect
-	 * deadline.
+	 * deadline; but not once told to stop (agent_down()).
 	 */
 	if (sess.phase == PH_ACKWAIT)
 		log_info("control connection ended before the ackreply of "

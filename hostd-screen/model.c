@@ -296,9 +296,14 @@ model_resize(struct model *m, int rows, int cols)
 	 * back where it was (within the new size; DECSTBM homes it).
 	 */
 	vterm_state_get_cursorpos(m->st, &pos);
+	/*
+	 * libvterm 0.1.4 leaves the cursor above the screen when it made
+	 * the screen shorter with the cursor near the top (found by a
+	 * review): row 1 then, as a terminal puts it.
+	 */
 	n = snprintf(b, sizeof(b), "\033[r\033[%d;%dH",
-	    pos.row >= rows ? rows : pos.row + 1,
-	    pos.col >= cols ? cols : pos.col + 1);
+	    pos.row < 0 ? 1 : pos.row >= rows ? rows : pos.row + 1,
+	    pos.col < 0 ? 1 : pos.col >= cols ? cols : pos.col + 1);
 	if (n > 0 && (size_t)n < sizeof(b))
 		(void)vterm_input_write(m->vt, b, n);
 	m->stbm = 0;
@@ -815,10 +820,15 @@ csi_run(struct model *m, uint8_t f)
 	if (m->csi_inter != 0)
 		b[n++] = m->csi_inter;
 	b[n++] = f;
-	if (m->csi_lead == '?' && f == 'h' && alt && !m->alt) {
-		/* libvterm switches on this CSI: the primary screen first. */
+	if (m->csi_lead == '?' && f == 'h' && alt) {
+		/*
+		 * libvterm switches on this CSI: the primary screen first,
+		 * once libvterm has read what came before (m->alt is only
+		 * known then: a switch back may wait in out).
+		 */
 		out_flush(m);
-		capture_primary(m);
+		if (!m->alt)
+			capture_primary(m);
 	}
 	out_add(m, b, n, 0);
 	margins(m, f, lrmm);

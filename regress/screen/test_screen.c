@@ -103,6 +103,31 @@ test_no_queries(void **state)
 	free(s);
 }
 
+/*
+ * The switch to the alternate screen and back, read at once: the copy of
+ * the primary screen is made once libvterm has read what came before
+ * (found by a review: the second switch copied the alternate screen, or
+ * none was made).
+ */
+static void
+test_alternate_twice(void **state)
+{
+	char	*s, *p;
+
+	s = snap(24, 80, "PRIMARY\r\n\033[?1049hALT1\033[?1049h", 0);
+	if ((p = strstr(s, "PRIMARY")) == NULL ||
+	    strstr(p, "\033[?1049h") == NULL)
+		fail_msg("switched twice: the primary screen is lost");
+	assert_null(strstr(s, "ALT1\033[?1049h"));
+	free(s);
+	s = snap(24, 80, "\033[?1049hA\033[?1049lBACK\033[?1049hALT2", 0);
+	if ((p = strstr(s, "BACK")) == NULL ||
+	    (p = strstr(p, "\033[?1049h")) == NULL ||
+	    strstr(p, "ALT2") == NULL)
+		fail_msg("back and again: the primary screen is lost");
+	free(s);
+}
+
 static void
 test_alternate(void **state)
 {
@@ -253,6 +278,8 @@ test_restore_after_resize(void **state)
 {
 	struct model	*m;
 	struct mbuf	 b;
+	VTermScreenCell	 cell;
+	int		 col;
 
 	assert_non_null(m = model_new(24, 80));
 	feed_str(m, "\033[20;70H\0337");
@@ -263,6 +290,16 @@ test_restore_after_resize(void **state)
 	/* Put on the screen's last cell, as a terminal does. */
 	assert_int_equal(model_cursor(m), 6 * MODEL_COLS_MAX + 38);
 	mbuf_free(&b);
+	model_free(m);
+	/* Shorter with the cursor near the top: libvterm left it above. */
+	assert_non_null(m = model_new(10, 40));
+	feed_str(m, "\033[9HLine 9\r\nLine 10\033[H");
+	model_resize(m, 5, 40);
+	for (col = 0; col < 40; col++) {
+		assert_true(model_cell(m, 0, col, &cell));
+		if (cell.chars[0] == ';')
+			fail_msg("the resize drew its own CSI as text");
+	}
 	model_free(m);
 }
 
@@ -595,6 +632,7 @@ main(void)
 		cmocka_unit_test(test_colours),
 		cmocka_unit_test(test_no_queries),
 		cmocka_unit_test(test_alternate),
+		cmocka_unit_test(test_alternate_twice),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_libvterm_faults),
 		cmocka_unit_test(test_canonical),
