@@ -137,6 +137,7 @@ copy_request(struct proc *p, struct imsg *imsg)
 	struct imsg_copy c;
 	struct copy_ent	*e;
 	struct stat	 st;
+	struct timespec	 ts;
 	struct msg	 m;
 	char		 err[COPY_ERR_MAX], *path;
 	int		 in = imsg_get_type(imsg) == IMSG_CTL_COPYIN, fd = -1;
@@ -160,11 +161,17 @@ copy_request(struct proc *p, struct imsg *imsg)
 		memset(&m, 0, sizeof(m));
 		m.type = MSG_FILEOPDONE;
 		m.u.fileopdone.id = c.id;
+		ts = ns_timespec(c.mtime_ns);
 		if (c.size != 0)
 			agent_send_error(c.id, "FileWrite rejected: a directory "
 			    "has no size");
 		else if (ws_mkdir(hostreq_wsfd(), conf.workspace, path,
 		    c.mode, err, sizeof(err)) == -1)
+			agent_send_error(c.id, err);
+		else if ((c.flags & COPY_MTIME) &&
+		    (agent_caps() & CAPB_COPYTIMES) &&
+		    ws_dirtime(hostreq_wsfd(), conf.workspace, path, &ts, err,
+		    sizeof(err)) == -1)
 			agent_send_error(c.id, err);
 		else
 			(void)agent_send_ackable(&m, c.id);
@@ -200,9 +207,8 @@ copy_request(struct proc *p, struct imsg *imsg)
 			copy_free(e);
 			goto out;
 		}
-		/* The file's time, to a host that keeps it. */
-		if (S_ISREG(st.st_mode) && (agent_caps() &
-		    agent_host_caps() & CAPB_COPYTIMES)) {
+		/* Its time, to a host that keeps it. */
+		if (agent_caps() & agent_host_caps() & CAPB_COPYTIMES) {
 			e->has_mtime = 1;
 			e->mtime = st.st_mtim;
 		}

@@ -856,6 +856,39 @@ ws_mkdir(int wsfd, const char *root, const char *path, uint32_t hostmode,
 	return (0);
 }
 
+/*
+ * copytimes: the modification time of the directory path (made by
+ * ws_mkdir), its access time left alone; never through a symbolic link
+ * (one put there since sets its own time).
+ */
+int
+ws_dirtime(int wsfd, const char *root, const char *path,
+    const struct timespec *mtime, char *err, size_t errlen)
+{
+	const struct ws_op	*op = &op_write;
+	struct ws_path		 wp;
+	struct timespec		 ts[2];
+	const char		*why;
+	int			 dfd, e;
+
+	if ((why = ws_normalize(root, path, &wp)) != NULL)
+		return (ws_reject(op, err, errlen, why));
+	if ((dfd = ws_parent(wsfd, &wp, 0)) == -1)
+		return (ws_fail(op, err, errlen, path, errno));
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = *mtime;
+	if (utimensat(dfd, wp.name, ts, AT_SYMLINK_NOFOLLOW) == -1) {
+		e = errno;
+		close(dfd);
+		snprintf(err, errlen, "failed to set the modification time of "
+		    "%s: %s", path, strerror(e));
+		return (-1);
+	}
+	close(dfd);
+	return (0);
+}
+
 /* copyout: a regular file or a directory, opened for reading; *st set. */
 int
 ws_open_source(int wsfd, const char *root, const char *path, int *fdp,

@@ -96,6 +96,10 @@ void	 ws_target_discard(struct ws_target *);
 void	 ws_target_close(struct ws_target *);
 /* A directory with its parents (mode & 01777, 0: 0755). */
 int	 ws_mkdir(int, const char *, const char *, uint32_t, char *, size_t);
+/* Its modification time (copytimes). */
+struct timespec;
+int	 ws_dirtime(int, const char *, const char *, const struct timespec *,
+	    char *, size_t);
 /* A regular file or directory (the workspace root too) to copy out. */
 struct stat;
 int	 ws_open_source(int, const char *, const char *, int *, struct stat *,

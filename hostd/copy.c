@@ -138,9 +138,8 @@ copy_request(uint32_t client, const struct attach_copy *ac, const char *path,
 	x->dir = ac->dir;
 	x->size = ac->size;
 	x->mode = ac->mode;
-	/* A time for a file copied in, to a guest that keeps it. */
+	/* A time for what is copied in, to a guest that keeps it. */
 	x->has_mtime = (ac->flags & COPY_MTIME) && ac->dir == ATTACH_COPY_IN &&
-	    !(ac->mode & COPY_MODE_DIR) &&
 	    (sess.agent_caps & CAPB_COPYTIMES) != 0;
 	x->mtime_ns = ac->mtime_ns;
 	x->upstream = !ext;

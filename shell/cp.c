@@ -110,7 +110,8 @@ static int		 copy_in_file(const char *, int, const struct stat *,
 static int		 copy_out(const char *, const char *, int);
 static int		 copy_out_stream(const char *, const char *,
 			    struct attach_copystream *, int);
-static int		 copy_out_dir(const char *, const char *, int, mode_t);
+static int		 copy_out_dir(const char *, const char *, int,
+			    const struct attach_copystream *);
 static int		 local_open(const char *, int *, char *, size_t);
 static int		 local_commit(int, int, const char *, const char *,
 			    const char *);
@@ -683,6 +684,14 @@ copy_in(const char *src, const char *gdst, int top)
 			rc = -1;
 	}
 	closedir(d);
+	/*
+	 * -p: the directory's time, once what went into it no longer
+	 * changes it (an agent without copytimes gets none from hostd).
+	 */
+	if (opt.preserve && (cp_request(ATTACH_COPY_IN, gdst, 0,
+	    COPY_MODE_DIR | (st.st_mode & 01777), &st.st_mtim) == -1 ||
+	    cp_result(gdst[0] == '\0' ? ":" : gdst) == -1))
+		rc = -1;
 	return (rc);
 }
 
@@ -793,8 +802,7 @@ copy_out(const char *gsrc, const char *dst, int top)
 			cp_warn(gname, "is a directory (use -r)");
 			return (-1);
 		}
-		return (copy_out_dir(gname, dst, sock, cs.mode & 01777) ==
-		    -1 ? -1 : 0);
+		return (copy_out_dir(gname, dst, sock, &cs) == -1 ? -1 : 0);
 	}
 	return (copy_out_stream(gname, dst, &cs, sock));
 }
@@ -887,8 +895,11 @@ copy_out_stream(const char *gname, const char *dst,
 
 /* A listing: made locally, then each entry copied (-r). */
 static int
-copy_out_dir(const char *gname, const char *dst, int sock, mode_t mode)
+copy_out_dir(const char *gname, const char *dst, int sock,
+    const struct attach_copystream *cs)
 {
+	mode_t		 mode = cs->mode & 01777;
+	struct timespec	 ts[2];
 	char		*list, *p, *end, child[PATH_MAX], gchild[PATH_MAX];
 	size_t		 len = 0, cap = 65536, entries = 0;
 	ssize_t		 n;
@@ -945,6 +956,18 @@ copy_out_dir(const char *gname, const char *dst, int sock, mode_t mode)
 			rc = -1;
 	}
 	free(list);
+	/* -p: the guest directory's time, now that nothing goes in. */
+	times_note(cs);
+	if (opt.preserve && (cs->flags & COPY_MTIME)) {
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = ns_timespec(cs->mtime_ns);
+		if (utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) == -1) {
+			cp_warn(dst, "cannot set the modification time: %s",
+			    strerror(errno));
+			rc = -1;
+		}
+	}
 	return (rc);
 }
 

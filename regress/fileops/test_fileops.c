@@ -871,6 +871,36 @@ test_copy_hardlink(void **state)
 	assert_string_equal(get_file(f->root, "linked"), "ours");
 }
 
+/* copytimes: a directory's time; a symbolic link is not followed. */
+static void
+test_copy_dirtime(void **state)
+{
+	struct fx	*f = *state;
+	struct timespec	 ts = { 981173106, 789000000 };
+	struct stat	 st, before;
+	char		 p[PATH_MAX], link[PATH_MAX];
+
+	assert_int_equal(ws_mkdir(f->wsfd, f->root, "dt/sub", 0, f->err,
+	    sizeof(f->err)), 0);
+	assert_int_equal(ws_dirtime(f->wsfd, f->root, "dt/sub", &ts, f->err,
+	    sizeof(f->err)), 0);
+	path_in(p, sizeof(p), f->root, "dt/sub");
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, ts.tv_sec);
+	assert_int_equal(st.st_mtim.tv_nsec, ts.tv_nsec);
+	/* A link to a directory outside: the link's own time, if any. */
+	assert_int_equal(stat(f->out, &before), 0);
+	path_in(link, sizeof(link), f->root, "dt/out");
+	assert_int_equal(symlink(f->out, link), 0);
+	(void)ws_dirtime(f->wsfd, f->root, "dt/out", &ts, f->err,
+	    sizeof(f->err));
+	assert_int_equal(stat(f->out, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	assert_int_equal(st.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+	assert_int_equal(ws_dirtime(f->wsfd, f->root, "../x", &ts, f->err,
+	    sizeof(f->err)), -1);
+}
+
 /* Directories of a copyin -r, and the sources of a copyout. */
 static void
 test_copy_dirs_sources(void **state)
@@ -995,6 +1025,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_copy_owner, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_copy_dirs_sources, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_copy_dirtime, setup,
 		    teardown),
 	};
 

@@ -1,6 +1,6 @@
-# capsem-shell cp -p keeps a file's modification time (extension
-# "copytimes"), to the nanosecond, both ways, also before 1970 and for the
-# files of a tree copied with -r; without -p a copy is new.  With an agent
+# capsem-shell cp -p keeps the modification times (extension "copytimes")
+# of files and directories, to the nanosecond, both ways, also before 1970
+# and through a tree copied with -r; without -p a copy is new.  With an agent
 # from before copytimes (CAPSEM_TEST_NO_COPYTIMES), -p keeps the permission
 # bits, the copy is new, and cp says so once.
 . "$CAPSEM_TOP/regress/lib.sh"
@@ -64,12 +64,20 @@ printf 1 >tree/one
 printf 2 >tree/sub/two
 touch -d '2010-05-06 07:08:09' tree/one
 touch -d '2011-05-06 07:08:09' tree/sub/two
+touch -d '2012-05-06 07:08:09.5' tree/sub
+touch -d '2013-05-06 07:08:09' tree
 c r1 -r -p tree :t
 same_time "cp -r -p in" "$WS/t/tree/one" tree/one
 same_time "cp -r -p in, deeper" "$WS/t/tree/sub/two" tree/sub/two
+same_time "cp -r -p in, a directory" "$WS/t/tree/sub" tree/sub
+same_time "cp -r -p in, the top directory" "$WS/t/tree" tree
 mkdir rback
 c r2 -r -p :t/tree rback
 same_time "cp -r -p out" rback/tree/sub/two tree/sub/two
+same_time "cp -r -p out, a directory" rback/tree/sub tree/sub
+same_time "cp -r -p out, the top directory" rback/tree tree
+c r3 -r tree :u
+new_time "cp -r in without -p, a directory" "$WS/u/tree" tree
 
 shutdown_session "$S"
 session_exits 129 "after shutdown"
