@@ -1237,7 +1237,9 @@ static void
 sgr(char *buf, size_t len, const VTermScreenCellAttrs *a,
     const VTermColor *fg, const VTermColor *bg)
 {
-	char	 c[40];
+	char		 c[40], colors[80];
+	const char	*p;
+	int		 n;
 
 	strlcpy(buf, "\033[0", len);
 	if (a->bold)
@@ -1260,14 +1262,29 @@ sgr(char *buf, size_t len, const VTermScreenCellAttrs *a,
 		snprintf(c, sizeof(c), ";%u", 10 + a->font);
 		strlcat(buf, c, len);
 	}
+	colors[0] = '\0';
 	if (!VTERM_COLOR_IS_DEFAULT_FG(fg)) {
 		sgr_color(c, sizeof(c), fg, 30);
-		strlcat(buf, c, len);
+		strlcat(colors, c, sizeof(colors));
 	}
 	if (!VTERM_COLOR_IS_DEFAULT_BG(bg)) {
 		sgr_color(c, sizeof(c), bg, 40);
-		strlcat(buf, c, len);
+		strlcat(colors, c, sizeof(colors));
 	}
+	/*
+	 * At most 16 parameters in one CSI (CSI_PARAMS_MAX: the model itself
+	 * and libvterm take no more): every attribute with two truecolour
+	 * colours is 19, so the colours then come in a CSI of their own.
+	 */
+	for (p = buf, n = 0; *p != '\0'; p++)
+		n += *p == ';' || *p == ':';
+	for (p = colors; *p != '\0'; p++)
+		n += *p == ';' || *p == ':';
+	if (n + 1 > CSI_PARAMS_MAX && colors[0] != '\0') {
+		strlcat(buf, "m\033[", len);
+		strlcat(buf, colors + 1, len);
+	} else
+		strlcat(buf, colors, len);
 	strlcat(buf, "m", len);
 }
 

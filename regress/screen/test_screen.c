@@ -75,7 +75,7 @@ has(const char *s, const char *what)
 static void
 test_colours(void **state)
 {
-	char	*s;
+	char	*s, *again;
 
 	s = snap(24, 80, "\033[1;31mA\033[0m\033[38;5;208mB\033[0m"
 	    "\033[38;2;1;2;3;48;2;4;5;6mC\033[0m\033[7mD", 0);
@@ -85,6 +85,17 @@ test_colours(void **state)
 	has(s, "\033[0;7mD");
 	/* The pen the guest writes with next comes last but the modes. */
 	has(s, "\033[0;7m\033[1;5H");
+	free(s);
+	/*
+	 * Every attribute and two truecolour colours: 19 parameters, past
+	 * the 16 of one CSI, so the colours come apart; drawn again, the
+	 * same (found by fuzz_screen: the pen was dropped).
+	 */
+	s = snap(24, 80, "\033[1;3;4:3;5;7;9m\033[38;2;1;2;3;48;2;4;5;6mX", 0);
+	has(s, "\033[0;1;3;4:3;5;7;9m\033[38;2;1;2;3;48;2;4;5;6mX");
+	again = snap(24, 80, s, 0);
+	assert_string_equal(again, s);
+	free(again);
 	free(s);
 }
 
