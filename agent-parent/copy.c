@@ -506,9 +506,7 @@ runner_in(struct ws_target *t, int sock, uint64_t size,
 		got += n;
 	}
 	if (mtime != NULL) {
-		ts[0].tv_sec = 0;
-		ts[0].tv_nsec = UTIME_OMIT;
-		ts[1] = *mtime;
+		mtime_only(ts, *mtime);
 		if (futimens(t->fd, ts) == -1) {
 			snprintf(err, errlen, "failed to set the modification "
 			    "time of %s: %s", path, strerror(errno));

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "fileops.h"
+#include "wire.h"
 
 #define WS_RESOLVE	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | \
 			 RESOLVE_NO_MAGICLINKS)
@@ -875,9 +876,7 @@ ws_dirtime(int wsfd, const char *root, const char *path,
 		return (ws_reject(op, err, errlen, why));
 	if ((dfd = ws_parent(wsfd, &wp, 0)) == -1)
 		return (ws_fail(op, err, errlen, path, errno));
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1] = *mtime;
+	mtime_only(ts, *mtime);
 	if (utimensat(dfd, wp.name, ts, AT_SYMLINK_NOFOLLOW) == -1) {
 		e = errno;
 		close(dfd);

@@ -6,6 +6,8 @@
  * writing into a wbuf, refusing any body over FRAME_MAX.  Touches only its
  * arguments and the heap.
  */
+#include <sys/stat.h>
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1353,4 +1355,13 @@ ns_timespec(int64_t ns)
 		ts.tv_nsec += 1000000000;
 	}
 	return (ts);
+}
+
+/* What futimens() and utimensat() take to set mtime, the atime left as is. */
+void
+mtime_only(struct timespec ts[2], struct timespec mtime)
+{
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = mtime;
 }

@@ -150,6 +150,7 @@ uint32_t	 cap_mask(const struct wire_str *, size_t);
 /* copytimes: a time as mtime_ns (saturated to the i64 range), and back. */
 int64_t		 timespec_ns(const struct timespec *);
 struct timespec	 ns_timespec(int64_t);
+void		 mtime_only(struct timespec[2], struct timespec);
 /* Fills out[] (room for CAPB_NAMES_MAX) with the names of the bits of mask,
  * in bit order; returns how many.  The strings are static. */
 size_t		 cap_names(uint32_t, struct wire_str *);

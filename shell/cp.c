@@ -776,9 +776,7 @@ local_mtime(int fd, int64_t ns)
 {
 	struct timespec	 ts[2];
 
-	ts[0].tv_sec = 0;
-	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1] = ns_timespec(ns);
+	mtime_only(ts, ns_timespec(ns));
 	return (futimens(fd, ts));
 }
 
@@ -959,9 +957,7 @@ copy_out_dir(const char *gname, const char *dst, int sock,
 	/* -p: the guest directory's time, now that nothing goes in. */
 	times_note(cs);
 	if (opt.preserve && (cs->flags & COPY_MTIME)) {
-		ts[0].tv_sec = 0;
-		ts[0].tv_nsec = UTIME_OMIT;
-		ts[1] = ns_timespec(cs->mtime_ns);
+		mtime_only(ts, ns_timespec(cs->mtime_ns));
 		if (utimensat(AT_FDCWD, dst, ts, AT_SYMLINK_NOFOLLOW) == -1) {
 			cp_warn(dst, "cannot set the modification time: %s",
 			    strerror(errno));
